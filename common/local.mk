@@ -1,0 +1,8 @@
+noinst_LIBRARIES += libcommon.a
+libcommon_a_SOURCES = \
+	common/error.c common/error.h \
+	common/log.c common/log.h \
+	common/util.c common/util.h \
+	common/alg.c common/alg.h \
+	common/pin.c common/pin.h \
+	$(NULL)

@@ -1,0 +1,103 @@
+#include "config.h"
+
+#include <openssl/err.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+
+static const char *log_ident = "p11-signer";
+static int log_syslog;
+static int log_max = LOG_WARNING;
+static pthread_mutex_t log_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+void
+p11s_log_init(const char *ident, int to_syslog, int level)
+{
+	log_ident = ident;
+	log_syslog = to_syslog;
+	log_max = level;
+	if (to_syslog)
+		openlog(ident, LOG_PID, LOG_DAEMON);
+}
+
+void
+p11s_log_set_level(int level)
+{
+	log_max = level;
+}
+
+int
+p11s_log_level(void)
+{
+	return log_max;
+}
+
+static const char *
+prio_name(int prio)
+{
+	switch (prio) {
+	case LOG_ERR: return "error";
+	case LOG_WARNING: return "warning";
+	case LOG_NOTICE: return "notice";
+	case LOG_INFO: return "info";
+	default: return "debug";
+	}
+}
+
+void
+p11s_log(int prio, const char *func, int line, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	if (prio > log_max)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* One event, one line: fold any newline a caller let through. */
+	for (char *p = msg; *p != '\0'; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	if (log_syslog) {
+		syslog(prio, "%s (%s:%d)", msg, func, line);
+		return;
+	}
+	if (log_max >= LOG_DEBUG) {
+		struct timespec ts;
+		struct tm tm;
+		char when[32];
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+		pthread_mutex_lock(&log_mutex);
+		fprintf(stderr, "%s.%03ldZ %s: %s: %s (%s:%d)\n", when, ts.tv_nsec / 1000000L,
+			log_ident, prio_name(prio), msg, func, line);
+		pthread_mutex_unlock(&log_mutex);
+		return;
+	}
+	pthread_mutex_lock(&log_mutex);
+	fprintf(stderr, "%s: %s: %s\n", log_ident, prio_name(prio), msg);
+	pthread_mutex_unlock(&log_mutex);
+}
+
+void
+p11s_log_openssl(int prio, const char *func, int line, const char *what)
+{
+	unsigned long e;
+	char buf[256];
+	int any = 0;
+
+	while ((e = ERR_get_error()) != 0) {
+		ERR_error_string_n(e, buf, sizeof(buf));
+		p11s_log(prio, func, line, "%s: %s", what, buf);
+		any = 1;
+	}
+	if (!any)
+		p11s_log(prio, func, line, "%s", what);
+}

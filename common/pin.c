@@ -1,0 +1,176 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "common/pin.h"
+#include "common/util.h"
+
+static const char accepted[] = "use file:PATH, env:NAME, fd:N or prompt";
+
+static int
+parse_fd(const char *s, int *fd)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 0 || v > INT_MAX)
+		return -1;
+	*fd = (int)v;
+	return 0;
+}
+
+int
+p11s_secret_source_check(const char *source)
+{
+	int fd;
+
+	if (source == NULL || *source == '\0')
+		return p11s_fail(P11S_E_PIN_SOURCE, "empty secret source: %s", accepted);
+	if (strncmp(source, "file:", 5) == 0 && source[5] != '\0')
+		return 0;
+	if (strncmp(source, "env:", 4) == 0 && source[4] != '\0')
+		return 0;
+	if (strncmp(source, "fd:", 3) == 0 && parse_fd(source + 3, &fd) == 0)
+		return 0;
+	if (strcmp(source, "prompt") == 0)
+		return 0;
+	/* Never echo the source back: a user may have typed the PIN itself. */
+	return p11s_fail(P11S_E_PIN_SOURCE, "unrecognised secret source (the value is not shown): %s",
+			 accepted);
+}
+
+int
+p11s_secret_source_rereadable(const char *source)
+{
+	return source != NULL && (strncmp(source, "file:", 5) == 0 || strncmp(source, "env:", 4) == 0);
+}
+
+/* Read at most P11S_SECRET_MAX bytes up to EOF or the first newline. */
+static int
+read_fd_line(int fd, p11s_secret *s, const char *what, const char *where)
+{
+	for (;;) {
+		char c;
+		ssize_t n = read(fd, &c, 1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return p11s_fail(P11S_E_PIN_SOURCE, "cannot read the %s from %s: %s", what,
+					 where, strerror(errno));
+		if (n == 0 || c == '\n')
+			break;
+		if (s->len == P11S_SECRET_MAX)
+			return p11s_fail(P11S_E_PIN_SOURCE, "the %s from %s is longer than %d bytes",
+					 what, where, P11S_SECRET_MAX);
+		s->buf[s->len++] = c;
+	}
+	if (s->len > 0 && s->buf[s->len - 1] == '\r')
+		s->len--;
+	s->buf[s->len] = '\0';
+	return 0;
+}
+
+static int
+read_prompt(p11s_secret *s, const char *what)
+{
+	struct termios old, quiet;
+	int fd, r;
+
+	if ((fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY)) < 0)
+		return p11s_fail(P11S_E_PIN_SOURCE,
+				 "the %s source is 'prompt' but there is no terminal; use file:, env: or fd:",
+				 what);
+	if (tcgetattr(fd, &old) != 0) {
+		close(fd);
+		return p11s_fail(P11S_E_PIN_SOURCE, "cannot prompt for the %s: not a terminal", what);
+	}
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+	dprintf(fd, "Enter %s: ", what);
+	(void)tcsetattr(fd, TCSAFLUSH, &quiet);
+	r = read_fd_line(fd, s, what, "the terminal");
+	(void)tcsetattr(fd, TCSAFLUSH, &old);
+	dprintf(fd, "\n");
+	close(fd);
+	return r;
+}
+
+int
+p11s_secret_read(const char *source, const char *what, p11s_secret **out)
+{
+	p11s_secret *s = NULL;
+	int r, fd;
+
+	*out = NULL;
+	if ((r = p11s_secret_source_check(source)) != 0)
+		return r;
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->buf = p11s_secure_alloc(P11S_SECRET_MAX + 1)) == NULL) {
+		free(s);
+		return p11s_fail(P11S_E_NOMEM, "out of memory");
+	}
+	if (strncmp(source, "file:", 5) == 0) {
+		const char *path = source + 5;
+
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+			r = p11s_fail(P11S_E_PIN_SOURCE, "cannot open the %s file %s: %s", what, path,
+				      strerror(errno));
+			goto out;
+		}
+		r = read_fd_line(fd, s, what, path);
+		close(fd);
+	} else if (strncmp(source, "env:", 4) == 0) {
+		const char *v = getenv(source + 4);
+
+		if (v == NULL) {
+			r = p11s_fail(P11S_E_PIN_SOURCE, "the environment variable %s holding the %s is not set",
+				      source + 4, what);
+			goto out;
+		}
+		if (strlen(v) > P11S_SECRET_MAX) {
+			r = p11s_fail(P11S_E_PIN_SOURCE, "the %s in %s is longer than %d bytes", what,
+				      source + 4, P11S_SECRET_MAX);
+			goto out;
+		}
+		s->len = strlen(v);
+		memcpy(s->buf, v, s->len);
+		s->buf[s->len] = '\0';
+		r = 0;
+	} else if (strncmp(source, "fd:", 3) == 0) {
+		if (parse_fd(source + 3, &fd) != 0) {
+			r = p11s_fail(P11S_E_PIN_SOURCE, "bad descriptor in %s", source);
+			goto out;
+		}
+		r = read_fd_line(fd, s, what, source);
+	} else {
+		r = read_prompt(s, what);
+	}
+	if (r == 0 && s->len == 0)
+		r = p11s_fail(P11S_E_PIN_SOURCE, "the %s read from %.8s... is empty", what, source);
+	if (r != 0)
+		goto out;
+	*out = s;
+	s = NULL;
+out:
+	p11s_secret_free(s);
+	return r;
+}
+
+void
+p11s_secret_free(p11s_secret *s)
+{
+	if (s == NULL)
+		return;
+	p11s_secure_free(s->buf, P11S_SECRET_MAX + 1);
+	free(s);
+}

@@ -1,0 +1,1 @@
+# hsm/: owned by the hsm work; see hsm/hsm.h.

@@ -1,0 +1,1 @@
+# signer/config.c and common/parse.c with their unit tests.

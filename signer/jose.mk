@@ -1,0 +1,1 @@
+# signer/jose.c with its unit tests.

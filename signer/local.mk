@@ -1,0 +1,1 @@
+# signer/: programs and glue.
