@@ -1,0 +1,78 @@
+/*
+ * The rollover state (SPEC §4), kept on the token as private CKO_DATA objects.
+ *
+ * Storage: application "p11-signer/state", one object per version, label
+ * "v<20-digit version>.<16 hex nonce>", value = JSON document:
+ *   {"format":1, "version":N, "written_at":T, "keys":[...], "types":[...],
+ *    "proposals":[...], "history":[...], "digest":"<sha256 of the rest>"}
+ * Readers take the highest version whose digest verifies (a torn or partial
+ * object is skipped).  Writers, under the host lock: read the newest, apply
+ * the change, create version N+1, re-list; if another N+1 exists (a writer on
+ * another host of a replicated token) the lowest nonce wins and the loser
+ * withdraws its object and retries; then older versions are destroyed.
+ * A crash at any point leaves the old or the new version readable.
+ *
+ * Member records (SPEC §4): application "p11-signer/member", label = member
+ * id, value {"member":id,"host":h,"pid":p,"version":N,"checked_at":T,...}.
+ */
+#ifndef P11S_SIGNER_STATE_H
+#define P11S_SIGNER_STATE_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "common/error.h"
+#include "hsm/hsm.h"
+#include "policy/policy.h"
+
+#define STATE_FORMAT 1
+#define STATE_APPLICATION "p11-signer/state"
+#define MEMBER_APPLICATION "p11-signer/member"
+
+typedef struct signer_state {
+	uint64_t version;   /* 0 = nothing stored yet */
+	p11s_time written_at;
+	pol_state pol;      /* keys + per-type epochs */
+	json_t *proposals;  /* array (SPEC §6) */
+	json_t *history;    /* array of {at, action, ...} events */
+} signer_state;
+
+P11S_MUST_CHECK int state_new(signer_state **out);
+void state_free(signer_state *st);
+
+/* Pure serialization (unit-tested).  Unknown future formats are refused. */
+P11S_MUST_CHECK int state_to_json(const signer_state *st, char **text, size_t *len);
+P11S_MUST_CHECK int state_from_json(const char *text, size_t len, signer_state **out);
+
+/* Load the newest valid version (an empty state when none is stored). */
+P11S_MUST_CHECK int state_load(hsm_token *t, signer_state **out);
+/* The newest stored version number, from labels only (cheap; for polling). */
+P11S_MUST_CHECK int state_peek_version(hsm_token *t, uint64_t *version);
+
+/*
+ * Read-modify-write under the host lock with conflict retry.  `fn` edits a
+ * fresh copy of the newest state; a non-zero return aborts and is returned
+ * unchanged (nothing written).  On success *out (if not NULL) is the state as
+ * written.
+ */
+typedef int (*state_edit_fn)(signer_state *st, void *arg);
+P11S_MUST_CHECK int state_update(hsm_token *t, state_edit_fn fn, void *arg, signer_state **out);
+
+/* Append {at, action, ...details} to st->history (details: object, stolen). */
+P11S_MUST_CHECK int state_log(signer_state *st, p11s_time at, const char *action, json_t *details);
+
+typedef struct member_record {
+	char id[128];
+	char host[64];
+	long pid;
+	uint64_t version;     /* state version loaded */
+	p11s_time checked_at; /* last poll */
+	p11s_time started_at;
+} member_record;
+
+P11S_MUST_CHECK int member_write(hsm_token *t, const member_record *m);
+P11S_MUST_CHECK int member_list(hsm_token *t, member_record **out, size_t *n);
+P11S_MUST_CHECK int member_remove(hsm_token *t, const char *id);
+
+#endif
