@@ -218,7 +218,7 @@ parse_rule(const char *path, unsigned lineno, char *line, struct rule *out)
 		return false;
 	}
 	if (!rv_parse(code, &out->rv) || out->rv == CKR_OK) {
-		fprintf(stderr, "p11wrap: %s:%u: %s is not a known error code; line ignored\n", path,
+		fprintf(stderr, "p11wrap: %s:%u: %s is not an error code p11wrap knows (CKR_OK is none); line ignored\n", path,
 			lineno, code);
 		return false;
 	}
