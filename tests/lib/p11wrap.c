@@ -218,8 +218,10 @@ parse_rule(const char *path, unsigned lineno, char *line, struct rule *out)
 		return false;
 	}
 	if (!rv_parse(code, &out->rv) || out->rv == CKR_OK) {
-		fprintf(stderr, "p11wrap: %s:%u: %s is not an error code p11wrap knows (CKR_OK is none); line ignored\n", path,
-			lineno, code);
+		fprintf(stderr,
+			"p11wrap: %s:%u: %s is not an error code p11wrap knows (CKR_OK is none); "
+			"line ignored\n",
+			path, lineno, code);
 		return false;
 	}
 	errno = 0;
