@@ -11,15 +11,6 @@ check_PROGRAMS += tests/hsm/test_p11wrap
 TESTS += tests/hsm/test_p11wrap
 tests_hsm_test_p11wrap_SOURCES = tests/hsm/test_p11wrap.c tests/lib/testtoken.h $(NULL)
 tests_hsm_test_p11wrap_CFLAGS = $(AM_CFLAGS) $(P11KIT_CFLAGS) $(CMOCKA_CFLAGS)
-tests_hsm_test_p11wrap_LDADD = tests/lib/libp11wrap_testtoken.a $(CMOCKA_LIBS) -ldl -lpthread
-
-# tests/lib/testtoken.c does not build with the strict warning set yet
-# (string literals in char *argv[], casts dropping const, snprintf into
-# PATH_MAX buffers); it is compiled apart so that the code above keeps every
-# warning.  Drop this library once testtoken.c is clean.
-noinst_LIBRARIES += tests/lib/libp11wrap_testtoken.a
-tests_lib_libp11wrap_testtoken_a_SOURCES = tests/lib/testtoken.c tests/lib/testtoken.h $(NULL)
-tests_lib_libp11wrap_testtoken_a_CFLAGS = $(AM_CFLAGS) \
-	-Wno-write-strings -Wno-cast-qual -Wno-format-truncation
+tests_hsm_test_p11wrap_LDADD = tests/lib/libtestutil.a $(CMOCKA_LIBS) -ldl -lpthread
 
 EXTRA_DIST += tests/lib/p11wrap.README

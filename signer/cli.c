@@ -1,0 +1,431 @@
+/* signer — the operators' and key custodians' command line (SPEC §8). */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <openssl/x509.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/parse.h"
+#include "common/pin.h"
+#include "common/util.h"
+#include "signer/cli.h"
+#include "signer/jose.h"
+
+static const cli_command *const commands[] = {
+	&cli_cmd_keygen, &cli_cmd_csr,	  &cli_cmd_import, &cli_cmd_list,  &cli_cmd_assign,
+	&cli_cmd_roll,	 &cli_cmd_status, &cli_cmd_remove, &cli_cmd_issue, &cli_cmd_verify,
+};
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void
+main_usage(FILE *f)
+{
+	fprintf(f, "usage: signer [--config FILE] [--token URI] [--pin SOURCE] COMMAND [OPTIONS]\n\n"
+		   "  --config FILE   configuration (default $SIGNER_CONFIG, then %s)\n"
+		   "  --token URI     PKCS#11 URI of the token (overrides [token] uri)\n"
+		   "  --pin SOURCE    file:PATH, env:NAME, fd:N or prompt (never the PIN itself)\n"
+		   "  -v, --verbose   log more (repeat for debug)\n\n"
+		   "commands:\n",
+		SIGNER_DEFAULT_CONFIG);
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		fprintf(f, "  %-9s %s\n", commands[i]->name, commands[i]->summary);
+	fprintf(f, "\n'signer COMMAND --help' describes a command.  Exit codes: 0 success, "
+		   "1 refused by policy or invalid token, 2 usage error, 3 token/HSM error.\n");
+}
+
+int
+cli_exit_code(int err)
+{
+	switch (err) {
+	case P11S_OK: return EXIT_OK;
+	case P11S_E_POLICY:
+	case P11S_E_BADTOKEN:
+	case P11S_E_KEY_MISMATCH:
+	case P11S_E_KEY_TYPE:
+	case P11S_E_EXISTS: return EXIT_REFUSED;
+	case P11S_E_INVAL:
+	case P11S_E_CONFIG:
+	case P11S_E_NOTFOUND:
+	case P11S_E_AMBIGUOUS:
+	case P11S_E_IO:
+	case P11S_E_PIN_SOURCE: return EXIT_USAGE;
+	default: return EXIT_TOKEN;
+	}
+}
+
+int
+cli_fail(int err)
+{
+	fprintf(stderr, "signer: %s\n", p11s_errmsg(err));
+	return cli_exit_code(err);
+}
+
+static void
+command_help(const cli_command *cmd, FILE *f)
+{
+	fprintf(f, "usage: signer [global options] %s %s\n\n%s\n%s", cmd->name, cmd->usage,
+		cmd->summary, cmd->help);
+}
+
+int
+cli_usage(const cli_command *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "signer %s: ", cmd->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nusage: signer %s %s\n(see 'signer %s --help')\n", cmd->name, cmd->usage,
+		cmd->name);
+	return EXIT_USAGE;
+}
+
+int
+cli_wants_help(const cli_command *cmd, int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			command_help(cmd, stdout);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int
+cli_token(cli *c, hsm_token **out)
+{
+	hsm_open_params p;
+	int r;
+
+	*out = NULL;
+	if (c->tok == NULL) {
+		memset(&p, 0, sizeof(p));
+		p.uri = c->token_uri;
+		p.default_module = SOFTHSM_MODULE;
+		p.lock_file = c->conf->lock_file;
+		p.pin_source = c->pin_source;
+		if ((r = hsm_open(&p, &c->tok)) != 0)
+			return r;
+	}
+	*out = c->tok;
+	return 0;
+}
+
+int
+cli_find_key(const hsm_key_list *l, const char *thumbprint, const hsm_key_info **out)
+{
+	const char **sha1 = NULL, **sha256 = NULL;
+	const hsm_key_info **map = NULL;
+	char norm[65];
+	size_t n = 0, idx;
+	int r;
+
+	*out = NULL;
+	if ((r = p11s_thumbprint_normalize(thumbprint, norm)) != 0)
+		return r;
+	if ((sha1 = calloc(l->n + 1, sizeof(*sha1))) == NULL ||
+	    (sha256 = calloc(l->n + 1, sizeof(*sha256))) == NULL ||
+	    (map = calloc(l->n + 1, sizeof(*map))) == NULL) {
+		r = p11s_fail(P11S_E_NOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		if (!l->keys[i].has_cert)
+			continue;
+		sha1[n] = l->keys[i].sha1;
+		sha256[n] = l->keys[i].sha256;
+		map[n] = &l->keys[i];
+		n++;
+	}
+	if ((r = p11s_thumbprint_match(norm, sha1, sha256, n, &idx)) != 0)
+		goto out;
+	*out = map[idx];
+out:
+	free(sha1);
+	free(sha256);
+	free(map);
+	return r;
+}
+
+static int
+asn1_to_time(const ASN1_TIME *a, p11s_time *out)
+{
+	struct tm tm;
+
+	if (ASN1_TIME_to_tm(a, &tm) != 1)
+		return p11s_fail(P11S_E_CRYPTO, "certificate has an unreadable validity date");
+	*out = (p11s_time)timegm(&tm);
+	return 0;
+}
+
+int
+cli_pol_key(const hsm_key_info *ki, pol_key *out)
+{
+	unsigned char *der = NULL;
+	int len, r;
+
+	memset(out, 0, sizeof(*out));
+	if (!ki->has_cert)
+		return p11s_fail(P11S_E_NOTFOUND, "key %s has no certificate on the token",
+				 ki->label != NULL ? ki->label : "(no label)");
+	if ((r = asn1_to_time(X509_get0_notBefore(ki->cert), &out->not_before)) != 0 ||
+	    (r = asn1_to_time(X509_get0_notAfter(ki->cert), &out->not_after)) != 0)
+		return r;
+	if ((len = i2d_X509(ki->cert, &der)) <= 0)
+		return p11s_fail(P11S_E_CRYPTO, "cannot encode the certificate");
+	memcpy(out->sha1, ki->sha1, sizeof(out->sha1));
+	memcpy(out->sha256, ki->sha256, sizeof(out->sha256));
+	out->keytype = ki->keytype;
+	out->bits = ki->bits;
+	p11s_hex(ki->id, ki->id_len, out->id_hex);
+	/* i2d allocates with OPENSSL_malloc; keep ownership rules simple (free()). */
+	if ((out->cert_der = malloc((size_t)len)) == NULL) {
+		OPENSSL_free(der);
+		return p11s_fail(P11S_E_NOMEM, "out of memory");
+	}
+	memcpy(out->cert_der, der, (size_t)len);
+	out->cert_len = (size_t)len;
+	OPENSSL_free(der);
+	return 0;
+}
+
+static p11s_alg
+natural_alg(p11s_keytype kt)
+{
+	switch (kt) {
+	case P11S_KT_EC_P256: return P11S_ALG_ES256;
+	case P11S_KT_EC_P384: return P11S_ALG_ES384;
+	case P11S_KT_RSA: return P11S_ALG_RS256;
+	default: return P11S_ALG_NONE;
+	}
+}
+
+struct test_sign {
+	hsm_signer *s;
+};
+
+static int
+test_sign_cb(void *ctx, const uint8_t *msg, size_t len, uint8_t *sig, size_t *siglen)
+{
+	return hsm_sign(((struct test_sign *)ctx)->s, msg, len, sig, siglen);
+}
+
+int
+cli_candidate(cli *c, const hsm_key_info *ki, const pol_key *pk, pol_candidate *out)
+{
+	struct test_sign ts = { NULL };
+	hsm_token *t;
+	jwt_issue_params ip;
+	jwt_verify_params vp;
+	jwt_vkey vk;
+	jwt_result res;
+	char kid[64], x5t[40], *jwt = NULL;
+	p11s_time exp;
+	p11s_alg alg = natural_alg(ki->keytype);
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	memset(&res, 0, sizeof(res));
+	out->key = pk;
+	out->on_token = ki->has_private && ki->has_cert;
+	if (!out->on_token || alg == P11S_ALG_NONE)
+		return 0;
+	if ((r = cli_token(c, &t)) != 0 || (r = jose_kid_from_hex(pk->sha256, kid, sizeof(kid))) != 0 ||
+	    (r = jose_x5t_from_hex(pk->sha1, x5t, sizeof(x5t))) != 0)
+		return r;
+	/* Rule 3b: a test token signed on the token, verified with the certificate.
+	 * It also proves that certificate and private key belong together. */
+	if ((r = hsm_signer_open(t, ki->id, ki->id_len, alg, 0, &ts.s)) != 0)
+		return r;
+	memset(&ip, 0, sizeof(ip));
+	ip.alg = alg;
+	ip.kid = kid;
+	ip.x5t = x5t;
+	ip.iss = "p11-signer test signature";
+	ip.sub = pk->sha1;
+	ip.now = p11s_now();
+	ip.lifetime = 60;
+	ip.sign = test_sign_cb;
+	ip.sign_ctx = &ts;
+	r = jwt_issue(&ip, &jwt, &exp);
+	hsm_signer_free(ts.s);
+	if (r != 0) {
+		log_warn("test signature with key %s failed: %s", pk->sha1, p11s_errmsg(r));
+		return 0;
+	}
+	memset(&vp, 0, sizeof(vp));
+	vk.alg = alg;
+	vk.kid = kid;
+	vk.pub = X509_get0_pubkey(ki->cert);
+	vp.keys = &vk;
+	vp.n_keys = 1;
+	vp.now = ip.now;
+	vp.leeway = 5;
+	vp.max_lifetime = 60;
+	r = jwt_verify(jwt, strlen(jwt), &vp, &res);
+	free(jwt);
+	out->cert_matches_key = (r == 0);
+	out->test_signature_ok = (r == 0);
+	if (r != 0 && r != P11S_E_BADTOKEN) {
+		jwt_result_clear(&res);
+		return r;
+	}
+	jwt_result_clear(&res);
+	return 0;
+}
+
+int
+cli_split_types(const char *arg, char **buf, const char ***types, size_t *n)
+{
+	const char **v = NULL;
+	size_t cap = 1, k = 0;
+	char *save = NULL, *tok;
+
+	*buf = NULL;
+	*types = NULL;
+	*n = 0;
+	for (const char *p = arg; *p != '\0'; p++)
+		cap += (*p == ',');
+	if ((*buf = strdup(arg)) == NULL || (v = calloc(cap, sizeof(*v))) == NULL) {
+		free(*buf);
+		*buf = NULL;
+		return p11s_fail(P11S_E_NOMEM, "out of memory");
+	}
+	for (tok = strtok_r(*buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save))
+		if (*tok != '\0')
+			v[k++] = tok;
+	if (k == 0) {
+		free(v);
+		free(*buf);
+		*buf = NULL;
+		return p11s_fail(P11S_E_INVAL, "--type needs at least one type name (T or T1,T2)");
+	}
+	*types = v;
+	*n = k;
+	return 0;
+}
+
+void
+cli_print_instant(FILE *f, const char *what, p11s_time t)
+{
+	char utc[40], local[48];
+
+	p11s_fmt_utc(t, utc, sizeof(utc));
+	p11s_fmt_local(t, local, sizeof(local));
+	fprintf(f, "%s %s (local %s)\n", what, utc, local);
+}
+
+void
+cli_fmt_duration(int64_t s, char *out, size_t len)
+{
+	char *p = out;
+	size_t left = len;
+	int n;
+
+	if (s < 0) {
+		n = snprintf(p, left, "-");
+		p += n;
+		left -= (size_t)n;
+		s = -s;
+	}
+	if (s == 0) {
+		snprintf(p, left, "0s");
+		return;
+	}
+	if (s >= 86400 && left > 1) {
+		n = snprintf(p, left, "%lldd", (long long)(s / 86400));
+		p += n, left -= (size_t)n, s %= 86400;
+	}
+	if (s >= 3600 && left > 1) {
+		n = snprintf(p, left, "%lldh", (long long)(s / 3600));
+		p += n, left -= (size_t)n, s %= 3600;
+	}
+	if (s >= 60 && left > 1) {
+		n = snprintf(p, left, "%lldm", (long long)(s / 60));
+		p += n, left -= (size_t)n, s %= 60;
+	}
+	if (s > 0 && left > 1)
+		snprintf(p, left, "%llds", (long long)s);
+}
+
+static int
+load_config(const char *path, signer_conf **conf)
+{
+	const char *env = getenv("SIGNER_CONFIG");
+
+	if (path == NULL && env != NULL && *env != '\0')
+		path = env;
+	if (path != NULL)
+		return signer_conf_load(path, conf);
+	if (access(SIGNER_DEFAULT_CONFIG, F_OK) == 0)
+		return signer_conf_load(SIGNER_DEFAULT_CONFIG, conf);
+	return signer_conf_defaults(conf);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' }, { "token", required_argument, NULL, 't' },
+		{ "pin", required_argument, NULL, 'p' },    { "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },	    { "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config_path = NULL, *token_uri = NULL, *pin = NULL;
+	const cli_command *cmd = NULL;
+	cli c;
+	int o, r, level = LOG_WARNING;
+
+	p11s_log_init("signer", 0, LOG_WARNING);
+	while ((o = getopt_long(argc, argv, "+c:t:p:vhV", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c': config_path = optarg; break;
+		case 't': token_uri = optarg; break;
+		case 'p': pin = optarg; break;
+		case 'v': level = level < LOG_INFO ? LOG_INFO : LOG_DEBUG; break;
+		case 'h': main_usage(stdout); return EXIT_OK;
+		case 'V': printf("signer (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION); return EXIT_OK;
+		default: main_usage(stderr); return EXIT_USAGE;
+		}
+	}
+	p11s_log_set_level(level);
+	if (optind >= argc) {
+		main_usage(stderr);
+		return EXIT_USAGE;
+	}
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (strcmp(argv[optind], commands[i]->name) == 0)
+			cmd = commands[i];
+	if (cmd == NULL) {
+		fprintf(stderr, "signer: unknown command '%s'\n", argv[optind]);
+		main_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (cli_wants_help(cmd, argc - optind, argv + optind))
+		return EXIT_OK;
+	if (pin != NULL && (r = p11s_secret_source_check(pin)) != 0)
+		return cli_fail(r);
+	memset(&c, 0, sizeof(c));
+	if ((r = load_config(config_path, &c.conf)) != 0)
+		return cli_fail(r);
+	c.token_uri = token_uri != NULL ? token_uri : c.conf->token_uri;
+	c.pin_source = pin != NULL ? pin : c.conf->token_pin;
+	argc -= optind;
+	argv += optind;
+	optind = 0; /* reset getopt for the command's own options */
+	r = cmd->run(&c, argc, argv);
+	hsm_close(c.tok);
+	signer_conf_free(c.conf);
+	return r;
+}

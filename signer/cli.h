@@ -1,0 +1,60 @@
+/* The signer command line: shared context and helpers of the commands. */
+#ifndef P11S_SIGNER_CLI_H
+#define P11S_SIGNER_CLI_H
+
+#include <stdio.h>
+
+#include "hsm/hsm.h"
+#include "policy/policy.h"
+#include "signer/config.h"
+#include "signer/state.h"
+
+enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_TOKEN = 3 };
+
+typedef struct cli {
+	signer_conf *conf;
+	const char *token_uri;  /* --token, else conf */
+	const char *pin_source; /* --pin, else conf */
+	hsm_token *tok;         /* opened lazily by cli_token() */
+} cli;
+
+typedef struct cli_command {
+	const char *name;
+	const char *usage;   /* options synopsis */
+	const char *summary; /* one line */
+	const char *help;    /* option details */
+	int (*run)(cli *c, int argc, char **argv);
+} cli_command;
+
+extern const cli_command cli_cmd_keygen, cli_cmd_csr, cli_cmd_import, cli_cmd_list;
+extern const cli_command cli_cmd_assign, cli_cmd_roll, cli_cmd_status, cli_cmd_remove;
+extern const cli_command cli_cmd_issue, cli_cmd_verify;
+
+/* Print "signer: <reason>" and return the exit code for err. */
+int cli_fail(int err);
+/* Usage error for a command: message + hint; returns EXIT_USAGE. */
+int cli_usage(const cli_command *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Exit code of an error code (SPEC §8). */
+int cli_exit_code(int err);
+/* Standard per-command option parsing helper: prints help for --help. */
+int cli_wants_help(const cli_command *cmd, int argc, char **argv);
+
+/* Open (once) and log in to the configured token. */
+P11S_MUST_CHECK int cli_token(cli *c, hsm_token **out);
+
+/* Find the key whose certificate matches an operator-typed thumbprint. */
+P11S_MUST_CHECK int cli_find_key(const hsm_key_list *l, const char *thumbprint,
+				 const hsm_key_info **out);
+/* Certificate facts of a listed key; out->cert_der is malloc'd (free it). */
+P11S_MUST_CHECK int cli_pol_key(const hsm_key_info *ki, pol_key *out);
+/* Rule 1 and 3b facts for a key on the token (test JWT signed and verified). */
+P11S_MUST_CHECK int cli_candidate(cli *c, const hsm_key_info *ki, const pol_key *pk,
+				  pol_candidate *out);
+/* Split "A,B" into type names (malloc'd array of pointers into *buf). */
+P11S_MUST_CHECK int cli_split_types(const char *arg, char **buf, const char ***types, size_t *n);
+/* Print an instant as "UTC (local: ...)". */
+void cli_print_instant(FILE *f, const char *what, p11s_time t);
+/* Human duration "1d2h3m4s". */
+void cli_fmt_duration(int64_t s, char *out, size_t len);
+
+#endif

@@ -1,0 +1,655 @@
+/* signer assign, roll, status, remove: the rollover lifecycle (SPEC §3). */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/parse.h"
+#include "common/util.h"
+#include "signer/cli.h"
+
+/* Everything a state edit needs; the edit re-runs the policy on the fresh
+ * state under the host lock, so a concurrent change cannot slip between the
+ * check and the write. */
+struct plan {
+	const pol_conf *pc;
+	const char *const *types;
+	size_t n_types;
+	const pol_candidate *cand;
+	p11s_time effective; /* 0 with auto */
+	int is_auto;
+	int replace;
+	int dry_run;
+	p11s_time now;
+	pol_refusal why;
+	/* remove */
+	const char *type;
+	int force;
+	int forced_early;
+	pol_key victim;
+};
+
+static json_t *
+types_json(const char *const *types, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a != NULL && i < n; i++)
+		json_array_append_new(a, json_string(types[i]));
+	return a;
+}
+
+static int
+print_refusal(const pol_refusal *why)
+{
+	fprintf(stderr, "signer: refused (%s): %s\n", pol_rule_name(why->rule), why->msg);
+	return EXIT_REFUSED;
+}
+
+/* Resolve --thumbprint to a key on the token with its candidate facts. */
+static int
+resolve_key(cli *c, const char *thumb, hsm_key_list **l, pol_key *pk, pol_candidate *cand)
+{
+	const hsm_key_info *ki;
+	hsm_token *t;
+	int r;
+
+	*l = NULL;
+	memset(pk, 0, sizeof(*pk));
+	if ((r = cli_token(c, &t)) != 0 || (r = hsm_list_keys(t, l)) != 0 ||
+	    (r = cli_find_key(*l, thumb, &ki)) != 0 || (r = cli_pol_key(ki, pk)) != 0)
+		return r;
+	return cli_candidate(c, ki, pk, cand);
+}
+
+static int
+check_types(const signer_conf *conf, const char *const *types, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (signer_conf_type_index(conf, types[i]) < 0) {
+			char known[512] = "";
+
+			for (size_t k = 0; k < conf->policy.n_types; k++) {
+				if (k > 0)
+					strncat(known, ", ", sizeof(known) - strlen(known) - 1);
+				strncat(known, conf->policy.types[k].name,
+					sizeof(known) - strlen(known) - 1);
+			}
+			return p11s_fail(P11S_E_INVAL, "unknown type '%s'; configured types: %s",
+					 types[i], known);
+		}
+	}
+	return 0;
+}
+
+/* ---- assign ------------------------------------------------------------- */
+
+static int
+edit_assign(signer_state *st, void *arg)
+{
+	struct plan *p = arg;
+	int r;
+
+	if ((r = pol_check_assign(p->pc, &st->pol, p->types, p->n_types, p->cand, p->now, &p->why)) !=
+	    0)
+		return r;
+	if ((r = pol_apply_assign(&st->pol, p->types, p->n_types, p->cand->key, p->now)) != 0)
+		return r;
+	return state_log(st, p->now, "assign",
+			 json_pack("{s:s, s:o}", "key", p->cand->key->sha1, "types",
+				   types_json(p->types, p->n_types)));
+}
+
+static int
+run_assign(cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "type", required_argument, NULL, 't' },
+		{ "thumbprint", required_argument, NULL, 'x' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *type_arg = NULL, *thumb = NULL, **types = NULL;
+	char *types_buf = NULL;
+	hsm_key_list *l = NULL;
+	pol_candidate cand;
+	pol_key pk;
+	struct plan p;
+	size_t n = 0;
+	int o, r;
+
+	memset(&pk, 0, sizeof(pk));
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 't': type_arg = optarg; break;
+		case 'x': thumb = optarg; break;
+		default: return cli_usage(&cli_cmd_assign, "unknown option");
+		}
+	}
+	if (optind < argc)
+		return cli_usage(&cli_cmd_assign, "unexpected argument '%s'", argv[optind]);
+	if (type_arg == NULL || thumb == NULL)
+		return cli_usage(&cli_cmd_assign, "--type and --thumbprint are required");
+	if ((r = cli_split_types(type_arg, &types_buf, &types, &n)) != 0 ||
+	    (r = check_types(c->conf, types, n)) != 0 || (r = resolve_key(c, thumb, &l, &pk, &cand)) != 0)
+		goto out;
+	memset(&p, 0, sizeof(p));
+	p.pc = &c->conf->policy;
+	p.types = types;
+	p.n_types = n;
+	p.cand = &cand;
+	p.now = p11s_now();
+	if ((r = state_update(c->tok, edit_assign, &p, NULL)) != 0)
+		goto out;
+	printf("assigned key %s to", pk.sha1);
+	for (size_t i = 0; i < n; i++)
+		printf(" %s", types[i]);
+	printf("; it issues from now on\n");
+out:
+	free(pk.cert_der);
+	hsm_key_list_free(l);
+	free(types);
+	free(types_buf);
+	if (r == P11S_E_POLICY)
+		return print_refusal(&p.why);
+	return r == 0 ? EXIT_OK : cli_fail(r);
+}
+
+const cli_command cli_cmd_assign = {
+	"assign",
+	"--type T[,T2] --thumbprint X",
+	"Make a key the first key of one or more types (no roll: it issues at once).",
+	"  --type T[,T2]    type names from signer.conf\n"
+	"  --thumbprint X   SHA-1 or SHA-256 certificate thumbprint, or a unique prefix of\n"
+	"                   at least 8 hex digits (case, spaces and colons ignored)\n",
+	run_assign,
+};
+
+/* ---- status (also used by roll to show the result) ---------------------- */
+
+static void
+timeline_event(p11s_time now, p11s_time at, const char *what)
+{
+	char utc[40], rel[48];
+
+	p11s_fmt_utc(at, utc, sizeof(utc));
+	cli_fmt_duration(at > now ? at - now : now - at, rel, sizeof(rel));
+	printf("    %s  %-8s %s %s\n", utc, at == now ? "now" : rel, at > now ? "from now" : "ago ",
+	       what);
+}
+
+struct tl_ev {
+	p11s_time at;
+	char what[160];
+};
+
+static int
+cmp_ev(const void *a, const void *b)
+{
+	const struct tl_ev *x = a, *y = b;
+
+	return x->at < y->at ? -1 : x->at > y->at;
+}
+
+static void
+print_type_status(const signer_conf *conf, const signer_state *st, int ti, p11s_time now)
+{
+	const pol_type_conf *tc = &conf->policy.types[ti];
+	struct tl_ev ev[8];
+	pol_timeline tl;
+	char life[32], lead[32], in[48];
+	size_t n = 0;
+
+	cli_fmt_duration(tc->token_lifetime, life, sizeof(life));
+	cli_fmt_duration(tc->min_lead, lead, sizeof(lead));
+	printf("%s (%s, token lifetime %s, minimum lead %s)\n", tc->name, p11s_alg_name(tc->alg), life,
+	       lead);
+	if (pol_timeline_of(&conf->policy, &st->pol, tc->name, now, &tl) != 0 || tl.current == NULL) {
+		printf("  no key yet: 'signer assign --type %s --thumbprint X'\n\n", tc->name);
+		return;
+	}
+	printf("  current   %s\n", tl.current->sha1);
+	if (tl.staged != NULL) {
+		cli_fmt_duration(tl.effective - now, in, sizeof(in));
+		printf("  staged    %s  effective in %s\n", tl.staged->sha1, in);
+	} else {
+		printf("  staged    -\n");
+	}
+	if (tl.previous != NULL)
+		printf("  previous  %s  %s\n", tl.previous->sha1,
+		       tl.previous_expiry > now ? "still verifies" : "expired, no longer verifies");
+	else
+		printf("  previous  -\n");
+	printf("  timeline:\n");
+#define EV(t, ...)                                                                     \
+	do {                                                                           \
+		ev[n].at = (t);                                                        \
+		snprintf(ev[n].what, sizeof(ev[n].what), __VA_ARGS__);                 \
+		n++;                                                                   \
+	} while (0)
+	EV(now, "now");
+	EV(tl.current_since, "%.12s… issues (current)", tl.current->sha1);
+	if (tl.staged == NULL)
+		EV(tl.current->not_after, "%.12s… certificate expires", tl.current->sha1);
+	if (tl.staged != NULL) {
+		EV(tl.effective, "switch: %.12s… issues (effective instant)", tl.staged->sha1);
+		EV(tl.current->not_after, "%.12s… certificate expires: stops verifying",
+		   tl.current->sha1);
+		EV(pol_safe_removal(&conf->policy, &st->pol, tl.current->sha1) > 0
+			   ? pol_safe_removal(&conf->policy, &st->pol, tl.current->sha1)
+			   : tl.current->not_after,
+		   "%.12s… removable after the switch", tl.current->sha1);
+	}
+	if (tl.previous != NULL) {
+		EV(tl.previous_until, "%.12s… stopped issuing", tl.previous->sha1);
+		EV(tl.previous_expiry, "%.12s… certificate expires", tl.previous->sha1);
+		EV(tl.safe_removal, "%.12s… safe to remove ('signer remove --type %s --previous')",
+		   tl.previous->sha1, tc->name);
+	}
+#undef EV
+	qsort(ev, n, sizeof(ev[0]), cmp_ev);
+	for (size_t i = 0; i < n; i++)
+		timeline_event(now, ev[i].at, ev[i].what);
+	printf("\n");
+}
+
+static json_t *
+type_status_json(const signer_conf *conf, const signer_state *st, int ti, p11s_time now)
+{
+	const pol_type_conf *tc = &conf->policy.types[ti];
+	pol_timeline tl;
+	json_t *o = json_pack("{s:s, s:s, s:I, s:I}", "type", tc->name, "algorithm",
+			      p11s_alg_name(tc->alg), "token_lifetime", (json_int_t)tc->token_lifetime,
+			      "min_lead", (json_int_t)tc->min_lead);
+
+	if (o == NULL || pol_timeline_of(&conf->policy, &st->pol, tc->name, now, &tl) != 0 ||
+	    tl.current == NULL)
+		return o;
+	json_object_set_new(o, "current",
+			    json_pack("{s:s, s:I, s:I}", "sha1", tl.current->sha1, "since",
+				      (json_int_t)tl.current_since, "not_after",
+				      (json_int_t)tl.current->not_after));
+	if (tl.staged != NULL)
+		json_object_set_new(o, "staged",
+				    json_pack("{s:s, s:I, s:I}", "sha1", tl.staged->sha1, "effective",
+					      (json_int_t)tl.effective, "staged_at",
+					      (json_int_t)tl.staged_at));
+	if (tl.previous != NULL)
+		json_object_set_new(o, "previous",
+				    json_pack("{s:s, s:I, s:I, s:I}", "sha1", tl.previous->sha1,
+					      "until", (json_int_t)tl.previous_until, "expires",
+					      (json_int_t)tl.previous_expiry, "safe_removal",
+					      (json_int_t)tl.safe_removal));
+	return o;
+}
+
+static int
+print_members(hsm_token *t, const signer_state *st, p11s_time now, json_t *json_out)
+{
+	member_record *m = NULL;
+	size_t n = 0;
+	int r;
+
+	if ((r = member_list(t, &m, &n)) != 0)
+		return r;
+	if (json_out == NULL)
+		printf("members attached to this token: %s\n", n == 0 ? "none" : "");
+	for (size_t i = 0; i < n; i++) {
+		int current = m[i].version >= st->version;
+
+		if (json_out != NULL) {
+			json_array_append_new(
+				json_out, json_pack("{s:s, s:s, s:I, s:I, s:I, s:b}", "member", m[i].id,
+						    "host", m[i].host, "pid", (json_int_t)m[i].pid,
+						    "version", (json_int_t)m[i].version, "checked_at",
+						    (json_int_t)m[i].checked_at, "up_to_date", current));
+			continue;
+		}
+		printf("  %-32s state v%llu %s, last check %llds ago\n", m[i].id,
+		       (unsigned long long)m[i].version, current ? "(up to date)" : "(BEHIND)",
+		       (long long)(now - m[i].checked_at));
+	}
+	free(m);
+	return 0;
+}
+
+static int
+run_status(cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "type", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *type = NULL;
+	signer_state *st = NULL;
+	json_t *doc = NULL, *arr = NULL, *mem = NULL;
+	p11s_time now = p11s_now();
+	hsm_token *t;
+	int o, r, json = 0, ti = -1;
+
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 't': type = optarg; break;
+		case 'j': json = 1; break;
+		default: return cli_usage(&cli_cmd_status, "unknown option");
+		}
+	}
+	if (optind < argc)
+		return cli_usage(&cli_cmd_status, "unexpected argument '%s'", argv[optind]);
+	if (type != NULL && (r = check_types(c->conf, &type, 1)) != 0)
+		return cli_fail(r);
+	if (type != NULL)
+		ti = signer_conf_type_index(c->conf, type);
+	if ((r = cli_token(c, &t)) != 0 || (r = state_load(t, &st)) != 0)
+		goto out;
+	if (json) {
+		if ((arr = json_array()) == NULL || (mem = json_array()) == NULL) {
+			r = p11s_fail(P11S_E_NOMEM, "out of memory");
+			goto out;
+		}
+		for (size_t i = 0; i < c->conf->policy.n_types; i++)
+			if (ti < 0 || (int)i == ti)
+				json_array_append_new(arr, type_status_json(c->conf, st, (int)i, now));
+		if ((r = print_members(t, st, now, mem)) != 0)
+			goto out;
+		doc = json_pack("{s:I, s:I, s:O, s:O, s:O}", "now", (json_int_t)now, "state_version",
+				(json_int_t)st->version, "types", arr, "members", mem, "proposals",
+				st->proposals);
+		json_dumpf(doc, stdout, JSON_INDENT(2));
+		printf("\n");
+	} else {
+		cli_print_instant(stdout, "now", now);
+		printf("token '%s', state version %llu\n\n", hsm_token_label(t),
+		       (unsigned long long)st->version);
+		for (size_t i = 0; i < c->conf->policy.n_types; i++)
+			if (ti < 0 || (int)i == ti)
+				print_type_status(c->conf, st, (int)i, now);
+		if ((r = print_members(t, st, now, NULL)) != 0)
+			goto out;
+	}
+	r = 0;
+out:
+	json_decref(doc);
+	json_decref(arr);
+	json_decref(mem);
+	state_free(st);
+	return r == 0 ? EXIT_OK : cli_fail(r);
+}
+
+const cli_command cli_cmd_status = {
+	"status",
+	"[--type T] [--json]",
+	"Show per type the current, staged and previous keys and a timeline.",
+	"  --type T         one type only\n"
+	"  --json           machine-readable output (instants in seconds since the epoch)\n",
+	run_status,
+};
+
+/* ---- roll --------------------------------------------------------------- */
+
+static int
+decide_roll(struct plan *p, const pol_state *ps)
+{
+	if (p->is_auto)
+		return pol_auto_effective(p->pc, ps, p->types, p->n_types, p->cand, p->now, p->replace,
+					  &p->effective, &p->why);
+	return pol_check_roll(p->pc, ps, p->types, p->n_types, p->cand, p->effective, p->now,
+			      p->replace, &p->why);
+}
+
+static int
+edit_roll(signer_state *st, void *arg)
+{
+	struct plan *p = arg;
+	int r;
+
+	p->now = p11s_now();
+	if ((r = decide_roll(p, &st->pol)) != 0)
+		return r;
+	if ((r = pol_apply_roll(&st->pol, p->types, p->n_types, p->cand->key, p->effective, p->now,
+				p->replace)) != 0)
+		return r;
+	return state_log(st, p->now, "stage",
+			 json_pack("{s:s, s:o, s:I, s:b}", "key", p->cand->key->sha1, "types",
+				   types_json(p->types, p->n_types), "effective",
+				   (json_int_t)p->effective, "replace", p->replace));
+}
+
+static void
+print_plan(const signer_conf *conf, const struct plan *p, const pol_state *ps)
+{
+	pol_state tmp;
+
+	printf("roll of");
+	for (size_t i = 0; i < p->n_types; i++)
+		printf(" %s", p->types[i]);
+	printf(" to key %s\n", p->cand->key->sha1);
+	cli_print_instant(stdout, "  effective", p->effective);
+	cli_print_instant(stdout, "  new certificate expires", p->cand->key->not_after);
+	/* Show the timeline as it will be, from a scratch copy. */
+	pol_state_init(&tmp);
+	if (pol_state_copy(ps, &tmp) == 0 &&
+	    pol_apply_roll(&tmp, p->types, p->n_types, p->cand->key, p->effective, p->now,
+			   p->replace) == 0) {
+		signer_state view;
+
+		memset(&view, 0, sizeof(view));
+		view.pol = tmp;
+		printf("\n");
+		for (size_t i = 0; i < p->n_types; i++)
+			print_type_status(conf, &view, signer_conf_type_index(conf, p->types[i]), p->now);
+		/* and the instant after the switch, where the old key becomes previous */
+		for (size_t i = 0; i < p->n_types; i++) {
+			pol_timeline tl;
+
+			if (pol_timeline_of(&conf->policy, &tmp, p->types[i], p->effective, &tl) == 0 &&
+			    tl.previous != NULL)
+				cli_print_instant(stdout, "  previous key safe to remove from",
+						  tl.safe_removal);
+		}
+	}
+	pol_state_free(&tmp);
+}
+
+static int
+run_roll(cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "type", required_argument, NULL, 't' },
+		{ "thumbprint", required_argument, NULL, 'x' },
+		{ "effective-date", required_argument, NULL, 'e' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "replace", no_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *type_arg = NULL, *thumb = NULL, *date = NULL, **types = NULL;
+	char *types_buf = NULL;
+	hsm_key_list *l = NULL;
+	signer_state *st = NULL;
+	pol_candidate cand;
+	pol_key pk;
+	struct plan p;
+	size_t n = 0;
+	int o, r;
+
+	memset(&pk, 0, sizeof(pk));
+	memset(&p, 0, sizeof(p));
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 't': type_arg = optarg; break;
+		case 'x': thumb = optarg; break;
+		case 'e': date = optarg; break;
+		case 'n': p.dry_run = 1; break;
+		case 'r': p.replace = 1; break;
+		default: return cli_usage(&cli_cmd_roll, "unknown option");
+		}
+	}
+	if (optind < argc)
+		return cli_usage(&cli_cmd_roll, "unexpected argument '%s'", argv[optind]);
+	if (type_arg == NULL || thumb == NULL || date == NULL)
+		return cli_usage(&cli_cmd_roll, "--type, --thumbprint and --effective-date are required");
+	if (strcmp(date, "auto") == 0) {
+		p.is_auto = 1;
+	} else {
+		if ((r = p11s_parse_date(date, &p.effective)) != 0)
+			return cli_fail(r);
+		cli_print_instant(stdout, "effective date accepted as", p.effective);
+	}
+	if ((r = cli_split_types(type_arg, &types_buf, &types, &n)) != 0 ||
+	    (r = check_types(c->conf, types, n)) != 0 || (r = resolve_key(c, thumb, &l, &pk, &cand)) != 0)
+		goto out;
+	p.pc = &c->conf->policy;
+	p.types = types;
+	p.n_types = n;
+	p.cand = &cand;
+	if (p.dry_run) {
+		if ((r = state_load(c->tok, &st)) != 0)
+			goto out;
+		p.now = p11s_now();
+		if ((r = decide_roll(&p, &st->pol)) != 0)
+			goto out;
+		printf("dry run: nothing was changed\n");
+		print_plan(c->conf, &p, &st->pol);
+		goto out;
+	}
+	if (c->conf->policy.quorum > 1) {
+		r = p11s_fail(P11S_E_POLICY,
+			      "quorum is %u: rolls need custodian approvals, which this release "
+			      "does not support yet; set quorum = 1",
+			      c->conf->policy.quorum);
+		goto out;
+	}
+	if ((r = state_update(c->tok, edit_roll, &p, &st)) != 0)
+		goto out;
+	printf("staged\n");
+	print_plan(c->conf, &p, &st->pol);
+out:
+	state_free(st);
+	free(pk.cert_der);
+	hsm_key_list_free(l);
+	free(types);
+	free(types_buf);
+	if (r == P11S_E_POLICY && p.why.rule != POL_OK)
+		return print_refusal(&p.why);
+	return r == 0 ? EXIT_OK : cli_fail(r);
+}
+
+const cli_command cli_cmd_roll = {
+	"roll",
+	"--type T[,T2] --thumbprint X --effective-date D|auto [--dry-run] [--replace]",
+	"Stage a roll: from the effective instant key X issues for the types.",
+	"  --type T[,T2]          types to roll (a combined certificate rolls all of them)\n"
+	"  --thumbprint X         the new key's certificate thumbprint (SHA-1/SHA-256 or a\n"
+	"                         unique prefix of at least 8 hex digits)\n"
+	"  --effective-date D     RFC 3339 with zone (2012-07-22T06:00:00Z), or the US form\n"
+	"                         7/22/2012 6:00:00 AM in the local zone (TZ); 'auto' picks the\n"
+	"                         latest instant that satisfies every rule\n"
+	"  --dry-run              print the timeline, change nothing\n"
+	"  --replace              withdraw a roll already pending for these types\n",
+	run_roll,
+};
+
+/* ---- remove ------------------------------------------------------------- */
+
+static int
+edit_remove(signer_state *st, void *arg)
+{
+	struct plan *p = arg;
+	const pol_key *victim;
+	int r;
+
+	if ((r = pol_check_remove(p->pc, &st->pol, p->type, p->now, p->force, &victim,
+				  &p->forced_early, &p->why)) != 0)
+		return r;
+	if (strcmp(victim->sha1, p->victim.sha1) != 0)
+		return p11s_fail(P11S_E_CONFLICT,
+				 "the previous key of %s changed while removing; run the command again",
+				 p->type);
+	if ((r = pol_apply_remove(&st->pol, victim->sha1, p->now)) != 0)
+		return r;
+	return state_log(st, p->now, "remove",
+			 json_pack("{s:s, s:s, s:b}", "key", p->victim.sha1, "type", p->type, "forced",
+				   p->forced_early));
+}
+
+static int
+run_remove(cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "type", required_argument, NULL, 't' },
+		{ "previous", no_argument, NULL, 'p' },
+		{ "force", no_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	signer_state *st = NULL;
+	const pol_key *victim;
+	uint8_t id[HSM_ID_MAX];
+	struct plan p;
+	hsm_token *t;
+	int o, r, previous = 0, idlen;
+
+	memset(&p, 0, sizeof(p));
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 't': p.type = optarg; break;
+		case 'p': previous = 1; break;
+		case 'f': p.force = 1; break;
+		default: return cli_usage(&cli_cmd_remove, "unknown option");
+		}
+	}
+	if (optind < argc)
+		return cli_usage(&cli_cmd_remove, "unexpected argument '%s'", argv[optind]);
+	if (p.type == NULL || !previous)
+		return cli_usage(&cli_cmd_remove, "--type T and --previous are required");
+	if ((r = check_types(c->conf, &p.type, 1)) != 0)
+		return cli_fail(r);
+	p.pc = &c->conf->policy;
+	p.now = p11s_now();
+	if ((r = cli_token(c, &t)) != 0 || (r = state_load(t, &st)) != 0)
+		goto out;
+	if ((r = pol_check_remove(p.pc, &st->pol, p.type, p.now, p.force, &victim, &p.forced_early,
+				  &p.why)) != 0)
+		goto out;
+	p.victim = *victim;
+	p.victim.cert_der = NULL;
+	if (p.forced_early)
+		fprintf(stderr,
+			"signer: warning: removing key %s before its safe instant: tokens it signed "
+			"that have not expired yet will fail verification\n",
+			victim->sha1);
+	/* Destroy on the token first: a state that says "removed" for a key that
+	 * still exists would hide it; the reverse is repaired by running remove
+	 * again (a missing key is not an error then). */
+	if ((idlen = p11s_unhex(victim->id_hex, id, sizeof(id))) < 0) {
+		r = p11s_fail(P11S_E_STATE, "the state holds a malformed CKA_ID for key %s",
+			      victim->sha1);
+		goto out;
+	}
+	r = hsm_destroy_key(t, id, (size_t)idlen);
+	if (r == P11S_E_NOTFOUND)
+		log_info("key %s was already gone from the token", p.victim.sha1);
+	else if (r != 0)
+		goto out;
+	if ((r = state_update(t, edit_remove, &p, NULL)) != 0)
+		goto out;
+	printf("removed previous key %s of %s (private key and certificate destroyed)\n",
+	       p.victim.sha1, p.type);
+out:
+	state_free(st);
+	if (r == P11S_E_POLICY && p.why.rule != POL_OK)
+		return print_refusal(&p.why);
+	return r == 0 ? EXIT_OK : cli_fail(r);
+}
+
+const cli_command cli_cmd_remove = {
+	"remove",
+	"--type T --previous [--force]",
+	"Destroy the previous key of a type and its certificate, once that is safe.",
+	"  --type T         the type\n"
+	"  --previous       the key that issued before the current one (required)\n"
+	"  --force          remove before the safe instant; tokens it signed will fail\n",
+	run_remove,
+};
