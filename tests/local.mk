@@ -7,3 +7,16 @@ check_LIBRARIES = tests/lib/libtestutil.a
 tests_lib_libtestutil_a_SOURCES = tests/lib/testtoken.c tests/lib/testtoken.h $(NULL)
 
 EXTRA_DIST += tests/lib/common.sh tests/lib/mini_ca.py
+
+check_PROGRAMS += tests/lib/statetool
+tests_lib_statetool_SOURCES = tests/lib/statetool.c
+tests_lib_statetool_LDADD = $(SIGNER_LIBS) $(SIGNER_DEPLIBS)
+
+TESTS += \
+	tests/integration/state_concurrency.sh \
+	tests/integration/state_crash.sh \
+	tests/integration/cli_keys.sh \
+	tests/integration/cli_refusals.sh \
+	tests/integration/rollover.sh \
+	$(NULL)
+EXTRA_DIST += $(filter %.sh,$(TESTS))

@@ -72,3 +72,26 @@ expect_msg() {
 token_snapshot() {
 	find "$T/tokens" -type f -name '*.object' | sort | xargs cat 2>/dev/null | sha256sum | cut -d' ' -f1
 }
+
+# wait_until EPOCH: sleep until the wall clock reaches EPOCH (seconds).
+wait_until() {
+	while [ "$(date +%s)" -lt "$1" ]; do sleep 0.2; done
+}
+
+# json_get KEY: read a top-level member of the JSON in $OUT.
+json_get() {
+	printf '%s' "$OUT" | python3 -c "import json,sys; v=json.load(sys.stdin).get('$1'); print('' if v is None else (json.dumps(v) if isinstance(v,(dict,list)) else v))"
+}
+
+# make_key LABEL ALG NOT_BEFORE NOT_AFTER: key on the token + certificate from
+# the outside test CA in $T/ca (validity relative to now, in seconds).
+# Sets KEY_SHA1.
+make_key() {
+	[ -f "$T/ca/ca.pem" ] || python3 "$top_srcdir/tests/lib/mini_ca.py" init "$T/ca"
+	"$SIGNER" keygen --label "$1" --algorithm "$2" >/dev/null || fail "keygen $1"
+	"$SIGNER" csr --label "$1" --subject "CN=$1" --out "$T/$1.csr" || fail "csr $1"
+	python3 "$top_srcdir/tests/lib/mini_ca.py" sign "$T/ca" "$T/$1.csr" "$T/$1.pem" \
+		--not-before "$3" --not-after "$4" || fail "CA signing $1"
+	"$SIGNER" import --cert "$T/$1.pem" >/dev/null || fail "import $1"
+	KEY_SHA1=$(openssl x509 -in "$T/$1.pem" -noout -fingerprint -sha1 | sed 's/.*=//; s/://g' | tr A-F a-f)
+}
