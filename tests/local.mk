@@ -20,3 +20,9 @@ TESTS += \
 	tests/integration/rollover.sh \
 	$(NULL)
 EXTRA_DIST += $(filter %.sh,$(TESTS))
+
+check_PROGRAMS += tests/unit/test_state
+TESTS += tests/unit/test_state
+tests_unit_test_state_SOURCES = tests/unit/test_state.c
+tests_unit_test_state_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_state_LDADD = $(SIGNER_LIBS) $(SIGNER_DEPLIBS) $(CMOCKA_LIBS)
