@@ -30,8 +30,8 @@ void poli_fmt_dur(int64_t seconds, char out[POLI_TS_LEN]);
  * Fill *why (rule, type, bound, nearest and the printf-formatted sentence),
  * record the sentence with p11s_fail and return P11S_E_POLICY.
  */
-int poli_refuse(pol_refusal *why, pol_rule rule, const char *type, int64_t bound,
-		p11s_time nearest, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+int poli_refuse(pol_refusal *why, pol_rule rule, const char *type, int64_t bound, p11s_time nearest,
+		const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 /* POL_R_UNKNOWN_TYPE for the first name that is not configured (the
  * message lists the configured types); 0 if all are. */

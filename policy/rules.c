@@ -40,9 +40,10 @@ epoch_key(const pol_state *s, const char *type, const pol_epoch *e, const pol_ke
 {
 	*out = pol_state_key(s, e->key);
 	if (*out == NULL)
-		return p11s_fail(P11S_E_STATE,
-				 "the state names key %s for type %s but holds no record of that key",
-				 e->key, type);
+		return p11s_fail(
+		    P11S_E_STATE,
+		    "the state names key %s for type %s but holds no record of that key", e->key,
+		    type);
 	return 0;
 }
 
@@ -105,11 +106,15 @@ static const char *
 alg_needs(p11s_alg alg)
 {
 	switch (alg) {
-	case P11S_ALG_ES256: return "an EC P-256 key";
-	case P11S_ALG_ES384: return "an EC P-384 key";
+	case P11S_ALG_ES256:
+		return "an EC P-256 key";
+	case P11S_ALG_ES384:
+		return "an EC P-384 key";
 	case P11S_ALG_RS256:
-	case P11S_ALG_PS256: return "an RSA key of at least 2048 bits";
-	case P11S_ALG_NONE: break;
+	case P11S_ALG_PS256:
+		return "an RSA key of at least 2048 bits";
+	case P11S_ALG_NONE:
+		break;
 	}
 	return "a key of a supported type";
 }
@@ -117,7 +122,8 @@ alg_needs(p11s_alg alg)
 /* ---- checks shared by assign and roll ------------------------------------- */
 
 int
-poli_check_known_types(const pol_conf *c, const char *const *types, size_t n_types, pol_refusal *why)
+poli_check_known_types(const pol_conf *c, const char *const *types, size_t n_types,
+		       pol_refusal *why)
 {
 	for (size_t i = 0; i < n_types; i++) {
 		char list[POL_NAME_MAX * 6] = "";
@@ -134,8 +140,8 @@ poli_check_known_types(const pol_conf *c, const char *const *types, size_t n_typ
 			off += (size_t)w;
 		}
 		return poli_refuse(why, POL_R_UNKNOWN_TYPE, types[i], 0, 0,
-				   "Type %s is not configured; the configured types are: %s.", types[i],
-				   c->n_types ? list : "(none)");
+				   "Type %s is not configured; the configured types are: %s.",
+				   types[i], c->n_types ? list : "(none)");
 	}
 	return 0;
 }
@@ -150,26 +156,28 @@ check_key_usable(const pol_conf *c, const pol_state *s, const char *const *types
 	char ts[POLI_TS_LEN];
 
 	if (!k->on_token)
-		return poli_refuse(why, POL_R_NOT_ON_TOKEN, NULL, 0, 0,
-				   "Key %s cannot be used: its private key or its certificate is not "
-				   "on the token.",
-				   key->sha1);
+		return poli_refuse(
+		    why, POL_R_NOT_ON_TOKEN, NULL, 0, 0,
+		    "Key %s cannot be used: its private key or its certificate is not "
+		    "on the token.",
+		    key->sha1);
 	if (!k->cert_matches_key)
-		return poli_refuse(why, POL_R_KEY_MISMATCH, NULL, 0, 0,
-				   "The certificate %s does not match the private key stored with it "
-				   "on the token.",
-				   key->sha1);
+		return poli_refuse(
+		    why, POL_R_KEY_MISMATCH, NULL, 0, 0,
+		    "The certificate of key %s does not match its private key on the "
+		    "token.",
+		    key->sha1);
 	for (size_t i = 0; i < n_types; i++) {
 		const pol_type_conf *tc = pol_conf_type(c, types[i]);
 
 		if (p11s_alg_fits(tc->alg, key->keytype, key->bits))
 			continue;
 		if (key->keytype == P11S_KT_RSA)
-			return poli_refuse(why, POL_R_KEY_TYPE, tc->name, 0, 0,
-					   "Key %s is an RSA key of %u bits, which does not fit type "
-					   "%s: its algorithm %s needs %s.",
-					   key->sha1, key->bits, tc->name, alg_label(tc->alg),
-					   alg_needs(tc->alg));
+			return poli_refuse(
+			    why, POL_R_KEY_TYPE, tc->name, 0, 0,
+			    "Key %s is an RSA key of %u bits, which does not fit type "
+			    "%s: its algorithm %s needs %s.",
+			    key->sha1, key->bits, tc->name, alg_label(tc->alg), alg_needs(tc->alg));
 		return poli_refuse(why, POL_R_KEY_TYPE, tc->name, 0, 0,
 				   "Key %s is an %s key, which does not fit type %s: its algorithm "
 				   "%s needs %s.",
@@ -178,9 +186,10 @@ check_key_usable(const pol_conf *c, const pol_state *s, const char *const *types
 	}
 	if (key->removed_at != 0 || (known != NULL && known->removed_at != 0)) {
 		poli_fmt_utc(key->removed_at != 0 ? key->removed_at : known->removed_at, ts);
-		return poli_refuse(why, POL_R_KEY_REMOVED, NULL, 0, 0,
-				   "Key %s was removed from the token at %s and cannot be used again.",
-				   key->sha1, ts);
+		return poli_refuse(
+		    why, POL_R_KEY_REMOVED, NULL, 0, 0,
+		    "Key %s was removed from the token at %s and cannot be used again.", key->sha1,
+		    ts);
 	}
 	return 0;
 }
@@ -198,7 +207,8 @@ pol_check_assign(const pol_conf *c, const pol_state *s, const char *const *types
 
 	poli_refusal_clear(why);
 	if (c == NULL || s == NULL || k == NULL) {
-		r = p11s_fail(P11S_E_INVAL, "pol_check_assign needs a configuration, state and key");
+		r = p11s_fail(P11S_E_INVAL,
+			      "pol_check_assign needs a configuration, state and key");
 		goto out;
 	}
 	if ((r = check_args(types, n_types, k->key)) != 0)
@@ -215,25 +225,26 @@ pol_check_assign(const pol_conf *c, const pol_state *s, const char *const *types
 			continue;
 		poli_fmt_utc(ts->epochs[0].effective, t1);
 		r = poli_refuse(why, POL_R_ALREADY_ASSIGNED, types[i], 0, 0,
-				"Type %s already has key %s (assigned for %s); use roll to change "
-				"its key.",
+				"Type %s already has key %s (effective since %s); use roll to "
+				"change its key.",
 				types[i], ts->epochs[0].key, t1);
 		goto out;
 	}
 	poli_fmt_utc(now, t2);
 	if (key->not_before > now) {
 		poli_fmt_utc(key->not_before, t1);
-		r = poli_refuse(why, POL_R_NOT_YET_VALID, NULL, key->not_before, key->not_before,
-				"The certificate of key %s is not valid until %s (now is %s); assign "
-				"it at or after %s.",
-				key->sha1, t1, t2, t1);
+		r = poli_refuse(
+		    why, POL_R_NOT_YET_VALID, NULL, key->not_before, key->not_before,
+		    "The certificate of key %s is not valid until %s (now is %s); assign "
+		    "it at or after %s.",
+		    key->sha1, t1, t2, t1);
 		goto out;
 	}
 	if (key->not_after <= now) {
 		poli_fmt_utc(key->not_after, t1);
 		r = poli_refuse(why, POL_R_EXPIRED, NULL, key->not_after, 0,
-				"The certificate of key %s expired at %s (now is %s).", key->sha1, t1,
-				t2);
+				"The certificate of key %s expired at %s (now is %s).", key->sha1,
+				t1, t2);
 		goto out;
 	}
 	life = longest_lifetime(c, types, n_types);
@@ -331,8 +342,8 @@ check_expiry(const pol_state *s, const char *const *types, size_t n_types, const
 		poli_fmt_utc(key->not_after, t1);
 		poli_fmt_utc(now, t2);
 		return poli_refuse(why, POL_R_EXPIRED, NULL, key->not_after, 0,
-				   "The certificate of key %s expired at %s (now is %s).", key->sha1,
-				   t1, t2);
+				   "The certificate of key %s expired at %s (now is %s).",
+				   key->sha1, t1, t2);
 	}
 	for (size_t i = 0; i < n_types; i++) {
 		const pol_key *cur;
@@ -344,11 +355,12 @@ check_expiry(const pol_state *s, const char *const *types, size_t n_types, const
 			continue;
 		poli_fmt_utc(key->not_after, t1);
 		poli_fmt_utc(cur->not_after, t2);
-		return poli_refuse(why, POL_R_EXPIRES_BEFORE_CURRENT, types[i], cur->not_after, 0,
-				   "The certificate of key %s expires at %s, not after the current "
-				   "certificate %s of type %s (%s); the new certificate must outlive "
-				   "the current one.",
-				   key->sha1, t1, cur->sha1, types[i], t2);
+		return poli_refuse(
+		    why, POL_R_EXPIRES_BEFORE_CURRENT, types[i], cur->not_after, 0,
+		    "The certificate of key %s expires at %s, not after the current "
+		    "certificate %s of type %s (%s); the new certificate must outlive "
+		    "the current one.",
+		    key->sha1, t1, cur->sha1, types[i], t2);
 	}
 	return 0;
 }
@@ -412,10 +424,11 @@ pol_check_roll(const pol_conf *c, const pol_state *s, const char *const *types, 
 		goto out;
 	if (key->not_before > effective) {
 		poli_fmt_utc(key->not_before, t1);
-		r = poli_refuse(why, POL_R_NOT_YET_VALID, NULL, key->not_before, key->not_before,
-				"The certificate of key %s is not valid until %s, after the effective "
-				"instant %s; choose an effective instant at or after %s.",
-				key->sha1, t1, tE, t1);
+		r = poli_refuse(
+		    why, POL_R_NOT_YET_VALID, NULL, key->not_before, key->not_before,
+		    "The certificate of key %s is not valid until %s, after the effective "
+		    "instant %s; choose an effective instant at or after %s.",
+		    key->sha1, t1, tE, t1);
 		goto out;
 	}
 	if ((r = check_expiry(s, types, n_types, key, now, 1, why)) != 0)
@@ -438,10 +451,11 @@ pol_check_roll(const pol_conf *c, const pol_state *s, const char *const *types, 
 	if (effective < now - c->past_grace) {
 		poli_fmt_utc(now + c->jwks_max_age, t1);
 		poli_fmt_dur(c->past_grace, d);
-		r = poli_refuse(why, POL_R_IN_PAST, NULL, c->past_grace, now + c->jwks_max_age,
-				"The effective instant %s is in the past (now is %s, grace %s); the "
-				"earliest acceptable effective instant is %s.",
-				tE, tN, d, t1);
+		r = poli_refuse(
+		    why, POL_R_IN_PAST, NULL, c->past_grace, now + c->jwks_max_age,
+		    "The effective instant %s is in the past (now is %s, grace %s); the "
+		    "earliest acceptable effective instant is %s.",
+		    tE, tN, d, t1);
 		goto out;
 	}
 	if ((r = lead_bound(c, s, types, n_types, now, &lead, &binding, &bcur, &latest)) != 0)
@@ -462,8 +476,7 @@ pol_check_roll(const pol_conf *c, const pol_state *s, const char *const *types, 
 	if (effective < now + c->jwks_max_age) {
 		poli_fmt_utc(now + c->jwks_max_age, t1);
 		poli_fmt_dur(c->jwks_max_age, d);
-		r = poli_refuse(why, POL_R_JWKS_CACHE, NULL, c->jwks_max_age,
-				now + c->jwks_max_age,
+		r = poli_refuse(why, POL_R_JWKS_CACHE, NULL, c->jwks_max_age, now + c->jwks_max_age,
 				"The effective instant %s is less than jwks_max_age %s after now "
 				"(%s), so verifiers may not have fetched the new key; the earliest "
 				"acceptable effective instant is %s.",
@@ -544,21 +557,23 @@ pol_auto_effective(const pol_conf *c, const pol_state *s, const char *const *typ
 		poli_fmt_utc(lower, t1);
 		if (lower == now + c->jwks_max_age) {
 			poli_fmt_dur(c->jwks_max_age, d);
-			(void)snprintf(lo, sizeof(lo), "the earliest allowed by jwks_max_age %s, %s",
-				       d, t1);
+			(void)snprintf(lo, sizeof(lo),
+				       "the earliest allowed by jwks_max_age %s, %s", d, t1);
 		} else if (lower == key->not_before) {
 			(void)snprintf(lo, sizeof(lo),
-				       "the earliest allowed by the certificate's notBefore, %s", t1);
+				       "the earliest allowed by the certificate's notBefore, %s",
+				       t1);
 		} else {
 			poli_fmt_dur(c->past_grace, d);
-			(void)snprintf(lo, sizeof(lo), "the earliest allowed by the past grace %s, %s",
-				       d, t1);
+			(void)snprintf(lo, sizeof(lo),
+				       "the earliest allowed by the past grace %s, %s", d, t1);
 		}
-		r = poli_refuse(why, POL_R_NO_AUTO, by_lead <= by_life ? lead->name : life->name,
-				by_lead <= by_life ? lead->min_lead : life->token_lifetime, 0,
-				"No effective instant satisfies every rule for key %s: %s is before "
-				"%s.",
-				key->sha1, hi, lo);
+		r = poli_refuse(
+		    why, POL_R_NO_AUTO, by_lead <= by_life ? lead->name : life->name,
+		    by_lead <= by_life ? lead->min_lead : life->token_lifetime, 0,
+		    "No effective instant satisfies every rule for key %s: %s is before "
+		    "%s.",
+		    key->sha1, hi, lo);
 		goto out;
 	}
 	if ((r = pol_check_roll(c, s, types, n_types, k, upper, now, replace, why)) != 0)

@@ -70,9 +70,11 @@ poli_fmt_dur(int64_t seconds, char out[POLI_TS_LEN])
 	if (seconds < 0)
 		off += (size_t)snprintf(out + off, POLI_TS_LEN - off, "-");
 	if (h != 0)
-		off += (size_t)snprintf(out + off, POLI_TS_LEN - off, "%lluh", (unsigned long long)h);
+		off +=
+		    (size_t)snprintf(out + off, POLI_TS_LEN - off, "%lluh", (unsigned long long)h);
 	if (m != 0)
-		off += (size_t)snprintf(out + off, POLI_TS_LEN - off, "%llum", (unsigned long long)m);
+		off +=
+		    (size_t)snprintf(out + off, POLI_TS_LEN - off, "%llum", (unsigned long long)m);
 	if (s != 0 || v == 0)
 		(void)snprintf(out + off, POLI_TS_LEN - off, "%llus", (unsigned long long)s);
 }
@@ -111,28 +113,50 @@ const char *
 pol_rule_name(pol_rule r)
 {
 	switch (r) {
-	case POL_OK: return "ok";
-	case POL_R_UNKNOWN_TYPE: return "unknown_type";
-	case POL_R_NOT_ON_TOKEN: return "not_on_token";
-	case POL_R_KEY_MISMATCH: return "key_mismatch";
-	case POL_R_KEY_TYPE: return "key_type";
-	case POL_R_KEY_REMOVED: return "key_removed";
-	case POL_R_NOT_YET_VALID: return "not_yet_valid";
-	case POL_R_EXPIRED: return "expired";
-	case POL_R_EXPIRES_BEFORE_CURRENT: return "expires_before_current";
-	case POL_R_VALIDITY_TOO_SHORT: return "validity_too_short";
-	case POL_R_IN_PAST: return "in_past";
-	case POL_R_LEAD_TOO_SHORT: return "lead_too_short";
-	case POL_R_JWKS_CACHE: return "jwks_cache";
-	case POL_R_TEST_SIGNATURE: return "test_signature";
-	case POL_R_PENDING: return "pending";
-	case POL_R_NO_CURRENT: return "no_current";
-	case POL_R_ALREADY_ASSIGNED: return "already_assigned";
-	case POL_R_SAME_KEY: return "same_key";
-	case POL_R_NO_AUTO: return "no_auto";
-	case POL_R_NO_PREVIOUS: return "no_previous";
-	case POL_R_IN_USE: return "in_use";
-	case POL_R_REMOVE_TOO_EARLY: return "remove_too_early";
+	case POL_OK:
+		return "ok";
+	case POL_R_UNKNOWN_TYPE:
+		return "unknown_type";
+	case POL_R_NOT_ON_TOKEN:
+		return "not_on_token";
+	case POL_R_KEY_MISMATCH:
+		return "key_mismatch";
+	case POL_R_KEY_TYPE:
+		return "key_type";
+	case POL_R_KEY_REMOVED:
+		return "key_removed";
+	case POL_R_NOT_YET_VALID:
+		return "not_yet_valid";
+	case POL_R_EXPIRED:
+		return "expired";
+	case POL_R_EXPIRES_BEFORE_CURRENT:
+		return "expires_before_current";
+	case POL_R_VALIDITY_TOO_SHORT:
+		return "validity_too_short";
+	case POL_R_IN_PAST:
+		return "in_past";
+	case POL_R_LEAD_TOO_SHORT:
+		return "lead_too_short";
+	case POL_R_JWKS_CACHE:
+		return "jwks_cache";
+	case POL_R_TEST_SIGNATURE:
+		return "test_signature";
+	case POL_R_PENDING:
+		return "pending";
+	case POL_R_NO_CURRENT:
+		return "no_current";
+	case POL_R_ALREADY_ASSIGNED:
+		return "already_assigned";
+	case POL_R_SAME_KEY:
+		return "same_key";
+	case POL_R_NO_AUTO:
+		return "no_auto";
+	case POL_R_NO_PREVIOUS:
+		return "no_previous";
+	case POL_R_IN_USE:
+		return "in_use";
+	case POL_R_REMOVE_TOO_EARLY:
+		return "remove_too_early";
 	}
 	return "unknown";
 }
@@ -141,10 +165,14 @@ const char *
 pol_role_name(pol_role r)
 {
 	switch (r) {
-	case POL_ROLE_CURRENT: return "current";
-	case POL_ROLE_PREVIOUS: return "previous";
-	case POL_ROLE_STAGED: return "staged";
-	case POL_ROLE_NONE: break;
+	case POL_ROLE_CURRENT:
+		return "current";
+	case POL_ROLE_PREVIOUS:
+		return "previous";
+	case POL_ROLE_STAGED:
+		return "staged";
+	case POL_ROLE_NONE:
+		break;
 	}
 	return "none";
 }
@@ -222,7 +250,8 @@ pol_state_copy(const pol_state *src, pol_state *dst)
 				continue;
 			tmp.types[i].epochs = calloc(st->n_epochs, sizeof(*st->epochs));
 			if (tmp.types[i].epochs == NULL) {
-				r = p11s_fail(P11S_E_NOMEM, "out of memory copying the policy state");
+				r = p11s_fail(P11S_E_NOMEM,
+					      "out of memory copying the policy state");
 				goto out;
 			}
 			memcpy(tmp.types[i].epochs, st->epochs, st->n_epochs * sizeof(*st->epochs));

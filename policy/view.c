@@ -84,8 +84,8 @@ build_set(const pol_conf *c, const pol_state *s, const char *type, p11s_time now
 	if (st >= 0) {
 		const pol_epoch *e = &ts->epochs[st];
 		const pol_key *key = pol_state_key(s, e->key);
-		int visible = now >= e->effective - c->clock_skew ||
-			      (from_staging && now >= e->staged_at);
+		int visible =
+		    now >= e->effective - c->clock_skew || (from_staging && now >= e->staged_at);
 
 		/* A staged key that is also an older key keeps its place above. */
 		if (visible && key != NULL && key->removed_at == 0 &&
@@ -203,7 +203,8 @@ pol_timeline_of(const pol_conf *c, const pol_state *s, const char *type, p11s_ti
 	if (out != NULL)
 		memset(out, 0, sizeof(*out));
 	if (c == NULL || s == NULL || type == NULL || out == NULL) {
-		r = p11s_fail(P11S_E_INVAL, "pol_timeline_of needs a configuration, state and type");
+		r = p11s_fail(P11S_E_INVAL,
+			      "pol_timeline_of needs a configuration, state and type");
 		goto out;
 	}
 	ts = pol_state_type(s, type);
@@ -256,8 +257,8 @@ in_use(const pol_state *s, const char *sha1, p11s_time now, const char **where, 
 }
 
 int
-pol_check_remove(const pol_conf *c, const pol_state *s, const char *type, p11s_time now,
-		 int force, const pol_key **victim, int *forced_early, pol_refusal *why)
+pol_check_remove(const pol_conf *c, const pol_state *s, const char *type, p11s_time now, int force,
+		 const pol_key **victim, int *forced_early, pol_refusal *why)
 {
 	int r = P11S_E_INTERNAL;
 	const pol_type_state *ts;
@@ -300,11 +301,12 @@ pol_check_remove(const pol_conf *c, const pol_state *s, const char *type, p11s_t
 	if (now < safe && !force) {
 		poli_fmt_utc(safe, t1);
 		poli_fmt_utc(now, t2);
-		r = poli_refuse(why, POL_R_REMOVE_TOO_EARLY, type, safe, safe,
-				"Removing previous key %s of type %s is not safe before %s (now is "
-				"%s): tokens it signed may still be valid; wait, or use --force and "
-				"accept that they will fail verification.",
-				key->sha1, type, t1, t2);
+		r = poli_refuse(
+		    why, POL_R_REMOVE_TOO_EARLY, type, safe, safe,
+		    "Removing previous key %s of type %s is not safe before %s (now is "
+		    "%s): tokens it signed may still be valid; wait, or use --force and "
+		    "accept that they will fail verification.",
+		    key->sha1, type, t1, t2);
 		goto out;
 	}
 	*forced_early = now < safe;
@@ -328,7 +330,8 @@ pol_apply_remove(pol_state *s, const char *sha1, p11s_time now)
 			continue;
 		if (key->removed_at != 0) {
 			poli_fmt_utc(key->removed_at, t1);
-			return p11s_fail(P11S_E_INVAL, "key %s was already removed at %s", sha1, t1);
+			return p11s_fail(P11S_E_INVAL, "key %s was already removed at %s", sha1,
+					 t1);
 		}
 		key->removed_at = now;
 		return 0;

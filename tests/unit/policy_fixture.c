@@ -165,8 +165,8 @@ vassert_refused(int r, const pol_refusal *why, pol_rule rule, const char *type, 
 }
 
 void
-fx_assert_refused(int r, const pol_refusal *why, pol_rule rule, const char *type,
-		  p11s_time nearest, ...)
+fx_assert_refused(int r, const pol_refusal *why, pol_rule rule, const char *type, p11s_time nearest,
+		  ...)
 {
 	va_list ap;
 
@@ -177,8 +177,7 @@ fx_assert_refused(int r, const pol_refusal *why, pol_rule rule, const char *type
 
 void
 fx_roll_refused(fx *f, const char *const *types, size_t n, const pol_candidate *k, p11s_time e,
-		p11s_time now, int replace, pol_rule rule, const char *type, p11s_time nearest,
-		...)
+		p11s_time now, int replace, pol_rule rule, const char *type, p11s_time nearest, ...)
 {
 	pol_state before;
 	pol_refusal why;

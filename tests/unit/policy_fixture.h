@@ -3,9 +3,9 @@
 #ifndef P11S_TESTS_POLICY_FIXTURE_H
 #define P11S_TESTS_POLICY_FIXTURE_H
 
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 
 #include <cmocka.h>
@@ -14,7 +14,7 @@
 
 #define AV "AudioVideoAuthentication"
 #define OA "OAuthTokenIssuer"
-#define H(n) ((int64_t)(n) * 3600)
+#define H(n) ((int64_t)(n)*3600)
 
 typedef struct fx {
 	pol_type_conf tc[3];
@@ -33,8 +33,7 @@ int fx_setup(void **state);
 int fx_teardown(void **state);
 
 /* A key named by one hex digit (sha1 = 40 x tag, sha256 = 64 x tag). */
-const pol_key *fx_key(fx *f, char tag, p11s_keytype kt, unsigned bits, p11s_time nb,
-		      p11s_time na);
+const pol_key *fx_key(fx *f, char tag, p11s_keytype kt, unsigned bits, p11s_time nb, p11s_time na);
 /* Record an assignment without checks (setup of a history). */
 void fx_assign(fx *f, const char *type, const pol_key *k, p11s_time at);
 /* Check and record a roll that must be accepted. */
@@ -52,8 +51,8 @@ void fx_assert_refused(int r, const pol_refusal *why, pol_rule rule, const char 
 		       p11s_time nearest, ...);
 
 /* pol_check_roll that must refuse; also checks that the state did not change. */
-void fx_roll_refused(fx *f, const char *const *types, size_t n, const pol_candidate *k,
-		     p11s_time e, p11s_time now, int replace, pol_rule rule, const char *type,
-		     p11s_time nearest, ...);
+void fx_roll_refused(fx *f, const char *const *types, size_t n, const pol_candidate *k, p11s_time e,
+		     p11s_time now, int replace, pol_rule rule, const char *type, p11s_time nearest,
+		     ...);
 
 #endif

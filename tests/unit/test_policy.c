@@ -18,8 +18,8 @@ static const char *const T_BOTH[] = {AV, OA};
 static const pol_key *
 av_setup(fx *f)
 {
-	const pol_key *old = fx_key(f, '1', P11S_KT_EC_P256, 0, utc(2011, 7, 22, 14, 0, 0),
-				    OLD_EXPIRY);
+	const pol_key *old =
+	    fx_key(f, '1', P11S_KT_EC_P256, 0, utc(2011, 7, 22, 14, 0, 0), OLD_EXPIRY);
 
 	fx_assign(f, AV, old, utc(2011, 7, 22, 14, 0, 0));
 	return fx_key(f, '2', P11S_KT_EC_P256, 0, utc(2012, 7, 1, 0, 0, 0),
@@ -30,8 +30,8 @@ av_setup(fx *f)
 static const pol_key *
 oa_setup(fx *f)
 {
-	const pol_key *old = fx_key(f, '3', P11S_KT_RSA, 2048, utc(2011, 7, 22, 14, 0, 0),
-				    OLD_EXPIRY);
+	const pol_key *old =
+	    fx_key(f, '3', P11S_KT_RSA, 2048, utc(2011, 7, 22, 14, 0, 0), OLD_EXPIRY);
 
 	fx_assign(f, OA, old, utc(2011, 7, 22, 14, 0, 0));
 	return fx_key(f, '4', P11S_KT_RSA, 2048, utc(2012, 7, 1, 0, 0, 0),
@@ -42,8 +42,8 @@ oa_setup(fx *f)
 static const pol_key *
 combined_setup(fx *f)
 {
-	const pol_key *old = fx_key(f, '5', P11S_KT_EC_P256, 0, utc(2011, 7, 22, 14, 0, 0),
-				    OLD_EXPIRY);
+	const pol_key *old =
+	    fx_key(f, '5', P11S_KT_EC_P256, 0, utc(2011, 7, 22, 14, 0, 0), OLD_EXPIRY);
 
 	f->tc[1].alg = P11S_ALG_ES256;
 	assert_int_equal(pol_apply_assign(&f->st, T_BOTH, 2, old, utc(2011, 7, 22, 14, 0, 0)), 0);
@@ -89,8 +89,8 @@ test_oauth_lead_boundary(void **state)
 
 	assert_int_equal(roll(f, T_OA, 1, k, utc(2012, 7, 21, 13, 0, 0), NOW, &why), 0);
 	assert_int_equal(roll(f, T_OA, 1, k, utc(2012, 7, 21, 14, 0, 0), NOW, &why), 0);
-	fx_roll_refused(f, T_OA, 1, &c, utc(2012, 7, 21, 14, 0, 1), NOW, 0, POL_R_LEAD_TOO_SHORT, OA,
-			utc(2012, 7, 21, 14, 0, 0), OA, "24h", "2012-07-21T14:00:00Z", NULL);
+	fx_roll_refused(f, T_OA, 1, &c, utc(2012, 7, 21, 14, 0, 1), NOW, 0, POL_R_LEAD_TOO_SHORT,
+			OA, utc(2012, 7, 21, 14, 0, 0), OA, "24h", "2012-07-21T14:00:00Z", NULL);
 }
 
 static void
@@ -103,8 +103,8 @@ test_both_types_need_largest_lead(void **state)
 
 	/* A/V alone would accept 06:00 on the 22nd; with OAuth 24 h rule. */
 	assert_int_equal(roll(f, T_AV, 1, k, utc(2012, 7, 22, 6, 0, 0), NOW, &why), 0);
-	fx_roll_refused(f, T_BOTH, 2, &c, utc(2012, 7, 22, 6, 0, 0), NOW, 0, POL_R_LEAD_TOO_SHORT, OA,
-			utc(2012, 7, 21, 14, 0, 0), OA, "24h", "2012-07-21T14:00:00Z", NULL);
+	fx_roll_refused(f, T_BOTH, 2, &c, utc(2012, 7, 22, 6, 0, 0), NOW, 0, POL_R_LEAD_TOO_SHORT,
+			OA, utc(2012, 7, 21, 14, 0, 0), OA, "24h", "2012-07-21T14:00:00Z", NULL);
 	fx_roll_refused(f, T_BOTH, 2, &c, utc(2012, 7, 21, 14, 0, 1), NOW, 0, POL_R_LEAD_TOO_SHORT,
 			OA, utc(2012, 7, 21, 14, 0, 0), OA, "24h", NULL);
 	assert_int_equal(roll(f, T_BOTH, 2, k, utc(2012, 7, 21, 14, 0, 0), NOW, &why), 0);
@@ -116,10 +116,10 @@ test_lead_binding_type_and_ties(void **state)
 	fx *f = *state;
 	const pol_key *av_old = fx_key(f, '1', P11S_KT_EC_P256, 0, utc(2011, 1, 1, 0, 0, 0),
 				       utc(2012, 7, 22, 10, 0, 0));
-	const pol_key *oa_old = fx_key(f, '3', P11S_KT_EC_P256, 0, utc(2011, 1, 1, 0, 0, 0),
-				       OLD_EXPIRY);
-	const pol_key *k = fx_key(f, '6', P11S_KT_EC_P256, 0, utc(2012, 7, 1, 0, 0, 0),
-				  utc(2013, 7, 1, 0, 0, 0));
+	const pol_key *oa_old =
+	    fx_key(f, '3', P11S_KT_EC_P256, 0, utc(2011, 1, 1, 0, 0, 0), OLD_EXPIRY);
+	const pol_key *k =
+	    fx_key(f, '6', P11S_KT_EC_P256, 0, utc(2012, 7, 1, 0, 0, 0), utc(2013, 7, 1, 0, 0, 0));
 	pol_candidate c = fx_cand(k);
 
 	f->tc[1].alg = P11S_ALG_ES256;
@@ -159,8 +159,8 @@ test_in_past(void **state)
 	const pol_key *k = av_setup(f);
 	pol_candidate c = fx_cand(k);
 
-	fx_roll_refused(f, T_AV, 1, &c, NOW - 6, NOW, 0, POL_R_IN_PAST, "", NOW + 300, "in the past",
-			"2012-07-20T23:59:54Z", "2012-07-21T00:05:00Z", NULL);
+	fx_roll_refused(f, T_AV, 1, &c, NOW - 6, NOW, 0, POL_R_IN_PAST, "", NOW + 300,
+			"in the past", "2012-07-20T23:59:54Z", "2012-07-21T00:05:00Z", NULL);
 	fx_roll_refused(f, T_AV, 1, &c, utc(2012, 7, 1, 0, 0, 0), NOW, 0, POL_R_IN_PAST, "",
 			NOW + 300, "2012-07-01T00:00:00Z", NULL);
 	/* Within the grace it is not "in the past", but still too soon (3a). */
@@ -176,7 +176,8 @@ test_not_yet_valid_at_e(void **state)
 	pol_refusal why;
 
 	(void)av_setup(f);
-	k = fx_key(f, '7', P11S_KT_EC_P256, 0, utc(2012, 7, 21, 12, 0, 0), utc(2013, 7, 1, 0, 0, 0));
+	k = fx_key(f, '7', P11S_KT_EC_P256, 0, utc(2012, 7, 21, 12, 0, 0),
+		   utc(2013, 7, 1, 0, 0, 0));
 	c = fx_cand(k);
 	fx_roll_refused(f, T_AV, 1, &c, utc(2012, 7, 21, 11, 59, 59), NOW, 0, POL_R_NOT_YET_VALID,
 			"", utc(2012, 7, 21, 12, 0, 0), "not valid until 2012-07-21T12:00:00Z",
@@ -192,7 +193,8 @@ test_expires_before_current(void **state)
 	pol_candidate c;
 
 	(void)av_setup(f);
-	k = fx_key(f, '7', P11S_KT_EC_P256, 0, utc(2012, 7, 1, 0, 0, 0), utc(2012, 7, 22, 13, 0, 0));
+	k = fx_key(f, '7', P11S_KT_EC_P256, 0, utc(2012, 7, 1, 0, 0, 0),
+		   utc(2012, 7, 22, 13, 0, 0));
 	c = fx_cand(k);
 	fx_roll_refused(f, T_AV, 1, &c, utc(2012, 7, 21, 6, 0, 0), NOW, 0,
 			POL_R_EXPIRES_BEFORE_CURRENT, AV, 0, "2012-07-22T13:00:00Z",
@@ -215,7 +217,8 @@ test_validity_too_short(void **state)
 	(void)av_setup(f);
 	/* Outlives the current one by 1 h, but A/V tokens live 8 h. */
 	f->tc[0].min_lead = H(1);
-	k = fx_key(f, '7', P11S_KT_EC_P256, 0, utc(2012, 7, 1, 0, 0, 0), utc(2012, 7, 22, 15, 0, 0));
+	k = fx_key(f, '7', P11S_KT_EC_P256, 0, utc(2012, 7, 1, 0, 0, 0),
+		   utc(2012, 7, 22, 15, 0, 0));
 	c = fx_cand(k);
 	assert_int_equal(roll(f, T_AV, 1, k, utc(2012, 7, 22, 7, 0, 0), NOW, &why), 0);
 	fx_roll_refused(f, T_AV, 1, &c, utc(2012, 7, 22, 7, 0, 1), NOW, 0, POL_R_VALIDITY_TOO_SHORT,
@@ -244,14 +247,14 @@ test_key_type_mismatch(void **state)
 {
 	fx *f = *state;
 	const pol_key *k = oa_setup(f);
-	const pol_key *ec = fx_key(f, '7', P11S_KT_EC_P256, 0, utc(2012, 7, 1, 0, 0, 0),
-				   utc(2013, 7, 1, 0, 0, 0));
-	const pol_key *small = fx_key(f, '8', P11S_KT_RSA, 1024, utc(2012, 7, 1, 0, 0, 0),
-				      utc(2013, 7, 1, 0, 0, 0));
+	const pol_key *ec =
+	    fx_key(f, '7', P11S_KT_EC_P256, 0, utc(2012, 7, 1, 0, 0, 0), utc(2013, 7, 1, 0, 0, 0));
+	const pol_key *small =
+	    fx_key(f, '8', P11S_KT_RSA, 1024, utc(2012, 7, 1, 0, 0, 0), utc(2013, 7, 1, 0, 0, 0));
 	pol_candidate c = fx_cand(ec);
 
-	fx_roll_refused(f, T_OA, 1, &c, utc(2012, 7, 21, 6, 0, 0), NOW, 0, POL_R_KEY_TYPE, OA, 0, OA,
-			"RS256", "EC P-256", "RSA key of at least 2048 bits", NULL);
+	fx_roll_refused(f, T_OA, 1, &c, utc(2012, 7, 21, 6, 0, 0), NOW, 0, POL_R_KEY_TYPE, OA, 0,
+			OA, "RS256", "EC P-256", "RSA key of at least 2048 bits", NULL);
 	c = fx_cand(small);
 	fx_roll_refused(f, T_OA, 1, &c, utc(2012, 7, 21, 6, 0, 0), NOW, 0, POL_R_KEY_TYPE, OA, 0,
 			"1024 bits", NULL);
@@ -269,12 +272,12 @@ test_not_on_token_and_mismatch(void **state)
 	pol_candidate c = fx_cand(k);
 
 	c.on_token = 0;
-	fx_roll_refused(f, T_AV, 1, &c, utc(2012, 7, 21, 6, 0, 0), NOW, 0, POL_R_NOT_ON_TOKEN, "", 0,
-			k->sha1, "not on the token", NULL);
+	fx_roll_refused(f, T_AV, 1, &c, utc(2012, 7, 21, 6, 0, 0), NOW, 0, POL_R_NOT_ON_TOKEN, "",
+			0, k->sha1, "not on the token", NULL);
 	c.on_token = 1;
 	c.cert_matches_key = 0;
-	fx_roll_refused(f, T_AV, 1, &c, utc(2012, 7, 21, 6, 0, 0), NOW, 0, POL_R_KEY_MISMATCH, "", 0,
-			k->sha1, "does not match", NULL);
+	fx_roll_refused(f, T_AV, 1, &c, utc(2012, 7, 21, 6, 0, 0), NOW, 0, POL_R_KEY_MISMATCH, "",
+			0, k->sha1, "does not match", NULL);
 	/* Rule 1 comes before every other rule (E is also in the past here). */
 	fx_roll_refused(f, T_AV, 1, &c, NOW - 3600, NOW, 0, POL_R_KEY_MISMATCH, "", 0, NULL);
 }
@@ -332,21 +335,21 @@ test_pending_and_replace(void **state)
 {
 	fx *f = *state;
 	const pol_key *k = av_setup(f);
-	const pol_key *k2 = fx_key(f, '9', P11S_KT_EC_P256, 0, utc(2012, 7, 1, 0, 0, 0),
-				   utc(2013, 8, 1, 0, 0, 0));
+	const pol_key *k2 =
+	    fx_key(f, '9', P11S_KT_EC_P256, 0, utc(2012, 7, 1, 0, 0, 0), utc(2013, 8, 1, 0, 0, 0));
 	pol_candidate c2 = fx_cand(k2);
 	const pol_type_state *ts;
 	pol_refusal why;
 
 	fx_roll_ok(f, T_AV, 1, k, utc(2012, 7, 22, 6, 0, 0), NOW);
-	fx_roll_refused(f, T_AV, 1, &c2, utc(2012, 7, 22, 5, 0, 0), NOW + 60, 0, POL_R_PENDING, AV, 0,
-			AV, k->sha1, "2012-07-22T06:00:00Z", "--replace", NULL);
+	fx_roll_refused(f, T_AV, 1, &c2, utc(2012, 7, 22, 5, 0, 0), NOW + 60, 0, POL_R_PENDING, AV,
+			0, AV, k->sha1, "2012-07-22T06:00:00Z", "--replace", NULL);
 	/* With --replace the pending roll is withdrawn. */
 	assert_int_equal(pol_check_roll(&f->conf, &f->st, T_AV, 1, &c2, utc(2012, 7, 22, 5, 0, 0),
 					NOW + 60, 1, &why),
 			 0);
-	assert_int_equal(pol_apply_roll(&f->st, T_AV, 1, k2, utc(2012, 7, 22, 5, 0, 0), NOW + 60, 1),
-			 0);
+	assert_int_equal(
+	    pol_apply_roll(&f->st, T_AV, 1, k2, utc(2012, 7, 22, 5, 0, 0), NOW + 60, 1), 0);
 	ts = pol_state_type(&f->st, AV);
 	assert_non_null(ts);
 	assert_int_equal(ts->n_epochs, 2);
@@ -383,8 +386,8 @@ test_roll_without_current(void **state)
 	pol_candidate c = fx_cand(k);
 
 	f->tc[1].alg = P11S_ALG_ES256;
-	fx_roll_refused(f, T_BOTH, 2, &c, utc(2012, 7, 21, 6, 0, 0), NOW, 0, POL_R_NO_CURRENT, OA, 0,
-			OA, "assign", NULL);
+	fx_roll_refused(f, T_BOTH, 2, &c, utc(2012, 7, 21, 6, 0, 0), NOW, 0, POL_R_NO_CURRENT, OA,
+			0, OA, "assign", NULL);
 	/* An assignment that only becomes effective later is not current yet. */
 	fx_roll_refused(f, T_AV, 1, &c, utc(2012, 7, 21, 6, 0, 0), utc(2011, 1, 1, 0, 0, 0), 0,
 			POL_R_NO_CURRENT, AV, 0, "2011-01-01T00:00:00Z", NULL);
@@ -394,10 +397,10 @@ static void
 test_assign(void **state)
 {
 	fx *f = *state;
-	const pol_key *k = fx_key(f, 'a', P11S_KT_EC_P256, 0, utc(2012, 7, 1, 0, 0, 0),
-				  utc(2013, 7, 1, 0, 0, 0));
-	const pol_key *k2 = fx_key(f, 'b', P11S_KT_EC_P256, 0, utc(2012, 7, 1, 0, 0, 0),
-				   utc(2013, 7, 1, 0, 0, 0));
+	const pol_key *k =
+	    fx_key(f, 'a', P11S_KT_EC_P256, 0, utc(2012, 7, 1, 0, 0, 0), utc(2013, 7, 1, 0, 0, 0));
+	const pol_key *k2 =
+	    fx_key(f, 'b', P11S_KT_EC_P256, 0, utc(2012, 7, 1, 0, 0, 0), utc(2013, 7, 1, 0, 0, 0));
 	pol_candidate c = fx_cand(k), c2 = fx_cand(k2);
 	const pol_type_state *ts;
 	pol_state before;
@@ -429,12 +432,13 @@ static void
 test_assign_refusals(void **state)
 {
 	fx *f = *state;
-	const pol_key *later = fx_key(f, 'a', P11S_KT_EC_P256, 0, NOW + 1, utc(2013, 7, 1, 0, 0, 0));
+	const pol_key *later =
+	    fx_key(f, 'a', P11S_KT_EC_P256, 0, NOW + 1, utc(2013, 7, 1, 0, 0, 0));
 	const pol_key *gone = fx_key(f, 'b', P11S_KT_EC_P256, 0, utc(2011, 7, 1, 0, 0, 0), NOW);
-	const pol_key *brief = fx_key(f, 'c', P11S_KT_EC_P256, 0, utc(2011, 7, 1, 0, 0, 0),
-				      NOW + H(8) - 1);
-	const pol_key *rsa = fx_key(f, 'd', P11S_KT_RSA, 2048, utc(2011, 7, 1, 0, 0, 0),
-				    utc(2013, 7, 1, 0, 0, 0));
+	const pol_key *brief =
+	    fx_key(f, 'c', P11S_KT_EC_P256, 0, utc(2011, 7, 1, 0, 0, 0), NOW + H(8) - 1);
+	const pol_key *rsa =
+	    fx_key(f, 'd', P11S_KT_RSA, 2048, utc(2011, 7, 1, 0, 0, 0), utc(2013, 7, 1, 0, 0, 0));
 	pol_candidate c;
 	pol_state before;
 	pol_refusal why;
@@ -513,7 +517,8 @@ test_auto_validity_bound(void **state)
 
 	(void)av_setup(f);
 	f->tc[0].min_lead = H(1);
-	k = fx_key(f, '7', P11S_KT_EC_P256, 0, utc(2012, 7, 1, 0, 0, 0), utc(2012, 7, 22, 15, 0, 0));
+	k = fx_key(f, '7', P11S_KT_EC_P256, 0, utc(2012, 7, 1, 0, 0, 0),
+		   utc(2012, 7, 22, 15, 0, 0));
 	c = fx_cand(k);
 	assert_int_equal(pol_auto_effective(&f->conf, &f->st, T_AV, 1, &c, NOW, 0, &e, &why), 0);
 	assert_int_equal(e, utc(2012, 7, 22, 7, 0, 0));
@@ -565,8 +570,8 @@ test_auto_pending(void **state)
 {
 	fx *f = *state;
 	const pol_key *k = av_setup(f);
-	const pol_key *k2 = fx_key(f, '9', P11S_KT_EC_P256, 0, utc(2012, 7, 1, 0, 0, 0),
-				   utc(2013, 8, 1, 0, 0, 0));
+	const pol_key *k2 =
+	    fx_key(f, '9', P11S_KT_EC_P256, 0, utc(2012, 7, 1, 0, 0, 0), utc(2013, 8, 1, 0, 0, 0));
 	pol_candidate c = fx_cand(k2);
 	pol_refusal why;
 	p11s_time e;
@@ -600,32 +605,32 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_av_lead_boundary),
-		T(test_oauth_lead_boundary),
-		T(test_both_types_need_largest_lead),
-		T(test_lead_binding_type_and_ties),
-		T(test_jwks_cache_boundary),
-		T(test_in_past),
-		T(test_not_yet_valid_at_e),
-		T(test_expires_before_current),
-		T(test_validity_too_short),
-		T(test_expired),
-		T(test_key_type_mismatch),
-		T(test_not_on_token_and_mismatch),
-		T(test_test_signature),
-		T(test_unknown_type),
-		T(test_removed_key),
-		T(test_pending_and_replace),
-		T(test_same_key),
-		T(test_roll_without_current),
-		T(test_assign),
-		T(test_assign_refusals),
-		T(test_duplicate_types_ignored),
-		T(test_auto_lead_boundary),
-		T(test_auto_validity_bound),
-		T(test_auto_no_solution),
-		T(test_auto_pending),
-		T(test_names),
+	    T(test_av_lead_boundary),
+	    T(test_oauth_lead_boundary),
+	    T(test_both_types_need_largest_lead),
+	    T(test_lead_binding_type_and_ties),
+	    T(test_jwks_cache_boundary),
+	    T(test_in_past),
+	    T(test_not_yet_valid_at_e),
+	    T(test_expires_before_current),
+	    T(test_validity_too_short),
+	    T(test_expired),
+	    T(test_key_type_mismatch),
+	    T(test_not_on_token_and_mismatch),
+	    T(test_test_signature),
+	    T(test_unknown_type),
+	    T(test_removed_key),
+	    T(test_pending_and_replace),
+	    T(test_same_key),
+	    T(test_roll_without_current),
+	    T(test_assign),
+	    T(test_assign_refusals),
+	    T(test_duplicate_types_ignored),
+	    T(test_auto_lead_boundary),
+	    T(test_auto_validity_bound),
+	    T(test_auto_no_solution),
+	    T(test_auto_pending),
+	    T(test_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

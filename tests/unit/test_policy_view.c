@@ -20,8 +20,8 @@ av_rolled(fx *f, p11s_time e, const pol_key **old, const pol_key **knew)
 {
 	*old = fx_key(f, '1', P11S_KT_EC_P256, 0, utc(2011, 7, 22, 14, 0, 0), OLD_EXPIRY);
 	fx_assign(f, AV, *old, utc(2011, 7, 22, 14, 0, 0));
-	*knew = fx_key(f, '2', P11S_KT_EC_P256, 0, utc(2012, 7, 1, 0, 0, 0),
-		       utc(2013, 7, 1, 0, 0, 0));
+	*knew =
+	    fx_key(f, '2', P11S_KT_EC_P256, 0, utc(2012, 7, 1, 0, 0, 0), utc(2013, 7, 1, 0, 0, 0));
 	fx_roll_ok(f, T_AV, 1, *knew, e, NOW);
 }
 
@@ -115,8 +115,8 @@ static void
 test_kid_case_insensitive(void **state)
 {
 	fx *f = *state;
-	const pol_key *k = fx_key(f, 'a', P11S_KT_EC_P256, 0, utc(2012, 1, 1, 0, 0, 0),
-				  utc(2013, 1, 1, 0, 0, 0));
+	const pol_key *k =
+	    fx_key(f, 'a', P11S_KT_EC_P256, 0, utc(2012, 1, 1, 0, 0, 0), utc(2013, 1, 1, 0, 0, 0));
 	pol_vkey v[4];
 	size_t n;
 
@@ -152,12 +152,12 @@ static void
 test_previous_newest_first(void **state)
 {
 	fx *f = *state;
-	const pol_key *a = fx_key(f, 'a', P11S_KT_EC_P256, 0, utc(2012, 1, 1, 0, 0, 0),
-				  utc(2013, 1, 1, 0, 0, 0));
-	const pol_key *b = fx_key(f, 'b', P11S_KT_EC_P256, 0, utc(2012, 1, 1, 0, 0, 0),
-				  utc(2014, 1, 1, 0, 0, 0));
-	const pol_key *c = fx_key(f, 'c', P11S_KT_EC_P256, 0, utc(2012, 1, 1, 0, 0, 0),
-				  utc(2015, 1, 1, 0, 0, 0));
+	const pol_key *a =
+	    fx_key(f, 'a', P11S_KT_EC_P256, 0, utc(2012, 1, 1, 0, 0, 0), utc(2013, 1, 1, 0, 0, 0));
+	const pol_key *b =
+	    fx_key(f, 'b', P11S_KT_EC_P256, 0, utc(2012, 1, 1, 0, 0, 0), utc(2014, 1, 1, 0, 0, 0));
+	const pol_key *c =
+	    fx_key(f, 'c', P11S_KT_EC_P256, 0, utc(2012, 1, 1, 0, 0, 0), utc(2015, 1, 1, 0, 0, 0));
 	pol_vkey v[8];
 	size_t n;
 
@@ -230,9 +230,8 @@ test_safe_removal_cert_expiry_earlier(void **state)
 	assert_int_equal(pol_safe_removal(&f->conf, &f->st, old->sha1), OLD_EXPIRY);
 	/* The issuing key has no safe-removal instant; nor has an unknown key. */
 	assert_int_equal(pol_safe_removal(&f->conf, &f->st, knew->sha1), 0);
-	assert_int_equal(pol_safe_removal(&f->conf, &f->st,
-					  "0000000000000000000000000000000000000000"),
-			 0);
+	assert_int_equal(
+	    pol_safe_removal(&f->conf, &f->st, "0000000000000000000000000000000000000000"), 0);
 }
 
 static void
@@ -242,11 +241,9 @@ test_safe_removal_switch_earlier(void **state)
 	const pol_key *old, *knew;
 
 	av_rolled(f, utc(2012, 7, 22, 2, 0, 0), &old, &knew);
-	assert_int_equal(pol_safe_removal(&f->conf, &f->st, old->sha1),
-			 utc(2012, 7, 22, 10, 1, 0));
+	assert_int_equal(pol_safe_removal(&f->conf, &f->st, old->sha1), utc(2012, 7, 22, 10, 1, 0));
 	f->conf.clock_skew = 0;
-	assert_int_equal(pol_safe_removal(&f->conf, &f->st, old->sha1),
-			 utc(2012, 7, 22, 10, 0, 0));
+	assert_int_equal(pol_safe_removal(&f->conf, &f->st, old->sha1), utc(2012, 7, 22, 10, 0, 0));
 }
 
 static void
@@ -286,14 +283,13 @@ test_remove_flow(void **state)
 	remove_refused(f, AV, e - 1, POL_R_NO_PREVIOUS, AV, 0, AV, "no previous key");
 	remove_refused(f, AV, safe - 1, POL_R_REMOVE_TOO_EARLY, AV, safe, "2012-07-22T10:01:00Z",
 		       "--force");
-	assert_int_equal(pol_check_remove(&f->conf, &f->st, AV, safe - 1, 0, &victim, &forced,
-					  &why),
-			 P11S_E_POLICY);
+	assert_int_equal(
+	    pol_check_remove(&f->conf, &f->st, AV, safe - 1, 0, &victim, &forced, &why),
+	    P11S_E_POLICY);
 	assert_int_equal(why.bound, safe);
 
-	assert_int_equal(pol_check_remove(&f->conf, &f->st, AV, safe - 1, 1, &victim, &forced,
-					  &why),
-			 0);
+	assert_int_equal(
+	    pol_check_remove(&f->conf, &f->st, AV, safe - 1, 1, &victim, &forced, &why), 0);
 	assert_int_equal(forced, 1);
 	assert_string_equal(victim->sha1, old->sha1);
 	assert_int_equal(why.rule, POL_OK);
@@ -328,9 +324,8 @@ test_remove_at_cert_expiry(void **state)
 	av_rolled(f, utc(2012, 7, 22, 6, 0, 0), &old, &knew);
 	remove_refused(f, AV, OLD_EXPIRY - 1, POL_R_REMOVE_TOO_EARLY, AV, OLD_EXPIRY,
 		       "2012-07-22T14:00:00Z", old->sha1);
-	assert_int_equal(pol_check_remove(&f->conf, &f->st, AV, OLD_EXPIRY, 0, &victim, &forced,
-					  &why),
-			 0);
+	assert_int_equal(
+	    pol_check_remove(&f->conf, &f->st, AV, OLD_EXPIRY, 0, &victim, &forced, &why), 0);
 	assert_string_equal(victim->sha1, old->sha1);
 	assert_int_equal(forced, 0);
 }
@@ -339,8 +334,8 @@ static void
 test_remove_no_previous_and_unknown(void **state)
 {
 	fx *f = *state;
-	const pol_key *k = fx_key(f, 'a', P11S_KT_EC_P256, 0, utc(2012, 1, 1, 0, 0, 0),
-				  utc(2013, 1, 1, 0, 0, 0));
+	const pol_key *k =
+	    fx_key(f, 'a', P11S_KT_EC_P256, 0, utc(2012, 1, 1, 0, 0, 0), utc(2013, 1, 1, 0, 0, 0));
 
 	remove_refused(f, AV, NOW, POL_R_NO_PREVIOUS, AV, 0, AV, "no previous key");
 	fx_assign(f, AV, k, NOW);
@@ -352,10 +347,10 @@ static void
 test_remove_combined_in_use(void **state)
 {
 	fx *f = *state;
-	const pol_key *old = fx_key(f, '5', P11S_KT_EC_P256, 0, utc(2011, 7, 22, 14, 0, 0),
-				    OLD_EXPIRY);
-	const pol_key *knew = fx_key(f, '6', P11S_KT_EC_P256, 0, utc(2012, 7, 1, 0, 0, 0),
-				     utc(2013, 7, 1, 0, 0, 0));
+	const pol_key *old =
+	    fx_key(f, '5', P11S_KT_EC_P256, 0, utc(2011, 7, 22, 14, 0, 0), OLD_EXPIRY);
+	const pol_key *knew =
+	    fx_key(f, '6', P11S_KT_EC_P256, 0, utc(2012, 7, 1, 0, 0, 0), utc(2013, 7, 1, 0, 0, 0));
 	const pol_key *victim;
 	pol_refusal why;
 	int forced;
@@ -383,12 +378,12 @@ static void
 test_remove_staged_elsewhere(void **state)
 {
 	fx *f = *state;
-	const pol_key *a = fx_key(f, 'a', P11S_KT_EC_P256, 0, utc(2012, 1, 1, 0, 0, 0),
-				  utc(2013, 1, 1, 0, 0, 0));
-	const pol_key *b = fx_key(f, 'b', P11S_KT_EC_P256, 0, utc(2012, 1, 1, 0, 0, 0),
-				  utc(2014, 1, 1, 0, 0, 0));
-	const pol_key *c = fx_key(f, 'c', P11S_KT_EC_P256, 0, utc(2012, 1, 1, 0, 0, 0),
-				  utc(2012, 12, 1, 0, 0, 0));
+	const pol_key *a =
+	    fx_key(f, 'a', P11S_KT_EC_P256, 0, utc(2012, 1, 1, 0, 0, 0), utc(2013, 1, 1, 0, 0, 0));
+	const pol_key *b =
+	    fx_key(f, 'b', P11S_KT_EC_P256, 0, utc(2012, 1, 1, 0, 0, 0), utc(2014, 1, 1, 0, 0, 0));
+	const pol_key *c =
+	    fx_key(f, 'c', P11S_KT_EC_P256, 0, utc(2012, 1, 1, 0, 0, 0), utc(2012, 12, 1, 0, 0, 0));
 
 	f->tc[1].alg = P11S_ALG_ES256;
 	fx_assign(f, AV, a, utc(2012, 1, 1, 0, 0, 0));
@@ -406,8 +401,8 @@ static void
 test_state_helpers(void **state)
 {
 	fx *f = *state;
-	const pol_key *k = fx_key(f, 'a', P11S_KT_EC_P256, 0, utc(2012, 1, 1, 0, 0, 0),
-				  utc(2013, 1, 1, 0, 0, 0));
+	const pol_key *k =
+	    fx_key(f, 'a', P11S_KT_EC_P256, 0, utc(2012, 1, 1, 0, 0, 0), utc(2013, 1, 1, 0, 0, 0));
 	pol_key refresh = *k, bad;
 	pol_state copy;
 	const pol_key *rec;
@@ -432,9 +427,10 @@ test_state_helpers(void **state)
 	assert_int_equal(rec->cert_len, k->cert_len);
 	assert_memory_equal(rec->cert_der, k->cert_der, k->cert_len);
 
-	fx_assign(f, AV, fx_key(f, 'b', P11S_KT_EC_P256, 0, utc(2012, 1, 1, 0, 0, 0),
-				utc(2013, 1, 1, 0, 0, 0)),
-		  NOW);
+	fx_assign(
+	    f, AV,
+	    fx_key(f, 'b', P11S_KT_EC_P256, 0, utc(2012, 1, 1, 0, 0, 0), utc(2013, 1, 1, 0, 0, 0)),
+	    NOW);
 	assert_int_equal(pol_state_copy(&f->st, &copy), 0);
 	fx_assert_state_equal(&f->st, &copy);
 	assert_ptr_not_equal(copy.keys, f->st.keys);
@@ -461,12 +457,12 @@ static void
 test_epochs_kept_sorted(void **state)
 {
 	fx *f = *state;
-	const pol_key *a = fx_key(f, 'a', P11S_KT_EC_P256, 0, utc(2012, 1, 1, 0, 0, 0),
-				  utc(2013, 1, 1, 0, 0, 0));
-	const pol_key *b = fx_key(f, 'b', P11S_KT_EC_P256, 0, utc(2012, 1, 1, 0, 0, 0),
-				  utc(2014, 1, 1, 0, 0, 0));
-	const pol_key *c = fx_key(f, 'c', P11S_KT_EC_P256, 0, utc(2012, 1, 1, 0, 0, 0),
-				  utc(2015, 1, 1, 0, 0, 0));
+	const pol_key *a =
+	    fx_key(f, 'a', P11S_KT_EC_P256, 0, utc(2012, 1, 1, 0, 0, 0), utc(2013, 1, 1, 0, 0, 0));
+	const pol_key *b =
+	    fx_key(f, 'b', P11S_KT_EC_P256, 0, utc(2012, 1, 1, 0, 0, 0), utc(2014, 1, 1, 0, 0, 0));
+	const pol_key *c =
+	    fx_key(f, 'c', P11S_KT_EC_P256, 0, utc(2012, 1, 1, 0, 0, 0), utc(2015, 1, 1, 0, 0, 0));
 	const pol_type_state *ts;
 
 	fx_assign(f, AV, a, NOW);
@@ -491,21 +487,21 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_verification_set_timeline),
-		T(test_kid_narrowing),
-		T(test_kid_case_insensitive),
-		T(test_publication_set),
-		T(test_previous_newest_first),
-		T(test_timeline),
-		T(test_safe_removal_cert_expiry_earlier),
-		T(test_safe_removal_switch_earlier),
-		T(test_remove_flow),
-		T(test_remove_at_cert_expiry),
-		T(test_remove_no_previous_and_unknown),
-		T(test_remove_combined_in_use),
-		T(test_remove_staged_elsewhere),
-		T(test_state_helpers),
-		T(test_epochs_kept_sorted),
+	    T(test_verification_set_timeline),
+	    T(test_kid_narrowing),
+	    T(test_kid_case_insensitive),
+	    T(test_publication_set),
+	    T(test_previous_newest_first),
+	    T(test_timeline),
+	    T(test_safe_removal_cert_expiry_earlier),
+	    T(test_safe_removal_switch_earlier),
+	    T(test_remove_flow),
+	    T(test_remove_at_cert_expiry),
+	    T(test_remove_no_previous_and_unknown),
+	    T(test_remove_combined_in_use),
+	    T(test_remove_staged_elsewhere),
+	    T(test_state_helpers),
+	    T(test_epochs_kept_sorted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
