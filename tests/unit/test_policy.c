@@ -584,6 +584,21 @@ test_auto_pending(void **state)
 }
 
 static void
+test_corrupt_state(void **state)
+{
+	fx *f = *state;
+	const pol_key *k = av_setup(f);
+	pol_refusal why;
+
+	/* An epoch naming a key the state does not record. */
+	memset(f->st.keys[0].sha1, 'e', 40);
+	assert_int_equal(roll(f, T_AV, 1, k, utc(2012, 7, 22, 6, 0, 0), NOW, &why), P11S_E_STATE);
+	assert_int_equal(why.rule, POL_OK);
+	assert_non_null(
+	    strstr(p11s_errmsg(P11S_E_STATE), "1111111111111111111111111111111111111111"));
+}
+
+static void
 test_names(void **state)
 {
 	(void)state;
@@ -630,6 +645,7 @@ main(void)
 	    T(test_auto_validity_bound),
 	    T(test_auto_no_solution),
 	    T(test_auto_pending),
+	    T(test_corrupt_state),
 	    T(test_names),
 	};
 
