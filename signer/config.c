@@ -1,4 +1,5 @@
-#include "config.h"
+/* <config.h> is the build configuration: "config.h" would find signer/config.h. */
+#include <config.h>
 
 #include <errno.h>
 #include <stdarg.h>
@@ -132,7 +133,7 @@ typedef struct ctx {
 	enum sect sect;
 	size_t idx;         /* type or custodian index */
 	inst global;        /* [token], [policy], [server], [audit] */
-	int global_line[6]; /* their section lines */
+	int global_line[SEC_CUSTODIAN + 1]; /* section lines of the global sections */
 	inst *types;        /* parallel to c->policy.types */
 	inst *custs;        /* parallel to c->custodians */
 	int *listen_line;   /* parallel to c->listen */
