@@ -69,6 +69,9 @@ typedef struct signer_conf {
  * required value, cross-field conflicts.
  */
 P11S_MUST_CHECK int signer_conf_load(const char *path, signer_conf **out);
+/* The same for text already in memory; `name` stands for the file in
+ * messages and in c->path (tests, the fuzzer). */
+P11S_MUST_CHECK int signer_conf_parse(const char *name, const char *text, signer_conf **out);
 /* Defaults only (no file). */
 P11S_MUST_CHECK int signer_conf_defaults(signer_conf **out);
 void signer_conf_free(signer_conf *c);
