@@ -1,5 +1,5 @@
 /* signer issue, verify. */
-#include "config.h"
+#include <config.h>
 
 #include <getopt.h>
 #include <stdio.h>

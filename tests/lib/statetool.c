@@ -8,7 +8,7 @@
  *   statetool URI PIN_SOURCE LOCK_FILE hammer      (increments until killed)
  *   statetool URI PIN_SOURCE LOCK_FILE get         (prints "VERSION N")
  */
-#include "config.h"
+#include <config.h>
 
 #include <stdio.h>
 #include <stdlib.h>
