@@ -281,7 +281,7 @@ state_from_json(const char *text, size_t len, signer_state **out)
 	json_error_t jerr;
 	const char *nl;
 	char digest[65];
-	p11s_time version;
+	p11s_time version = 0;
 	size_t i, blen;
 	int r;
 

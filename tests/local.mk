@@ -12,14 +12,15 @@ check_PROGRAMS += tests/lib/statetool
 tests_lib_statetool_SOURCES = tests/lib/statetool.c
 tests_lib_statetool_LDADD = $(SIGNER_LIBS) $(SIGNER_DEPLIBS)
 
-TESTS += \
+INTEGRATION_TESTS = \
 	tests/integration/state_concurrency.sh \
 	tests/integration/state_crash.sh \
 	tests/integration/cli_keys.sh \
 	tests/integration/cli_refusals.sh \
 	tests/integration/rollover.sh \
 	$(NULL)
-EXTRA_DIST += $(filter %.sh,$(TESTS))
+TESTS += $(INTEGRATION_TESTS)
+EXTRA_DIST += $(INTEGRATION_TESTS)
 
 check_PROGRAMS += tests/unit/test_state
 TESTS += tests/unit/test_state
