@@ -29,11 +29,11 @@
 #include "signer/jose.h"
 
 #define JTI_BYTES 16
-#define RSA_MIN_SIG 256   /* 2048-bit modulus */
-#define SIG_MAX 1024      /* 8192-bit modulus */
-#define SHOW_MAX 40       /* attacker-controlled text quoted in errors */
+#define RSA_MIN_SIG 256 /* 2048-bit modulus */
+#define SIG_MAX 1024	/* 8192-bit modulus */
+#define SHOW_MAX 40	/* attacker-controlled text quoted in errors */
 
-static const char *const registered_claims[] = { "iss", "sub", "aud", "iat", "nbf", "exp", "jti" };
+static const char *const registered_claims[] = {"iss", "sub", "aud", "iat", "nbf", "exp", "jti"};
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -207,7 +207,8 @@ static int
 issue_check(const jwt_issue_params *p)
 {
 	if (p->alg == P11S_ALG_NONE || p11s_alg_name(p->alg) == NULL)
-		return p11s_fail(P11S_E_INVAL, "no signing algorithm given (ES256, ES384, RS256 or PS256)");
+		return p11s_fail(P11S_E_INVAL,
+				 "no signing algorithm given (ES256, ES384, RS256 or PS256)");
 	if (p->kid == NULL || p->kid[0] == '\0')
 		return p11s_fail(P11S_E_INVAL, "kid is required");
 	if (p->x5t == NULL || p->x5t[0] == '\0')
@@ -229,7 +230,8 @@ issue_check(const jwt_issue_params *p)
 	if (p->claims != NULL) {
 		if (!json_is_object(p->claims))
 			return p11s_fail(P11S_E_INVAL, "extra claims must be a JSON object");
-		for (size_t i = 0; i < sizeof(registered_claims) / sizeof(registered_claims[0]); i++)
+		for (size_t i = 0; i < sizeof(registered_claims) / sizeof(registered_claims[0]);
+		     i++)
 			if (json_object_get(p->claims, registered_claims[i]) != NULL)
 				return p11s_fail(P11S_E_INVAL,
 						 "claim '%s' is registered and set by the signer; "
@@ -294,8 +296,10 @@ jwt_issue(const jwt_issue_params *p, char **token, p11s_time *exp)
 	inlen = strlen(h64) + 1 + strlen(p64);
 	total = inlen + 1 + (want * 4 + 2) / 3;
 	if (total > JWT_MAX_LEN) {
-		r = p11s_fail(P11S_E_INVAL, "token would be %zu bytes, above the %d-byte limit "
-			      "(fewer or shorter claims)", total, JWT_MAX_LEN);
+		r = p11s_fail(P11S_E_INVAL,
+			      "token would be %zu bytes, above the %d-byte limit "
+			      "(fewer or shorter claims)",
+			      total, JWT_MAX_LEN);
 		goto out;
 	}
 	if ((input = malloc(inlen + 1)) == NULL) {
@@ -322,8 +326,10 @@ jwt_issue(const jwt_issue_params *p, char **token, p11s_time *exp)
 		goto out;
 	total = inlen + 1 + strlen(s64);
 	if (total > JWT_MAX_LEN) {
-		r = p11s_fail(P11S_E_INVAL, "token would be %zu bytes, above the %d-byte limit "
-			      "(fewer or shorter claims)", total, JWT_MAX_LEN);
+		r = p11s_fail(P11S_E_INVAL,
+			      "token would be %zu bytes, above the %d-byte limit "
+			      "(fewer or shorter claims)",
+			      total, JWT_MAX_LEN);
 		goto out;
 	}
 	if ((tok = malloc(total + 1)) == NULL) {
@@ -365,7 +371,8 @@ decode_part(jwt_result *res, const char *what, const char *s, size_t len, uint8_
 	if (memchr(s, '=', len) != NULL)
 		return bad(res, "%s has base64 padding '=' (base64url is unpadded)", what);
 	if (memchr(s, '+', len) != NULL || memchr(s, '/', len) != NULL)
-		return bad(res, "%s uses the base64 characters '+' or '/' instead of base64url", what);
+		return bad(res, "%s uses the base64 characters '+' or '/' instead of base64url",
+			   what);
 	for (size_t i = 0; i < len; i++)
 		if (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')
 			return bad(res, "%s contains whitespace at offset %zu", what, i);
@@ -460,8 +467,8 @@ check_header(jwt_result *res, json_t *hdr, p11s_alg *alg, const char **kid)
 
 /* The keys to try, in order: kid narrows; the header alg must be the key's. */
 static int
-select_keys(jwt_result *res, const jwt_verify_params *p, p11s_alg alg, const char *kid,
-	    size_t *idx, size_t *n)
+select_keys(jwt_result *res, const jwt_verify_params *p, p11s_alg alg, const char *kid, size_t *idx,
+	    size_t *n)
 {
 	char s[SHOW_MAX + 4];
 	size_t i, k = 0;
@@ -624,8 +631,9 @@ check_signature(jwt_result *res, const jwt_verify_params *p, p11s_alg alg, const
 		    (r = ec_sig_to_der(res, alg, sig, siglen, &der, &derlen)) != 0)
 			goto out;
 		tried = 1;
-		r = alg_is_ec(alg) ? sig_verify(key->pub, alg, (const uint8_t *)msg, msglen, der, derlen)
-				   : sig_verify(key->pub, alg, (const uint8_t *)msg, msglen, sig, siglen);
+		r = alg_is_ec(alg)
+			? sig_verify(key->pub, alg, (const uint8_t *)msg, msglen, der, derlen)
+			: sig_verify(key->pub, alg, (const uint8_t *)msg, msglen, sig, siglen);
 		if (r < 0)
 			goto out;
 		if (r == 1) {
@@ -676,7 +684,8 @@ check_aud(jwt_result *res, json_t *claims, const char *want)
 	if (json_is_string(v))
 		match = strcmp(json_string_value(v), want) == 0;
 	else if (json_is_array(v)) {
-		json_array_foreach (v, i, e) {
+		json_array_foreach(v, i, e)
+		{
 			if (!json_is_string(e))
 				return bad(res, "aud is not a string or an array of strings");
 			if (strcmp(json_string_value(e), want) == 0)
@@ -804,7 +813,8 @@ jwt_verify(const char *token, size_t len, const jwt_verify_params *p, jwt_result
 	if ((r = decode_part(res, "header", token, (size_t)(dot1 - token), &hbuf, &hlen)) != 0 ||
 	    (r = parse_object(res, "header", hbuf, hlen, &hdr)) != 0 ||
 	    (r = check_header(res, hdr, &alg, &kid)) != 0 ||
-	    (r = decode_part(res, "payload", dot1 + 1, (size_t)(dot2 - dot1 - 1), &pbuf, &plen)) != 0 ||
+	    (r = decode_part(res, "payload", dot1 + 1, (size_t)(dot2 - dot1 - 1), &pbuf, &plen)) !=
+		0 ||
 	    (r = decode_part(res, "signature", dot2 + 1, len - (size_t)(dot2 + 1 - token), &sig,
 			     &siglen)) != 0)
 		goto out;
@@ -814,7 +824,8 @@ jwt_verify(const char *token, size_t len, const jwt_verify_params *p, jwt_result
 		goto out;
 	}
 	if ((r = select_keys(res, p, alg, kid, idx, &n)) != 0 ||
-	    (r = check_signature(res, p, alg, idx, n, token, (size_t)(dot2 - token), sig, siglen)) != 0)
+	    (r = check_signature(res, p, alg, idx, n, token, (size_t)(dot2 - token), sig,
+				 siglen)) != 0)
 		goto out;
 
 	/* Authentic from here on: the claims may be read. */

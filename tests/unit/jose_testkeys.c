@@ -15,10 +15,10 @@ static const struct {
 	const char *name;
 	p11s_alg alg;
 } tk_algs[TK_NKEYS] = {
-	{ "ES256", P11S_ALG_ES256 },
-	{ "ES384", P11S_ALG_ES384 },
-	{ "RS256", P11S_ALG_RS256 },
-	{ "PS256", P11S_ALG_PS256 },
+    {"ES256", P11S_ALG_ES256},
+    {"ES384", P11S_ALG_ES384},
+    {"RS256", P11S_ALG_RS256},
+    {"PS256", P11S_ALG_PS256},
 };
 
 const char *
@@ -37,9 +37,12 @@ static EVP_PKEY *
 gen(int which)
 {
 	switch (tk_algs[which].alg) {
-	case P11S_ALG_ES256: return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	case P11S_ALG_ES384: return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
-	default: return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	case P11S_ALG_ES256:
+		return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	case P11S_ALG_ES384:
+		return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	default:
+		return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
 	}
 }
 
@@ -218,13 +221,13 @@ jwt_verify_params
 tk_params(const tk_keys *k)
 {
 	jwt_verify_params p = {
-		.keys = k->vkeys,
-		.n_keys = TK_NKEYS,
-		.now = TK_NOW,
-		.leeway = TK_LEEWAY,
-		.max_lifetime = TK_MAXLIFE,
-		.aud = TK_AUD,
-		.iss = TK_ISS,
+	    .keys = k->vkeys,
+	    .n_keys = TK_NKEYS,
+	    .now = TK_NOW,
+	    .leeway = TK_LEEWAY,
+	    .max_lifetime = TK_MAXLIFE,
+	    .aud = TK_AUD,
+	    .iss = TK_ISS,
 	};
 	return p;
 }

@@ -54,17 +54,17 @@ static jwt_issue_params
 issue_params(int which, tk_signer *s)
 {
 	jwt_issue_params p = {
-		.alg = tk_alg(which),
-		.kid = K.kid[which],
-		.x5t = K.x5t[which],
-		.iss = TK_ISS,
-		.sub = "alice",
-		.aud = TK_AUD,
-		.now = TK_NOW,
-		.lifetime = 600,
-		.claims = NULL,
-		.sign = tk_sign,
-		.sign_ctx = s,
+	    .alg = tk_alg(which),
+	    .kid = K.kid[which],
+	    .x5t = K.x5t[which],
+	    .iss = TK_ISS,
+	    .sub = "alice",
+	    .aud = TK_AUD,
+	    .now = TK_NOW,
+	    .lifetime = 600,
+	    .claims = NULL,
+	    .sign = tk_sign,
+	    .sign_ctx = s,
 	};
 	s->key = K.key[which];
 	s->alg = tk_alg(which);
@@ -106,9 +106,8 @@ round_trip(int which)
 	assert_int_equal(json_integer_value(json_object_get(c, "nbf")), TK_NOW);
 	assert_int_equal(json_integer_value(json_object_get(c, "exp")), TK_NOW + 600);
 	assert_int_equal(json_string_length(json_object_get(c, "jti")), 22);
-	assert_int_equal(p11s_b64url_decode(json_string_value(json_object_get(c, "jti")), 22, &jti,
-					    &jtilen),
-			 0);
+	assert_int_equal(
+	    p11s_b64url_decode(json_string_value(json_object_get(c, "jti")), 22, &jti, &jtilen), 0);
 	assert_int_equal(jtilen, 16);
 	json_decref(c);
 
@@ -189,7 +188,7 @@ test_extra_claims(void **state)
 static void
 test_registered_claims_refused(void **state)
 {
-	static const char *names[] = { "iss", "sub", "aud", "iat", "nbf", "exp", "jti" };
+	static const char *names[] = {"iss", "sub", "aud", "iat", "nbf", "exp", "jti"};
 	tk_signer s;
 	jwt_issue_params ip = issue_params(TK_ES256, &s);
 
@@ -294,21 +293,32 @@ test_thumbprints(void **state)
 	char kid[44], x5t[28], small[10];
 
 	/* SHA-256 and SHA-1 of the empty string. */
-	assert_int_equal(jose_kid_from_hex("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", kid, sizeof(kid)), 0);
+	assert_int_equal(
+	    jose_kid_from_hex("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+			      kid, sizeof(kid)),
+	    0);
 	assert_string_equal(kid, "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU");
-	assert_int_equal(jose_x5t_from_hex("da39a3ee5e6b4b0d3255bfef95601890afd80709", x5t, sizeof(x5t)), 0);
+	assert_int_equal(
+	    jose_x5t_from_hex("da39a3ee5e6b4b0d3255bfef95601890afd80709", x5t, sizeof(x5t)), 0);
 	assert_string_equal(x5t, "2jmj7l5rSw0yVb_vlWAYkK_YBwk");
 	/* Upper-case hex is the same thumbprint. */
-	assert_int_equal(jose_x5t_from_hex("DA39A3EE5E6B4B0D3255BFEF95601890AFD80709", x5t, sizeof(x5t)), 0);
+	assert_int_equal(
+	    jose_x5t_from_hex("DA39A3EE5E6B4B0D3255BFEF95601890AFD80709", x5t, sizeof(x5t)), 0);
 	assert_string_equal(x5t, "2jmj7l5rSw0yVb_vlWAYkK_YBwk");
 
-	assert_int_equal(jose_kid_from_hex("da39a3ee5e6b4b0d3255bfef95601890afd80709", kid, sizeof(kid)), P11S_E_INVAL);
+	assert_int_equal(
+	    jose_kid_from_hex("da39a3ee5e6b4b0d3255bfef95601890afd80709", kid, sizeof(kid)),
+	    P11S_E_INVAL);
 	assert_non_null(strstr(p11s_errmsg(P11S_E_INVAL), "64 hex digits"));
 	assert_string_equal(kid, "");
-	assert_int_equal(jose_x5t_from_hex("zz39a3ee5e6b4b0d3255bfef95601890afd80709", x5t, sizeof(x5t)), P11S_E_INVAL);
+	assert_int_equal(
+	    jose_x5t_from_hex("zz39a3ee5e6b4b0d3255bfef95601890afd80709", x5t, sizeof(x5t)),
+	    P11S_E_INVAL);
 	assert_non_null(strstr(p11s_errmsg(P11S_E_INVAL), "40 hex digits"));
 	assert_int_equal(jose_x5t_from_hex(NULL, x5t, sizeof(x5t)), P11S_E_INVAL);
-	assert_int_equal(jose_x5t_from_hex("da39a3ee5e6b4b0d3255bfef95601890afd80709", small, sizeof(small)), P11S_E_INVAL);
+	assert_int_equal(
+	    jose_x5t_from_hex("da39a3ee5e6b4b0d3255bfef95601890afd80709", small, sizeof(small)),
+	    P11S_E_INVAL);
 	assert_non_null(strstr(p11s_errmsg(P11S_E_INVAL), "too small"));
 	assert_string_equal(small, "");
 }
@@ -340,7 +350,8 @@ test_jwk(void **state)
 {
 	json_t *jwk = NULL;
 
-	assert_int_equal(jose_jwk(K.key[TK_ES256], P11S_ALG_ES256, K.kid[TK_ES256], K.x5t[TK_ES256], &jwk), 0);
+	assert_int_equal(
+	    jose_jwk(K.key[TK_ES256], P11S_ALG_ES256, K.kid[TK_ES256], K.x5t[TK_ES256], &jwk), 0);
 	assert_string_equal(json_string_value(json_object_get(jwk, "kty")), "EC");
 	assert_string_equal(json_string_value(json_object_get(jwk, "crv")), "P-256");
 	assert_string_equal(json_string_value(json_object_get(jwk, "alg")), "ES256");
@@ -352,7 +363,8 @@ test_jwk(void **state)
 	assert_int_equal(json_object_size(jwk), 8);
 	json_decref(jwk);
 
-	assert_int_equal(jose_jwk(K.key[TK_ES384], P11S_ALG_ES384, K.kid[TK_ES384], K.x5t[TK_ES384], &jwk), 0);
+	assert_int_equal(
+	    jose_jwk(K.key[TK_ES384], P11S_ALG_ES384, K.kid[TK_ES384], K.x5t[TK_ES384], &jwk), 0);
 	assert_string_equal(json_string_value(json_object_get(jwk, "crv")), "P-384");
 	check_b64_bn(jwk, "x", K.key[TK_ES384], OSSL_PKEY_PARAM_EC_PUB_X, 48);
 	check_b64_bn(jwk, "y", K.key[TK_ES384], OSSL_PKEY_PARAM_EC_PUB_Y, 48);
@@ -371,13 +383,16 @@ test_jwk(void **state)
 	{
 		json_t *keep = jwk;
 
-		assert_int_equal(jose_jwk(K.key[TK_ES256], P11S_ALG_ES384, "k", NULL, &jwk), P11S_E_KEY_TYPE);
+		assert_int_equal(jose_jwk(K.key[TK_ES256], P11S_ALG_ES384, "k", NULL, &jwk),
+				 P11S_E_KEY_TYPE);
 		assert_null(jwk);
 		assert_non_null(strstr(p11s_errmsg(P11S_E_KEY_TYPE), "does not fit ES384"));
 		json_decref(keep);
 	}
-	assert_int_equal(jose_jwk(K.key[TK_RS256], P11S_ALG_ES256, "k", NULL, &jwk), P11S_E_KEY_TYPE);
-	assert_int_equal(jose_jwk(K.key[TK_ES256], P11S_ALG_RS256, "k", NULL, &jwk), P11S_E_KEY_TYPE);
+	assert_int_equal(jose_jwk(K.key[TK_RS256], P11S_ALG_ES256, "k", NULL, &jwk),
+			 P11S_E_KEY_TYPE);
+	assert_int_equal(jose_jwk(K.key[TK_ES256], P11S_ALG_RS256, "k", NULL, &jwk),
+			 P11S_E_KEY_TYPE);
 	assert_int_equal(jose_jwk(K.key[TK_ES256], P11S_ALG_ES256, NULL, NULL, &jwk), P11S_E_INVAL);
 	assert_non_null(strstr(p11s_errmsg(P11S_E_INVAL), "needs a kid"));
 	assert_int_equal(jose_jwk(NULL, P11S_ALG_ES256, "k", NULL, &jwk), P11S_E_INVAL);
@@ -390,8 +405,8 @@ static void
 test_key_order_and_kid(void **state)
 {
 	jwt_vkey set[2] = {
-		{ P11S_ALG_ES256, "kid-new", K.atk_ec },
-		{ P11S_ALG_ES256, "kid-old", K.key[TK_ES256] },
+	    {P11S_ALG_ES256, "kid-new", K.atk_ec},
+	    {P11S_ALG_ES256, "kid-old", K.key[TK_ES256]},
 	};
 	jwt_verify_params vp = tk_params(&K);
 	jwt_result res;
@@ -413,7 +428,8 @@ test_key_order_and_kid(void **state)
 	jwt_result_clear(&res);
 	free(t);
 
-	t = tk_token("{\"alg\":\"ES256\",\"kid\":\"kid-old\"}", tk_claims(), K.key[TK_ES256], P11S_ALG_ES256);
+	t = tk_token("{\"alg\":\"ES256\",\"kid\":\"kid-old\"}", tk_claims(), K.key[TK_ES256],
+		     P11S_ALG_ES256);
 	assert_int_equal(jwt_verify(t, strlen(t), &vp, &res), 0);
 	assert_int_equal(res.key_index, 1);
 	assert_string_equal(res.kid, "kid-old");
@@ -421,7 +437,8 @@ test_key_order_and_kid(void **state)
 	free(t);
 
 	/* kid narrows: signed by the new key but naming the old one. */
-	t = tk_token("{\"alg\":\"ES256\",\"kid\":\"kid-old\"}", tk_claims(), K.atk_ec, P11S_ALG_ES256);
+	t = tk_token("{\"alg\":\"ES256\",\"kid\":\"kid-old\"}", tk_claims(), K.atk_ec,
+		     P11S_ALG_ES256);
 	assert_int_equal(jwt_verify(t, strlen(t), &vp, &res), P11S_E_BADTOKEN);
 	assert_non_null(strstr(res.error, "no key of the verification set verifies"));
 	assert_int_equal(res.key_index, -1);
@@ -455,15 +472,21 @@ test_accepted_variants(void **state)
 	/* typ is case-insensitive and optional; unknown informational members are ignored. */
 	expect_valid("{\"alg\":\"ES256\",\"typ\":\"jwt\"}", tk_claims(), TK_ES256, &vp);
 	expect_valid("{\"alg\":\"ES384\"}", tk_claims(), TK_ES384, &vp);
-	expect_valid("{\"alg\":\"RS256\",\"jku\":\"https://evil.test/jwks\",\"x5u\":\"https://evil.test/c\"}",
+	expect_valid("{\"alg\":\"RS256\",\"jku\":\"https://evil.test/jwks\",\"x5u\":\"https://"
+		     "evil.test/c\"}",
 		     tk_claims(), TK_RS256, &vp);
 	/* Leeway: expired 30 s ago, nbf and iat 30 s ahead. */
-	snprintf(c, sizeof(c), "{\"iss\":\"%s\",\"aud\":\"%s\",\"iat\":%lld,\"exp\":%lld}", TK_ISS, TK_AUD, now - 600, now - 30);
+	snprintf(c, sizeof(c), "{\"iss\":\"%s\",\"aud\":\"%s\",\"iat\":%lld,\"exp\":%lld}", TK_ISS,
+		 TK_AUD, now - 600, now - 30);
 	expect_valid("{\"alg\":\"ES256\"}", c, TK_ES256, &vp);
-	snprintf(c, sizeof(c), "{\"iss\":\"%s\",\"aud\":\"%s\",\"iat\":%lld,\"nbf\":%lld,\"exp\":%lld}", TK_ISS, TK_AUD, now + 30, now + 30, now + 600);
+	snprintf(c, sizeof(c),
+		 "{\"iss\":\"%s\",\"aud\":\"%s\",\"iat\":%lld,\"nbf\":%lld,\"exp\":%lld}", TK_ISS,
+		 TK_AUD, now + 30, now + 30, now + 600);
 	expect_valid("{\"alg\":\"ES256\"}", c, TK_ES256, &vp);
 	/* aud as an array; nbf as the lifetime base when iat is absent; exactly the cap. */
-	snprintf(c, sizeof(c), "{\"iss\":\"%s\",\"aud\":[\"other\",\"%s\"],\"nbf\":%lld,\"exp\":%lld}", TK_ISS, TK_AUD, now, now + TK_MAXLIFE);
+	snprintf(c, sizeof(c),
+		 "{\"iss\":\"%s\",\"aud\":[\"other\",\"%s\"],\"nbf\":%lld,\"exp\":%lld}", TK_ISS,
+		 TK_AUD, now, now + TK_MAXLIFE);
 	expect_valid("{\"alg\":\"PS256\"}", c, TK_PS256, &vp);
 	/* aud and iss are only checked when asked. */
 	vp.aud = NULL;
@@ -502,18 +525,18 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_round_trip_es256),
-		cmocka_unit_test(test_round_trip_es384),
-		cmocka_unit_test(test_round_trip_rs256),
-		cmocka_unit_test(test_round_trip_ps256),
-		cmocka_unit_test(test_extra_claims),
-		cmocka_unit_test(test_registered_claims_refused),
-		cmocka_unit_test(test_issue_params_refused),
-		cmocka_unit_test(test_thumbprints),
-		cmocka_unit_test(test_jwk),
-		cmocka_unit_test(test_key_order_and_kid),
-		cmocka_unit_test(test_accepted_variants),
-		cmocka_unit_test(test_verify_params_refused),
+	    cmocka_unit_test(test_round_trip_es256),
+	    cmocka_unit_test(test_round_trip_es384),
+	    cmocka_unit_test(test_round_trip_rs256),
+	    cmocka_unit_test(test_round_trip_ps256),
+	    cmocka_unit_test(test_extra_claims),
+	    cmocka_unit_test(test_registered_claims_refused),
+	    cmocka_unit_test(test_issue_params_refused),
+	    cmocka_unit_test(test_thumbprints),
+	    cmocka_unit_test(test_jwk),
+	    cmocka_unit_test(test_key_order_and_kid),
+	    cmocka_unit_test(test_accepted_variants),
+	    cmocka_unit_test(test_verify_params_refused),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

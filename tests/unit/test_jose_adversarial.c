@@ -142,7 +142,8 @@ test_alg_hs256_key_confusion(void **state)
 	assert_int_equal(PEM_write_bio_PUBKEY(b, K.key[TK_RS256]), 1);
 	pemlen = BIO_get_mem_data(b, &pem);
 	assert_non_null(EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, pem, (size_t)pemlen,
-				  (const unsigned char *)in, strlen(in), mac, sizeof(mac), &maclen));
+				  (const unsigned char *)in, strlen(in), mac, sizeof(mac),
+				  &maclen));
 	t = tk_with_sig(in, mac, maclen);
 	expect_bad(t, "alg HS256 is never accepted");
 	free(t);
@@ -228,9 +229,10 @@ test_alg_without_kid_matches_no_key(void **state)
 static void
 test_ec_r_s_zero(void **state)
 {
-	uint8_t sig[64] = { 0 };
+	uint8_t sig[64] = {0};
 
-	raw_sig_bad(tk_hdr(&K, TK_ES256), sig, sizeof(sig), "ES256 signature has r or s equal to zero");
+	raw_sig_bad(tk_hdr(&K, TK_ES256), sig, sizeof(sig),
+		    "ES256 signature has r or s equal to zero");
 }
 
 static void
@@ -249,14 +251,14 @@ test_ec_s_zero(void **state)
 }
 
 static const uint8_t p256_order[32] = {
-	0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
 };
 
 static void
 test_ec_r_equals_order(void **state)
 {
-	uint8_t sig[64] = { 0 };
+	uint8_t sig[64] = {0};
 
 	memcpy(sig, p256_order, 32);
 	sig[63] = 1;
@@ -370,7 +372,7 @@ test_impossible_length(void **state)
 {
 	char *t = good_es256(), buf[1024];
 
-	snprintf(buf, sizeof(buf), "%sA", t); /* 87 characters: length mod 4 == 3 -> 87 ok; */
+	snprintf(buf, sizeof(buf), "%sA", t);  /* 87 characters: length mod 4 == 3 -> 87 ok; */
 	snprintf(buf, sizeof(buf), "%sAA", t); /* 88: fine length, but 66 bytes */
 	expect_bad(buf, "ES256 signature must be 64 bytes, got 66");
 	snprintf(buf, sizeof(buf), "%sAAA", t); /* 89 mod 4 == 1: impossible */
@@ -498,8 +500,10 @@ static void
 test_header_garbage(void **state)
 {
 	signed_bad("{\"alg\":", tk_claims(), TK_ES256, "header is not valid JSON");
-	signed_bad("{\"alg\":\"ES256\"} trailing", tk_claims(), TK_ES256, "header is not valid JSON");
-	signed_bad("\xef\xbb\xbf{\"alg\":\"ES256\"}", tk_claims(), TK_ES256, "header is not valid JSON");
+	signed_bad("{\"alg\":\"ES256\"} trailing", tk_claims(), TK_ES256,
+		   "header is not valid JSON");
+	signed_bad("\xef\xbb\xbf{\"alg\":\"ES256\"}", tk_claims(), TK_ES256,
+		   "header is not valid JSON");
 }
 
 static void
@@ -549,7 +553,8 @@ test_cty(void **state)
 static void
 test_typ(void **state)
 {
-	signed_bad("{\"alg\":\"ES256\",\"typ\":\"JWS\"}", tk_claims(), TK_ES256, "typ 'JWS' is not JWT");
+	signed_bad("{\"alg\":\"ES256\",\"typ\":\"JWS\"}", tk_claims(), TK_ES256,
+		   "typ 'JWS' is not JWT");
 	signed_bad("{\"alg\":\"ES256\",\"typ\":\"at+jwt\"}", tk_claims(), TK_ES256,
 		   "typ 'at+jwt' is not JWT");
 	signed_bad("{\"alg\":\"ES256\",\"typ\":1}", tk_claims(), TK_ES256, "typ is not a string");
@@ -624,7 +629,9 @@ test_x5c_header(void **state)
 	size_t blen;
 
 	assert_non_null(x);
-	assert_int_equal(X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"attacker", -1, -1, 0), 1);
+	assert_int_equal(X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
+						    (const unsigned char *)"attacker", -1, -1, 0),
+			 1);
 	assert_int_equal(X509_set_subject_name(x, n), 1);
 	assert_int_equal(X509_set_issuer_name(x, n), 1);
 	assert_int_equal(X509_set_pubkey(x, K.atk_ec), 1);
@@ -640,7 +647,8 @@ test_x5c_header(void **state)
 	snprintf(hdr, sizeof(hdr), "{\"alg\":\"ES256\",\"x5c\":[\"%s\"]}", b64);
 	attacker_signed(hdr, "no key of the verification set verifies the signature");
 	/* Naming our kid does not help either. */
-	snprintf(hdr, sizeof(hdr), "{\"alg\":\"ES256\",\"kid\":\"%s\",\"x5c\":[\"%s\"]}", K.kid[TK_ES256], b64);
+	snprintf(hdr, sizeof(hdr), "{\"alg\":\"ES256\",\"kid\":\"%s\",\"x5c\":[\"%s\"]}",
+		 K.kid[TK_ES256], b64);
 	attacker_signed(hdr, "no key of the verification set verifies the signature");
 	free(b64);
 	OPENSSL_free(der);
@@ -655,7 +663,8 @@ test_spliced_signature(void **state)
 {
 	char *a = good_es256(), buf[1024];
 	char *b = tk_token(tk_hdr(&K, TK_ES256),
-			   claims_fmt("{\"iss\":\"" TK_ISS "\",\"aud\":\"" TK_AUD "\",\"sub\":\"mallory\","
+			   claims_fmt("{\"iss\":\"" TK_ISS "\",\"aud\":\"" TK_AUD
+				      "\",\"sub\":\"mallory\","
 				      "\"iat\":%lld,\"nbf\":%lld,\"exp\":%lld}",
 				      NOW, NOW, NOW + 60),
 			   K.key[TK_ES256], P11S_ALG_ES256);
@@ -671,10 +680,12 @@ test_payload_modified(void **state)
 {
 	char *t = good_es256(), *in, buf[1024];
 	const char *d1 = strchr(t, '.'), *d2 = strrchr(t, '.');
-	char *p = tk_b64(claims_fmt(STD_CLAIMS(",\"sub\":\"admin\",\"iat\":%lld,\"nbf\":%lld,\"exp\":%lld"),
-				    NOW, NOW, NOW + 600),
-			 strlen(claims_fmt(STD_CLAIMS(",\"sub\":\"admin\",\"iat\":%lld,\"nbf\":%lld,\"exp\":%lld"),
-					   NOW, NOW, NOW + 600)));
+	char *p = tk_b64(
+	    claims_fmt(STD_CLAIMS(",\"sub\":\"admin\",\"iat\":%lld,\"nbf\":%lld,\"exp\":%lld"), NOW,
+		       NOW, NOW + 600),
+	    strlen(
+		claims_fmt(STD_CLAIMS(",\"sub\":\"admin\",\"iat\":%lld,\"nbf\":%lld,\"exp\":%lld"),
+			   NOW, NOW, NOW + 600)));
 
 	in = t;
 	snprintf(buf, sizeof(buf), "%.*s.%s%s", (int)(d1 - in), in, p, d2);
@@ -714,8 +725,8 @@ static void
 test_claims_duplicate_exp(void **state)
 {
 	signed_bad(tk_hdr(&K, TK_ES256),
-		   claims_fmt(STD_CLAIMS(",\"iat\":%lld,\"exp\":%lld,\"exp\":%lld"), NOW,
-			      NOW + 60, NOW + 999999999),
+		   claims_fmt(STD_CLAIMS(",\"iat\":%lld,\"exp\":%lld,\"exp\":%lld"), NOW, NOW + 60,
+			      NOW + 999999999),
 		   TK_ES256, "duplicate member in claims");
 }
 
@@ -768,8 +779,9 @@ test_claims_10000_deep(void **state)
 static void
 test_exp_missing(void **state)
 {
-	signed_bad(tk_hdr(&K, TK_ES256), claims_fmt(STD_CLAIMS(",\"iat\":%lld,\"nbf\":%lld"), NOW, NOW),
-		   TK_ES256, "exp missing");
+	signed_bad(tk_hdr(&K, TK_ES256),
+		   claims_fmt(STD_CLAIMS(",\"iat\":%lld,\"nbf\":%lld"), NOW, NOW), TK_ES256,
+		   "exp missing");
 }
 
 static void
@@ -784,11 +796,11 @@ static void
 test_exp_float(void **state)
 {
 	signed_bad(tk_hdr(&K, TK_ES256),
-		   claims_fmt(STD_CLAIMS(",\"iat\":%lld,\"exp\":%lld.5"), NOW, NOW + 60),
-		   TK_ES256, "exp is not an integer");
+		   claims_fmt(STD_CLAIMS(",\"iat\":%lld,\"exp\":%lld.5"), NOW, NOW + 60), TK_ES256,
+		   "exp is not an integer");
 	signed_bad(tk_hdr(&K, TK_ES256),
-		   claims_fmt(STD_CLAIMS(",\"iat\":%lld,\"exp\":%lld.0"), NOW, NOW + 60),
-		   TK_ES256, "exp is not an integer");
+		   claims_fmt(STD_CLAIMS(",\"iat\":%lld,\"exp\":%lld.0"), NOW, NOW + 60), TK_ES256,
+		   "exp is not an integer");
 }
 
 static void
@@ -806,8 +818,8 @@ test_nbf_iat_types(void **state)
 		   claims_fmt(STD_CLAIMS(",\"nbf\":null,\"iat\":%lld,\"exp\":%lld"), NOW, NOW + 60),
 		   TK_ES256, "nbf is not a number");
 	signed_bad(tk_hdr(&K, TK_ES256),
-		   claims_fmt(STD_CLAIMS(",\"iat\":true,\"exp\":%lld"), NOW + 60),
-		   TK_ES256, "iat is not a number");
+		   claims_fmt(STD_CLAIMS(",\"iat\":true,\"exp\":%lld"), NOW + 60), TK_ES256,
+		   "iat is not a number");
 }
 
 static void
@@ -815,18 +827,17 @@ test_expired(void **state)
 {
 	/* exactly at exp + leeway is too late */
 	signed_bad(tk_hdr(&K, TK_ES256),
-		   claims_fmt(STD_CLAIMS(",\"iat\":%lld,\"exp\":%lld"), NOW - 600,
-			      NOW - TK_LEEWAY),
+		   claims_fmt(STD_CLAIMS(",\"iat\":%lld,\"exp\":%lld"), NOW - 600, NOW - TK_LEEWAY),
 		   TK_ES256, "token expired at 2023-11-14T22:12:20Z");
 }
 
 static void
 test_nbf_future(void **state)
 {
-	signed_bad(tk_hdr(&K, TK_ES256),
-		   claims_fmt(STD_CLAIMS(",\"nbf\":%lld,\"exp\":%lld"), NOW + TK_LEEWAY + 1,
-			      NOW + 600),
-		   TK_ES256, "token not valid before 2023-11-14T22:14:21Z");
+	signed_bad(
+	    tk_hdr(&K, TK_ES256),
+	    claims_fmt(STD_CLAIMS(",\"nbf\":%lld,\"exp\":%lld"), NOW + TK_LEEWAY + 1, NOW + 600),
+	    TK_ES256, "token not valid before 2023-11-14T22:14:21Z");
 }
 
 static void
@@ -847,8 +858,7 @@ test_lifetime_over_cap(void **state)
 		   TK_ES256, "lifetime exceeds the type's token lifetime");
 	/* Without iat the lifetime is measured from nbf. */
 	signed_bad(tk_hdr(&K, TK_ES256),
-		   claims_fmt(STD_CLAIMS(",\"nbf\":%lld,\"exp\":%lld"), NOW - 10,
-			      NOW + TK_MAXLIFE),
+		   claims_fmt(STD_CLAIMS(",\"nbf\":%lld,\"exp\":%lld"), NOW - 10, NOW + TK_MAXLIFE),
 		   TK_ES256, "lifetime exceeds the type's token lifetime");
 	/* Far past iat with a far future exp: no overflow. */
 	signed_bad(tk_hdr(&K, TK_ES256),
@@ -868,8 +878,8 @@ static void
 test_exp_before_iat(void **state)
 {
 	signed_bad(tk_hdr(&K, TK_ES256),
-		   claims_fmt(STD_CLAIMS(",\"iat\":%lld,\"exp\":%lld"), NOW, NOW - 5),
-		   TK_ES256, "exp is not after iat");
+		   claims_fmt(STD_CLAIMS(",\"iat\":%lld,\"exp\":%lld"), NOW, NOW - 5), TK_ES256,
+		   "exp is not after iat");
 }
 
 static void
@@ -877,11 +887,12 @@ test_aud(void **state)
 {
 	char c[256];
 
-	snprintf(c, sizeof(c), "{\"iss\":\"%s\",\"aud\":\"other\",\"iat\":%lld,\"exp\":%lld}", TK_ISS,
-		 (long long)TK_NOW, (long long)TK_NOW + 60);
-	signed_bad(tk_hdr(&K, TK_ES256), c, TK_ES256, "aud mismatch");
-	snprintf(c, sizeof(c), "{\"iss\":\"%s\",\"aud\":[\"other\",\"API\"],\"iat\":%lld,\"exp\":%lld}",
+	snprintf(c, sizeof(c), "{\"iss\":\"%s\",\"aud\":\"other\",\"iat\":%lld,\"exp\":%lld}",
 		 TK_ISS, (long long)TK_NOW, (long long)TK_NOW + 60);
+	signed_bad(tk_hdr(&K, TK_ES256), c, TK_ES256, "aud mismatch");
+	snprintf(c, sizeof(c),
+		 "{\"iss\":\"%s\",\"aud\":[\"other\",\"API\"],\"iat\":%lld,\"exp\":%lld}", TK_ISS,
+		 (long long)TK_NOW, (long long)TK_NOW + 60);
 	signed_bad(tk_hdr(&K, TK_ES256), c, TK_ES256, "aud mismatch");
 	snprintf(c, sizeof(c), "{\"iss\":\"%s\",\"aud\":[\"api\",1],\"iat\":%lld,\"exp\":%lld}",
 		 TK_ISS, (long long)TK_NOW, (long long)TK_NOW + 60);
@@ -896,11 +907,12 @@ test_iss(void **state)
 {
 	char c[256];
 
-	snprintf(c, sizeof(c), "{\"iss\":\"https://evil.test\",\"aud\":\"%s\",\"iat\":%lld,\"exp\":%lld}",
-		 TK_AUD, (long long)TK_NOW, (long long)TK_NOW + 60);
+	snprintf(c, sizeof(c),
+		 "{\"iss\":\"https://evil.test\",\"aud\":\"%s\",\"iat\":%lld,\"exp\":%lld}", TK_AUD,
+		 (long long)TK_NOW, (long long)TK_NOW + 60);
 	signed_bad(tk_hdr(&K, TK_ES256), c, TK_ES256, "iss mismatch");
-	snprintf(c, sizeof(c), "{\"iss\":[\"%s\"],\"aud\":\"%s\",\"iat\":%lld,\"exp\":%lld}", TK_ISS,
-		 TK_AUD, (long long)TK_NOW, (long long)TK_NOW + 60);
+	snprintf(c, sizeof(c), "{\"iss\":[\"%s\"],\"aud\":\"%s\",\"iat\":%lld,\"exp\":%lld}",
+		 TK_ISS, TK_AUD, (long long)TK_NOW, (long long)TK_NOW + 60);
 	signed_bad(tk_hdr(&K, TK_ES256), c, TK_ES256, "iss mismatch");
 	snprintf(c, sizeof(c), "{\"aud\":\"%s\",\"iat\":%lld,\"exp\":%lld}", TK_AUD,
 		 (long long)TK_NOW, (long long)TK_NOW + 60);
@@ -911,68 +923,68 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_alg_none_unsigned),
-		cmocka_unit_test(test_alg_none_with_signature),
-		cmocka_unit_test(test_alg_hs256_key_confusion),
-		cmocka_unit_test(test_alg_hs512),
-		cmocka_unit_test(test_alg_unknown),
-		cmocka_unit_test(test_alg_missing_or_not_string),
-		cmocka_unit_test(test_rs256_header_on_ec_key),
-		cmocka_unit_test(test_es256_header_with_rsa_kid),
-		cmocka_unit_test(test_ps256_header_on_rs256_key),
-		cmocka_unit_test(test_alg_without_kid_matches_no_key),
-		cmocka_unit_test(test_ec_r_s_zero),
-		cmocka_unit_test(test_ec_s_zero),
-		cmocka_unit_test(test_ec_r_equals_order),
-		cmocka_unit_test(test_ec_s_all_ones),
-		cmocka_unit_test(test_ec_der_signature),
-		cmocka_unit_test(test_ec_signature_short_long),
-		cmocka_unit_test(test_rsa_signature_short),
-		cmocka_unit_test(test_noncanonical_signature),
-		cmocka_unit_test(test_noncanonical_header),
-		cmocka_unit_test(test_impossible_length),
-		cmocka_unit_test(test_padding),
-		cmocka_unit_test(test_plus_slash),
-		cmocka_unit_test(test_whitespace),
-		cmocka_unit_test(test_dots),
-		cmocka_unit_test(test_empty_parts),
-		cmocka_unit_test(test_nul_byte),
-		cmocka_unit_test(test_too_large),
-		cmocka_unit_test(test_header_not_object),
-		cmocka_unit_test(test_header_invalid_utf8),
-		cmocka_unit_test(test_header_garbage),
-		cmocka_unit_test(test_header_duplicate_alg),
-		cmocka_unit_test(test_header_deep),
-		cmocka_unit_test(test_crit),
-		cmocka_unit_test(test_cty),
-		cmocka_unit_test(test_typ),
-		cmocka_unit_test(test_kid_unknown),
-		cmocka_unit_test(test_kid_long_or_not_string),
-		cmocka_unit_test(test_jwk_header),
-		cmocka_unit_test(test_jku_header),
-		cmocka_unit_test(test_x5u_header),
-		cmocka_unit_test(test_x5c_header),
-		cmocka_unit_test(test_spliced_signature),
-		cmocka_unit_test(test_payload_modified),
-		cmocka_unit_test(test_header_modified),
-		cmocka_unit_test(test_rs256_signed_as_pss),
-		cmocka_unit_test(test_claims_duplicate_exp),
-		cmocka_unit_test(test_claims_not_object),
-		cmocka_unit_test(test_claims_deep),
-		cmocka_unit_test(test_claims_10000_deep),
-		cmocka_unit_test(test_exp_missing),
-		cmocka_unit_test(test_exp_string),
-		cmocka_unit_test(test_exp_float),
-		cmocka_unit_test(test_exp_too_big),
-		cmocka_unit_test(test_nbf_iat_types),
-		cmocka_unit_test(test_expired),
-		cmocka_unit_test(test_nbf_future),
-		cmocka_unit_test(test_iat_future),
-		cmocka_unit_test(test_lifetime_over_cap),
-		cmocka_unit_test(test_iat_and_nbf_missing),
-		cmocka_unit_test(test_exp_before_iat),
-		cmocka_unit_test(test_aud),
-		cmocka_unit_test(test_iss),
+	    cmocka_unit_test(test_alg_none_unsigned),
+	    cmocka_unit_test(test_alg_none_with_signature),
+	    cmocka_unit_test(test_alg_hs256_key_confusion),
+	    cmocka_unit_test(test_alg_hs512),
+	    cmocka_unit_test(test_alg_unknown),
+	    cmocka_unit_test(test_alg_missing_or_not_string),
+	    cmocka_unit_test(test_rs256_header_on_ec_key),
+	    cmocka_unit_test(test_es256_header_with_rsa_kid),
+	    cmocka_unit_test(test_ps256_header_on_rs256_key),
+	    cmocka_unit_test(test_alg_without_kid_matches_no_key),
+	    cmocka_unit_test(test_ec_r_s_zero),
+	    cmocka_unit_test(test_ec_s_zero),
+	    cmocka_unit_test(test_ec_r_equals_order),
+	    cmocka_unit_test(test_ec_s_all_ones),
+	    cmocka_unit_test(test_ec_der_signature),
+	    cmocka_unit_test(test_ec_signature_short_long),
+	    cmocka_unit_test(test_rsa_signature_short),
+	    cmocka_unit_test(test_noncanonical_signature),
+	    cmocka_unit_test(test_noncanonical_header),
+	    cmocka_unit_test(test_impossible_length),
+	    cmocka_unit_test(test_padding),
+	    cmocka_unit_test(test_plus_slash),
+	    cmocka_unit_test(test_whitespace),
+	    cmocka_unit_test(test_dots),
+	    cmocka_unit_test(test_empty_parts),
+	    cmocka_unit_test(test_nul_byte),
+	    cmocka_unit_test(test_too_large),
+	    cmocka_unit_test(test_header_not_object),
+	    cmocka_unit_test(test_header_invalid_utf8),
+	    cmocka_unit_test(test_header_garbage),
+	    cmocka_unit_test(test_header_duplicate_alg),
+	    cmocka_unit_test(test_header_deep),
+	    cmocka_unit_test(test_crit),
+	    cmocka_unit_test(test_cty),
+	    cmocka_unit_test(test_typ),
+	    cmocka_unit_test(test_kid_unknown),
+	    cmocka_unit_test(test_kid_long_or_not_string),
+	    cmocka_unit_test(test_jwk_header),
+	    cmocka_unit_test(test_jku_header),
+	    cmocka_unit_test(test_x5u_header),
+	    cmocka_unit_test(test_x5c_header),
+	    cmocka_unit_test(test_spliced_signature),
+	    cmocka_unit_test(test_payload_modified),
+	    cmocka_unit_test(test_header_modified),
+	    cmocka_unit_test(test_rs256_signed_as_pss),
+	    cmocka_unit_test(test_claims_duplicate_exp),
+	    cmocka_unit_test(test_claims_not_object),
+	    cmocka_unit_test(test_claims_deep),
+	    cmocka_unit_test(test_claims_10000_deep),
+	    cmocka_unit_test(test_exp_missing),
+	    cmocka_unit_test(test_exp_string),
+	    cmocka_unit_test(test_exp_float),
+	    cmocka_unit_test(test_exp_too_big),
+	    cmocka_unit_test(test_nbf_iat_types),
+	    cmocka_unit_test(test_expired),
+	    cmocka_unit_test(test_nbf_future),
+	    cmocka_unit_test(test_iat_future),
+	    cmocka_unit_test(test_lifetime_over_cap),
+	    cmocka_unit_test(test_iat_and_nbf_missing),
+	    cmocka_unit_test(test_exp_before_iat),
+	    cmocka_unit_test(test_aud),
+	    cmocka_unit_test(test_iss),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
