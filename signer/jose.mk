@@ -1,13 +1,8 @@
 # signer/jose.c with its unit tests.
 #
-# The integrator adds signer/jose.c to libsigner.a (created in signer/config.mk):
-#   libsigner_a_SOURCES += signer/jose.c signer/jose.h
-# Until then this branch builds its own private library so that it links alone.
-noinst_LIBRARIES += libjose.a
-libjose_a_SOURCES = signer/jose.c signer/jose.h
-libjose_a_CFLAGS = $(AM_CFLAGS)
+libsigner_a_SOURCES += signer/jose.c signer/jose.h
 
-JOSE_TEST_LIBS = libjose.a libcommon.a $(JANSSON_LIBS) $(OPENSSL_LIBS) $(CMOCKA_LIBS)
+JOSE_TEST_LIBS = libsigner.a libcommon.a $(JANSSON_LIBS) $(OPENSSL_LIBS) $(CMOCKA_LIBS)
 
 check_PROGRAMS += tests/unit/test_jose tests/unit/test_jose_adversarial
 TESTS += tests/unit/test_jose tests/unit/test_jose_adversarial
