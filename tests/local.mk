@@ -18,6 +18,7 @@ INTEGRATION_TESTS = \
 	tests/integration/cli_keys.sh \
 	tests/integration/cli_refusals.sh \
 	tests/integration/rollover.sh \
+	tests/integration/verify_adversarial.sh \
 	$(NULL)
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS)
