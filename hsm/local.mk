@@ -1,1 +1,23 @@
 # hsm/: owned by the hsm work; see hsm/hsm.h.
+noinst_LIBRARIES += libhsm.a
+libhsm_a_SOURCES = \
+	hsm/hsm.h hsm/internal.h \
+	hsm/module.c \
+	hsm/uri.c \
+	hsm/objects.c \
+	hsm/keys.c \
+	hsm/import.c \
+	hsm/csr.c \
+	hsm/sign.c \
+	hsm/data.c \
+	$(NULL)
+libhsm_a_CFLAGS = $(AM_CFLAGS) $(P11KIT_CFLAGS)
+
+HSM_TEST_LDADD = libhsm.a libcommon.a $(OPENSSL_LIBS) $(P11KIT_LIBS) $(CMOCKA_LIBS)
+HSM_TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+
+check_PROGRAMS += tests/unit/test_uri
+TESTS += tests/unit/test_uri
+tests_unit_test_uri_SOURCES = tests/unit/test_uri.c
+tests_unit_test_uri_CFLAGS = $(HSM_TEST_CFLAGS)
+tests_unit_test_uri_LDADD = $(HSM_TEST_LDADD)
