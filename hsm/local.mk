@@ -21,3 +21,12 @@ TESTS += tests/unit/test_uri
 tests_unit_test_uri_SOURCES = tests/unit/test_uri.c
 tests_unit_test_uri_CFLAGS = $(HSM_TEST_CFLAGS)
 tests_unit_test_uri_LDADD = $(HSM_TEST_LDADD)
+
+HSM_TEST_SOURCES = tests/hsm/hsmtest.c tests/hsm/hsmtest.h \
+	tests/lib/testtoken.c tests/lib/testtoken.h
+
+check_PROGRAMS += tests/hsm/test_hsm_open
+TESTS += tests/hsm/test_hsm_open
+tests_hsm_test_hsm_open_SOURCES = tests/hsm/test_hsm_open.c $(HSM_TEST_SOURCES)
+tests_hsm_test_hsm_open_CFLAGS = $(HSM_TEST_CFLAGS)
+tests_hsm_test_hsm_open_LDADD = $(HSM_TEST_LDADD)

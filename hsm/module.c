@@ -354,6 +354,8 @@ find_slot(hsm_token *t, int *transient)
 				 (unsigned long)slots[i], hsm_rv_name(rv, nb));
 			continue;
 		}
+		if (!(ti.flags & CKF_TOKEN_INITIALIZED))
+			continue; /* SoftHSM's spare slot holds an uninitialised token */
 		trim_field(ti.label, sizeof(ti.label), label);
 		trim_field(ti.serialNumber, sizeof(ti.serialNumber), serial);
 		append(seen, sizeof(seen), seen[0] != '\0' ? ", '" : "'");

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,18 @@ die(const char *what)
 	abort();
 }
 
+/* execv() takes char *const[] for historical reasons; it does not modify the strings. */
+static char *
+arg(const char *s)
+{
+	union {
+		const char *c;
+		char *v;
+	} u = { .c = s };
+
+	return u.v;
+}
+
 static void
 run(char *const argv[])
 {
@@ -26,7 +39,7 @@ run(char *const argv[])
 	if (pid < 0)
 		die("fork failed");
 	if (pid == 0) {
-		int null = open("/dev/null", 1);
+		int null = open("/dev/null", O_WRONLY);
 
 		if (null >= 0)
 			dup2(null, 1);
@@ -35,6 +48,20 @@ run(char *const argv[])
 	}
 	if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		die(argv[0]);
+}
+
+/* snprintf that refuses to truncate a path */
+static void __attribute__((format(printf, 3, 4)))
+fmt_path(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= len)
+		die("path too long");
 }
 
 static const char *
@@ -48,8 +75,9 @@ util_path(void)
 void
 test_token_add(struct test_token *t, const char *label)
 {
-	char *argv[] = { (char *)util_path(), "--init-token", "--free", "--label", (char *)label,
-			 "--pin", TEST_PIN, "--so-pin", TEST_SO_PIN, NULL };
+	char *argv[] = { arg(util_path()), arg("--init-token"), arg("--free"), arg("--label"),
+			 arg(label), arg("--pin"), arg(TEST_PIN), arg("--so-pin"), arg(TEST_SO_PIN),
+			 NULL };
 
 	run(argv);
 }
@@ -62,35 +90,35 @@ test_token_create(struct test_token *t, const char *label)
 	FILE *f;
 
 	memset(t, 0, sizeof(*t));
-	snprintf(t->dir, sizeof(t->dir), "%s/p11s-test-XXXXXX", tmp != NULL ? tmp : "/tmp");
+	fmt_path(t->dir, sizeof(t->dir), "%s/p11s-test-XXXXXX", tmp != NULL ? tmp : "/tmp");
 	if (mkdtemp(t->dir) == NULL)
 		die("mkdtemp failed");
-	snprintf(path, sizeof(path), "%s/tokens", t->dir);
+	fmt_path(path, sizeof(path), "%s/tokens", t->dir);
 	if (mkdir(path, 0700) != 0)
 		die("mkdir tokens failed");
-	snprintf(t->conf, sizeof(t->conf), "%s/softhsm2.conf", t->dir);
+	fmt_path(t->conf, sizeof(t->conf), "%s/softhsm2.conf", t->dir);
 	if ((f = fopen(t->conf, "w")) == NULL)
 		die("cannot write softhsm2.conf");
 	fprintf(f, "directories.tokendir = %s/tokens\nobjectstore.backend = file\n"
 		   "slots.removable = false\nlog.level = ERROR\n", t->dir);
 	fclose(f);
 	setenv("SOFTHSM2_CONF", t->conf, 1);
-	snprintf(path, sizeof(path), "%s/pin", t->dir);
+	fmt_path(path, sizeof(path), "%s/pin", t->dir);
 	if ((f = fopen(path, "w")) == NULL)
 		die("cannot write pin file");
 	fprintf(f, "%s\n", TEST_PIN);
 	fclose(f);
-	snprintf(t->pin_source, sizeof(t->pin_source), "file:%s", path);
-	snprintf(t->lock_file, sizeof(t->lock_file), "%s/token.lock", t->dir);
-	snprintf(t->label, sizeof(t->label), "%s", label);
-	snprintf(t->uri, sizeof(t->uri), "pkcs11:token=%s?module-path=%s", label, SOFTHSM_MODULE);
+	fmt_path(t->pin_source, sizeof(t->pin_source), "file:%s", path);
+	fmt_path(t->lock_file, sizeof(t->lock_file), "%s/token.lock", t->dir);
+	fmt_path(t->label, sizeof(t->label), "%s", label);
+	fmt_path(t->uri, sizeof(t->uri), "pkcs11:token=%s?module-path=%s", label, SOFTHSM_MODULE);
 	test_token_add(t, label);
 }
 
 void
 test_token_destroy(struct test_token *t)
 {
-	char *argv[] = { "/bin/rm", "-rf", t->dir, NULL };
+	char *argv[] = { arg("/bin/rm"), arg("-rf"), t->dir, NULL };
 
 	if (t->dir[0] != '\0')
 		run(argv);
