@@ -30,3 +30,9 @@ TESTS += tests/hsm/test_hsm_open
 tests_hsm_test_hsm_open_SOURCES = tests/hsm/test_hsm_open.c $(HSM_TEST_SOURCES)
 tests_hsm_test_hsm_open_CFLAGS = $(HSM_TEST_CFLAGS)
 tests_hsm_test_hsm_open_LDADD = $(HSM_TEST_LDADD)
+
+check_PROGRAMS += tests/hsm/test_hsm_keys
+TESTS += tests/hsm/test_hsm_keys
+tests_hsm_test_hsm_keys_SOURCES = tests/hsm/test_hsm_keys.c $(HSM_TEST_SOURCES)
+tests_hsm_test_hsm_keys_CFLAGS = $(HSM_TEST_CFLAGS)
+tests_hsm_test_hsm_keys_LDADD = $(HSM_TEST_LDADD)
