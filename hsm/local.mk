@@ -36,3 +36,15 @@ TESTS += tests/hsm/test_hsm_keys
 tests_hsm_test_hsm_keys_SOURCES = tests/hsm/test_hsm_keys.c $(HSM_TEST_SOURCES)
 tests_hsm_test_hsm_keys_CFLAGS = $(HSM_TEST_CFLAGS)
 tests_hsm_test_hsm_keys_LDADD = $(HSM_TEST_LDADD)
+
+check_PROGRAMS += tests/hsm/test_hsm_sign
+TESTS += tests/hsm/test_hsm_sign
+tests_hsm_test_hsm_sign_SOURCES = tests/hsm/test_hsm_sign.c $(HSM_TEST_SOURCES)
+tests_hsm_test_hsm_sign_CFLAGS = $(HSM_TEST_CFLAGS)
+tests_hsm_test_hsm_sign_LDADD = $(HSM_TEST_LDADD)
+
+check_PROGRAMS += tests/hsm/test_hsm_data
+TESTS += tests/hsm/test_hsm_data
+tests_hsm_test_hsm_data_SOURCES = tests/hsm/test_hsm_data.c $(HSM_TEST_SOURCES)
+tests_hsm_test_hsm_data_CFLAGS = $(HSM_TEST_CFLAGS)
+tests_hsm_test_hsm_data_LDADD = $(HSM_TEST_LDADD)
