@@ -112,6 +112,11 @@ cert_info(hsm_token *t, const uint8_t *der, size_t len, hsm_key_info *k)
 		return p11s_fail(P11S_E_CRYPTO, "a certificate on token '%s' cannot be decoded",
 				 t->label);
 	}
+	/* several certificates for one key (a renewal): show the one valid longest */
+	if (k->cert != NULL && ASN1_TIME_compare(X509_get0_notAfter(x), X509_get0_notAfter(k->cert)) <= 0) {
+		X509_free(x);
+		return 0;
+	}
 	if ((r = p11s_sha1_hex(der, len, k->sha1)) != 0 ||
 	    (r = p11s_sha256_hex(der, len, k->sha256)) != 0) {
 		X509_free(x);

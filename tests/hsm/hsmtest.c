@@ -110,7 +110,7 @@ set_name(X509_NAME *n, const char *cn)
 }
 
 static X509 *
-make_cert(EVP_PKEY *signer, X509 *issuer, EVP_PKEY *pub, const char *cn)
+make_cert(EVP_PKEY *signer, X509 *issuer, EVP_PKEY *pub, const char *cn, long valid)
 {
 	static long serial = 1;
 	X509 *x = X509_new();
@@ -119,7 +119,7 @@ make_cert(EVP_PKEY *signer, X509 *issuer, EVP_PKEY *pub, const char *cn)
 	assert_int_equal(X509_set_version(x, 2), 1);
 	assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(x), serial++), 1);
 	assert_non_null(X509_gmtime_adj(X509_getm_notBefore(x), -60));
-	assert_non_null(X509_gmtime_adj(X509_getm_notAfter(x), 86400));
+	assert_non_null(X509_gmtime_adj(X509_getm_notAfter(x), valid));
 	set_name(X509_get_subject_name(x), cn);
 	assert_int_equal(X509_set_issuer_name(x, issuer != NULL ? X509_get_subject_name(issuer)
 								: X509_get_subject_name(x)),
@@ -134,13 +134,19 @@ ht_ca_new(EVP_PKEY **key, X509 **cert)
 {
 	*key = EVP_EC_gen("P-256");
 	assert_non_null(*key);
-	*cert = make_cert(*key, NULL, *key, "Test CA");
+	*cert = make_cert(*key, NULL, *key, "Test CA", 10 * 86400);
 }
 
 X509 *
 ht_issue(EVP_PKEY *ca_key, X509 *ca_cert, EVP_PKEY *pub, const char *cn)
 {
-	return make_cert(ca_key, ca_cert, pub, cn);
+	return make_cert(ca_key, ca_cert, pub, cn, 86400);
+}
+
+X509 *
+ht_issue_valid(EVP_PKEY *ca_key, X509 *ca_cert, EVP_PKEY *pub, const char *cn, long seconds)
+{
+	return make_cert(ca_key, ca_cert, pub, cn, seconds);
 }
 
 size_t

@@ -281,6 +281,35 @@ test_store_cert_mismatch(void **state)
 	EVP_PKEY_free(other);
 }
 
+/* A renewed certificate for the same key: both stored, the list shows the later one. */
+static void
+test_store_renewed_cert(void **state)
+{
+	EVP_PKEY *pub = NULL;
+	X509 *later, *earlier;
+	hsm_key_list *l = NULL;
+	const hsm_key_info *k;
+	uint8_t id[HSM_ID_MAX];
+	size_t id_len = 0;
+	char sha1[41];
+
+	assert_int_equal(hsm_public_key(tok, keys[2].id, keys[2].id_len, &pub), 0);
+	later = ht_issue_valid(ca_key, ca_cert, pub, "rsa renewed", 2 * 86400);
+	earlier = ht_issue_valid(ca_key, ca_cert, pub, "rsa first", 86400);
+	assert_int_equal(hsm_store_cert(tok, later, "renewed", id, &id_len), 0);
+	assert_memory_equal(id, keys[2].id, id_len);
+	assert_int_equal(hsm_store_cert(tok, earlier, NULL, id, &id_len), 0);
+	assert_int_equal(hsm_list_keys(tok, &l), 0);
+	assert_non_null(k = find_info(l, keys[2].id, keys[2].id_len));
+	sha1_of(later, sha1);
+	assert_string_equal(k->sha1, sha1);
+	assert_string_equal(k->label, "rsa2048");
+	hsm_key_list_free(l);
+	X509_free(later);
+	X509_free(earlier);
+	EVP_PKEY_free(pub);
+}
+
 static void
 import_sign(EVP_PKEY *key, const char *label, p11s_alg alg, p11s_alg alg2)
 {
@@ -420,6 +449,7 @@ main(void)
 		cmocka_unit_test(test_csr_refusals),
 		cmocka_unit_test(test_store_cert),
 		cmocka_unit_test(test_store_cert_mismatch),
+		cmocka_unit_test(test_store_renewed_cert),
 		cmocka_unit_test(test_import),
 		cmocka_unit_test(test_import_default_label),
 		cmocka_unit_test(test_import_refusals),
