@@ -17,7 +17,8 @@
 hsm_token *
 ht_open(const struct test_token *tt)
 {
-	hsm_open_params p = { .uri = tt->uri, .lock_file = tt->lock_file, .pin_source = tt->pin_source };
+	hsm_open_params p = {
+	    .uri = tt->uri, .lock_file = tt->lock_file, .pin_source = tt->pin_source};
 	hsm_token *t = NULL;
 	int r = hsm_open(&p, &t);
 
@@ -31,7 +32,8 @@ void
 ht_expect(int r, int err, const char *needle)
 {
 	if (r != err)
-		fail_msg("expected %d (%s), got %d: %s", err, p11s_strerror(err), r, p11s_errmsg(r));
+		fail_msg("expected %d (%s), got %d: %s", err, p11s_strerror(err), r,
+			 p11s_errmsg(r));
 	if (needle != NULL && strstr(p11s_errmsg(r), needle) == NULL)
 		fail_msg("message lacks '%s': %s", needle, p11s_errmsg(r));
 }
@@ -62,8 +64,8 @@ ht_verify(EVP_PKEY *pk, p11s_alg alg, const uint8_t *msg, size_t len, const uint
 		s = der;
 		slen = (size_t)n;
 	}
-	if (EVP_DigestVerifyInit(ctx, &pctx, alg == P11S_ALG_ES384 ? EVP_sha384() : EVP_sha256(), NULL,
-				 pk) != 1)
+	if (EVP_DigestVerifyInit(ctx, &pctx, alg == P11S_ALG_ES384 ? EVP_sha384() : EVP_sha256(),
+				 NULL, pk) != 1)
 		goto out;
 	if (alg == P11S_ALG_PS256 &&
 	    (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
@@ -104,8 +106,8 @@ ht_sign_verify(hsm_token *t, const uint8_t *id, size_t id_len, p11s_alg alg, int
 static void
 set_name(X509_NAME *n, const char *cn)
 {
-	assert_int_equal(X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)cn,
-						    -1, -1, 0),
+	assert_int_equal(X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8,
+						    (const unsigned char *)cn, -1, -1, 0),
 			 1);
 }
 
