@@ -69,19 +69,21 @@ parse_dn(const char *subject, X509_NAME **out)
 		key = buf;
 		val = eq + 1;
 		if (OBJ_txt2nid(key) == NID_undef ||
-		    !X509_NAME_add_entry_by_txt(name, key, MBSTRING_UTF8, (const unsigned char *)val, -1,
-						-1, 0)) {
+		    !X509_NAME_add_entry_by_txt(name, key, MBSTRING_UTF8,
+						(const unsigned char *)val, -1, -1, 0)) {
 			ERR_clear_error();
-			r = p11s_fail(P11S_E_INVAL,
-				      "subject '%s': unknown attribute type or bad value for '%s' (use "
-				      "CN, O, OU, C, L, ST...): use %s",
-				      subject, key, DN_FORMS);
+			r = p11s_fail(
+			    P11S_E_INVAL,
+			    "subject '%s': unknown attribute type or bad value for '%s' (use "
+			    "CN, O, OU, C, L, ST...): use %s",
+			    subject, key, DN_FORMS);
 			goto out;
 		}
 		entries++;
 	}
 	if (entries == 0) {
-		r = p11s_fail(P11S_E_INVAL, "subject '%s' names nothing: use %s", subject, DN_FORMS);
+		r = p11s_fail(P11S_E_INVAL, "subject '%s' names nothing: use %s", subject,
+			      DN_FORMS);
 		goto out;
 	}
 	*out = name;
@@ -97,10 +99,14 @@ static p11s_alg
 csr_alg(p11s_keytype kt)
 {
 	switch (kt) {
-	case P11S_KT_EC_P256: return P11S_ALG_ES256;
-	case P11S_KT_EC_P384: return P11S_ALG_ES384;
-	case P11S_KT_RSA: return P11S_ALG_RS256;
-	default: return P11S_ALG_NONE;
+	case P11S_KT_EC_P256:
+		return P11S_ALG_ES256;
+	case P11S_KT_EC_P384:
+		return P11S_ALG_ES384;
+	case P11S_KT_RSA:
+		return P11S_ALG_RS256;
+	default:
+		return P11S_ALG_NONE;
 	}
 }
 
@@ -127,7 +133,8 @@ sign_req(hsm_token *t, const uint8_t *id, size_t id_len, p11s_alg alg, X509_REQ 
 	if ((algor = X509_ALGOR_new()) == NULL ||
 	    !X509_ALGOR_set0(algor, OBJ_nid2obj(csr_sig_nid(alg)),
 			     alg == P11S_ALG_RS256 ? V_ASN1_NULL : V_ASN1_UNDEF, NULL) ||
-	    !X509_REQ_set1_signature_algo(req, algor) || (tbs_len = i2d_re_X509_REQ_tbs(req, &tbs)) <= 0) {
+	    !X509_REQ_set1_signature_algo(req, algor) ||
+	    (tbs_len = i2d_re_X509_REQ_tbs(req, &tbs)) <= 0) {
 		log_openssl("encoding the request");
 		r = p11s_fail(P11S_E_CRYPTO, "cannot encode the certificate request");
 		goto out;
@@ -140,7 +147,8 @@ sign_req(hsm_token *t, const uint8_t *id, size_t id_len, p11s_alg alg, X509_REQ 
 			goto out;
 	}
 	if ((bits = ASN1_BIT_STRING_new()) == NULL ||
-	    !ASN1_BIT_STRING_set(bits, der != NULL ? der : sig, (int)(der != NULL ? der_len : siglen))) {
+	    !ASN1_BIT_STRING_set(bits, der != NULL ? der : sig,
+				 (int)(der != NULL ? der_len : siglen))) {
 		r = p11s_fail(P11S_E_NOMEM, "out of memory");
 		goto out;
 	}
@@ -188,9 +196,10 @@ hsm_make_csr(hsm_token *t, const uint8_t *id, size_t id_len, const char *subject
 		goto out;
 	if (X509_REQ_verify(req, pk) != 1) {
 		log_openssl("verifying the request signed on the token");
-		r = p11s_fail(P11S_E_CRYPTO,
-			      "the request signed on token '%s' does not verify with the key's public key",
-			      t->label);
+		r = p11s_fail(
+		    P11S_E_CRYPTO,
+		    "the request signed on token '%s' does not verify with the key's public key",
+		    t->label);
 		goto out;
 	}
 	if ((bio = BIO_new(BIO_s_mem())) == NULL || PEM_write_bio_X509_REQ(bio, req) != 1 ||

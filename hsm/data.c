@@ -28,9 +28,9 @@ find_data(hsm_token *t, CK_SESSION_HANDLE s, const char *application, const char
 	  CK_OBJECT_HANDLE **h, size_t *n)
 {
 	CK_OBJECT_CLASS cls = CKO_DATA;
-	CK_ATTRIBUTE tmpl[] = { { CKA_CLASS, &cls, sizeof(cls) },
-				{ CKA_APPLICATION, hsm_ck_ptr(application), strlen(application) },
-				{ CKA_LABEL, hsm_ck_ptr(label), label != NULL ? strlen(label) : 0 } };
+	CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof(cls)},
+			       {CKA_APPLICATION, hsm_ck_ptr(application), strlen(application)},
+			       {CKA_LABEL, hsm_ck_ptr(label), label != NULL ? strlen(label) : 0}};
 
 	return hsm_find(t, s, tmpl, label != NULL ? 3 : 2, h, n);
 }
@@ -94,15 +94,18 @@ hsm_data_read(hsm_token *t, const char *application, const char *label, hsm_data
 	if ((r = check_names(application, label, 0)) != 0 || (r = hsm_lock(t)) != 0)
 		return r;
 	locked = 1;
-	if ((r = hsm_session(t, &s)) != 0 || (r = find_data(t, s, application, label, &h, &nh)) != 0)
+	if ((r = hsm_session(t, &s)) != 0 ||
+	    (r = find_data(t, s, application, label, &h, &nh)) != 0)
 		goto out;
 	if ((d = calloc(nh + 1, sizeof(*d))) == NULL) {
 		r = p11s_fail(P11S_E_NOMEM, "out of memory");
 		goto out;
 	}
 	for (; done < nh; done++) {
-		if ((r = hsm_get_attr(t, s, h[done], CKA_LABEL, (uint8_t **)&d[done].label, &len)) != 0 ||
-		    (r = hsm_get_attr(t, s, h[done], CKA_VALUE, &d[done].value, &d[done].len)) != 0) {
+		if ((r = hsm_get_attr(t, s, h[done], CKA_LABEL, (uint8_t **)&d[done].label,
+				      &len)) != 0 ||
+		    (r = hsm_get_attr(t, s, h[done], CKA_VALUE, &d[done].value, &d[done].len)) !=
+			0) {
 			done++; /* free this entry's partial reads too */
 			goto out;
 		}
@@ -139,13 +142,13 @@ hsm_data_create(hsm_token *t, const char *application, const char *label, const 
 	CK_OBJECT_CLASS cls = CKO_DATA;
 	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
 	CK_ATTRIBUTE tmpl[] = {
-		{ CKA_CLASS, &cls, sizeof(cls) },
-		{ CKA_TOKEN, &yes, sizeof(yes) },
-		{ CKA_PRIVATE, &yes, sizeof(yes) },
-		{ CKA_MODIFIABLE, &no, sizeof(no) },
-		{ CKA_APPLICATION, hsm_ck_ptr(application), 0 },
-		{ CKA_LABEL, hsm_ck_ptr(label), 0 },
-		{ CKA_VALUE, hsm_ck_ptr(value), len },
+	    {CKA_CLASS, &cls, sizeof(cls)},
+	    {CKA_TOKEN, &yes, sizeof(yes)},
+	    {CKA_PRIVATE, &yes, sizeof(yes)},
+	    {CKA_MODIFIABLE, &no, sizeof(no)},
+	    {CKA_APPLICATION, hsm_ck_ptr(application), 0},
+	    {CKA_LABEL, hsm_ck_ptr(label), 0},
+	    {CKA_VALUE, hsm_ck_ptr(value), len},
 	};
 	CK_SESSION_HANDLE s;
 	CK_OBJECT_HANDLE h;
@@ -163,8 +166,9 @@ hsm_data_create(hsm_token *t, const char *application, const char *label, const 
 	if ((r = hsm_session(t, &s)) == 0 &&
 	    (rv = t->f->C_CreateObject(s, tmpl, sizeof(tmpl) / sizeof(tmpl[0]), &h)) != CKR_OK) {
 		hsm_session_check(t, s, rv);
-		r = HSM_RV_FAIL(rv, "C_CreateObject", "cannot create data object '%s/%s' on token '%s'",
-				application, label, t->label);
+		r = HSM_RV_FAIL(rv, "C_CreateObject",
+				"cannot create data object '%s/%s' on token '%s'", application,
+				label, t->label);
 	}
 	hsm_unlock(t);
 	return r;
@@ -182,7 +186,8 @@ hsm_data_destroy(hsm_token *t, const char *application, const char *label, size_
 	if ((r = check_names(application, label, 1)) != 0 || (r = hsm_lock(t)) != 0)
 		return r;
 	locked = 1;
-	if ((r = hsm_session(t, &s)) != 0 || (r = find_data(t, s, application, label, &h, &nh)) != 0)
+	if ((r = hsm_session(t, &s)) != 0 ||
+	    (r = find_data(t, s, application, label, &h, &nh)) != 0)
 		goto out;
 	for (; done < nh; done++) {
 		CK_RV rv = t->f->C_DestroyObject(s, h[done]);
@@ -190,8 +195,8 @@ hsm_data_destroy(hsm_token *t, const char *application, const char *label, size_
 		if (rv != CKR_OK) {
 			hsm_session_check(t, s, rv);
 			r = HSM_RV_FAIL(rv, "C_DestroyObject",
-					"cannot destroy data object '%s/%s' on token '%s'", application,
-					label, t->label);
+					"cannot destroy data object '%s/%s' on token '%s'",
+					application, label, t->label);
 			goto out;
 		}
 	}

@@ -50,8 +50,8 @@ static int
 cert_absent(hsm_token *t, CK_SESSION_HANDLE s, const struct cert_der *c)
 {
 	CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
-	CK_ATTRIBUTE tmpl[] = { { CKA_CLASS, &cls, sizeof(cls) },
-				{ CKA_VALUE, c->value, (CK_ULONG)c->value_len } };
+	CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof(cls)},
+			       {CKA_VALUE, c->value, (CK_ULONG)c->value_len}};
 	CK_OBJECT_HANDLE *h = NULL;
 	size_t n = 0;
 	char sha1[41];
@@ -64,7 +64,8 @@ cert_absent(hsm_token *t, CK_SESSION_HANDLE s, const struct cert_der *c)
 		return 0;
 	if ((r = p11s_sha1_hex(c->value, (size_t)c->value_len, sha1)) != 0)
 		return r;
-	return p11s_fail(P11S_E_EXISTS, "the certificate %s is already on token '%s'", sha1, t->label);
+	return p11s_fail(P11S_E_EXISTS, "the certificate %s is already on token '%s'", sha1,
+			 t->label);
 }
 
 static int
@@ -75,15 +76,15 @@ create_cert(hsm_token *t, CK_SESSION_HANDLE s, const struct cert_der *c, const c
 	CK_CERTIFICATE_TYPE ct = CKC_X_509;
 	CK_BBOOL yes = CK_TRUE;
 	CK_ATTRIBUTE tmpl[] = {
-		{ CKA_CLASS, &cls, sizeof(cls) },
-		{ CKA_CERTIFICATE_TYPE, &ct, sizeof(ct) },
-		{ CKA_TOKEN, &yes, sizeof(yes) },
-		{ CKA_VALUE, c->value, (CK_ULONG)c->value_len },
-		{ CKA_SUBJECT, c->subject, (CK_ULONG)c->subject_len },
-		{ CKA_ISSUER, c->issuer, (CK_ULONG)c->issuer_len },
-		{ CKA_SERIAL_NUMBER, c->serial, (CK_ULONG)c->serial_len },
-		{ CKA_ID, hsm_ck_ptr(id), id_len },
-		{ CKA_LABEL, hsm_ck_ptr(label), strlen(label) },
+	    {CKA_CLASS, &cls, sizeof(cls)},
+	    {CKA_CERTIFICATE_TYPE, &ct, sizeof(ct)},
+	    {CKA_TOKEN, &yes, sizeof(yes)},
+	    {CKA_VALUE, c->value, (CK_ULONG)c->value_len},
+	    {CKA_SUBJECT, c->subject, (CK_ULONG)c->subject_len},
+	    {CKA_ISSUER, c->issuer, (CK_ULONG)c->issuer_len},
+	    {CKA_SERIAL_NUMBER, c->serial, (CK_ULONG)c->serial_len},
+	    {CKA_ID, hsm_ck_ptr(id), id_len},
+	    {CKA_LABEL, hsm_ck_ptr(label), strlen(label)},
 	};
 	CK_RV rv;
 
@@ -91,8 +92,8 @@ create_cert(hsm_token *t, CK_SESSION_HANDLE s, const struct cert_der *c, const c
 	if ((rv = t->f->C_CreateObject(s, tmpl, sizeof(tmpl) / sizeof(tmpl[0]), out)) != CKR_OK) {
 		*out = CK_INVALID_HANDLE;
 		hsm_session_check(t, s, rv);
-		return HSM_RV_FAIL(rv, "C_CreateObject", "cannot store the certificate on token '%s'",
-				   t->label);
+		return HSM_RV_FAIL(rv, "C_CreateObject",
+				   "cannot store the certificate on token '%s'", t->label);
 	}
 	return 0;
 }
@@ -103,7 +104,7 @@ private_by_id(hsm_token *t, CK_SESSION_HANDLE s, const uint8_t *id, size_t id_le
 	      char **label)
 {
 	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-	CK_ATTRIBUTE tmpl[] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_ID, hsm_ck_ptr(id), id_len } };
+	CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof(cls)}, {CKA_ID, hsm_ck_ptr(id), id_len}};
 	CK_OBJECT_HANDLE *h = NULL;
 	size_t n = 0, len;
 	int r;
@@ -131,7 +132,7 @@ match_private(hsm_token *t, CK_SESSION_HANDLE s, EVP_PKEY *pk, uint8_t id[HSM_ID
 {
 	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
 	/* class alone: the caller holds the host lock (STACK-NOTES) */
-	CK_ATTRIBUTE tmpl[] = { { CKA_CLASS, &cls, sizeof(cls) } };
+	CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof(cls)}};
 	CK_OBJECT_HANDLE *h = NULL;
 	size_t n = 0;
 	int r, found = 0;
@@ -175,7 +176,7 @@ out:
 int
 hsm_store_cert(hsm_token *t, X509 *cert, const char *label, uint8_t id[HSM_ID_MAX], size_t *id_len)
 {
-	struct cert_der c = { 0 };
+	struct cert_der c = {0};
 	CK_SESSION_HANDLE s;
 	CK_OBJECT_HANDLE h;
 	EVP_PKEY *pk;
@@ -186,7 +187,8 @@ hsm_store_cert(hsm_token *t, X509 *cert, const char *label, uint8_t id[HSM_ID_MA
 
 	*id_len = 0;
 	if (cert == NULL || (pk = X509_get0_pubkey(cert)) == NULL)
-		return p11s_fail(P11S_E_INVAL, "no certificate, or one without a readable public key");
+		return p11s_fail(P11S_E_INVAL,
+				 "no certificate, or one without a readable public key");
 	if (label != NULL && *label == '\0')
 		return p11s_fail(P11S_E_INVAL, "the certificate label is empty");
 	if ((r = cert_der_get(cert, &c)) != 0 ||
@@ -250,8 +252,8 @@ get_bn(EVP_PKEY *key, const char *name, size_t pad, struct secret *out)
 		goto out;
 	}
 	if (BN_bn2binpad(bn, out->p, (int)out->len) < 0) {
-		r = p11s_fail(P11S_E_CRYPTO, "private key component %s does not fit %zu bytes", name,
-			      out->len);
+		r = p11s_fail(P11S_E_CRYPTO, "private key component %s does not fit %zu bytes",
+			      name, out->len);
 		goto out;
 	}
 	r = 0;
@@ -268,14 +270,14 @@ static const struct {
 	const char *param;
 	CK_ATTRIBUTE_TYPE attr;
 } rsa_parts[RSA_PARTS] = {
-	{ OSSL_PKEY_PARAM_RSA_N, CKA_MODULUS },
-	{ OSSL_PKEY_PARAM_RSA_E, CKA_PUBLIC_EXPONENT },
-	{ OSSL_PKEY_PARAM_RSA_D, CKA_PRIVATE_EXPONENT },
-	{ OSSL_PKEY_PARAM_RSA_FACTOR1, CKA_PRIME_1 },
-	{ OSSL_PKEY_PARAM_RSA_FACTOR2, CKA_PRIME_2 },
-	{ OSSL_PKEY_PARAM_RSA_EXPONENT1, CKA_EXPONENT_1 },
-	{ OSSL_PKEY_PARAM_RSA_EXPONENT2, CKA_EXPONENT_2 },
-	{ OSSL_PKEY_PARAM_RSA_COEFFICIENT1, CKA_COEFFICIENT },
+    {OSSL_PKEY_PARAM_RSA_N, CKA_MODULUS},
+    {OSSL_PKEY_PARAM_RSA_E, CKA_PUBLIC_EXPONENT},
+    {OSSL_PKEY_PARAM_RSA_D, CKA_PRIVATE_EXPONENT},
+    {OSSL_PKEY_PARAM_RSA_FACTOR1, CKA_PRIME_1},
+    {OSSL_PKEY_PARAM_RSA_FACTOR2, CKA_PRIME_2},
+    {OSSL_PKEY_PARAM_RSA_EXPONENT1, CKA_EXPONENT_1},
+    {OSSL_PKEY_PARAM_RSA_EXPONENT2, CKA_EXPONENT_2},
+    {OSSL_PKEY_PARAM_RSA_COEFFICIENT1, CKA_COEFFICIENT},
 };
 
 static int
@@ -314,35 +316,35 @@ create_key_objects(hsm_token *t, CK_SESSION_HANDLE s, EVP_PKEY *key, p11s_keytyp
 	int r = P11S_E_INTERNAL;
 
 	memset(parts, 0, sizeof(parts));
-	priv[npriv++] = (CK_ATTRIBUTE){ CKA_CLASS, &cpriv, sizeof(cpriv) };
-	priv[npriv++] = (CK_ATTRIBUTE){ CKA_KEY_TYPE, &ktype, sizeof(ktype) };
-	priv[npriv++] = (CK_ATTRIBUTE){ CKA_TOKEN, &yes, sizeof(yes) };
-	priv[npriv++] = (CK_ATTRIBUTE){ CKA_PRIVATE, &yes, sizeof(yes) };
-	priv[npriv++] = (CK_ATTRIBUTE){ CKA_SENSITIVE, &yes, sizeof(yes) };
-	priv[npriv++] = (CK_ATTRIBUTE){ CKA_EXTRACTABLE, &no, sizeof(no) };
-	priv[npriv++] = (CK_ATTRIBUTE){ CKA_SIGN, &yes, sizeof(yes) };
-	priv[npriv++] = (CK_ATTRIBUTE){ CKA_ID, hsm_ck_ptr(id), id_len };
-	pub[npub++] = (CK_ATTRIBUTE){ CKA_CLASS, &cpub, sizeof(cpub) };
-	pub[npub++] = (CK_ATTRIBUTE){ CKA_KEY_TYPE, &ktype, sizeof(ktype) };
-	pub[npub++] = (CK_ATTRIBUTE){ CKA_TOKEN, &yes, sizeof(yes) };
-	pub[npub++] = (CK_ATTRIBUTE){ CKA_VERIFY, &yes, sizeof(yes) };
-	pub[npub++] = (CK_ATTRIBUTE){ CKA_ID, hsm_ck_ptr(id), id_len };
-	pub[npub++] = (CK_ATTRIBUTE){ CKA_LABEL, hsm_ck_ptr(label), strlen(label) };
+	priv[npriv++] = (CK_ATTRIBUTE){CKA_CLASS, &cpriv, sizeof(cpriv)};
+	priv[npriv++] = (CK_ATTRIBUTE){CKA_KEY_TYPE, &ktype, sizeof(ktype)};
+	priv[npriv++] = (CK_ATTRIBUTE){CKA_TOKEN, &yes, sizeof(yes)};
+	priv[npriv++] = (CK_ATTRIBUTE){CKA_PRIVATE, &yes, sizeof(yes)};
+	priv[npriv++] = (CK_ATTRIBUTE){CKA_SENSITIVE, &yes, sizeof(yes)};
+	priv[npriv++] = (CK_ATTRIBUTE){CKA_EXTRACTABLE, &no, sizeof(no)};
+	priv[npriv++] = (CK_ATTRIBUTE){CKA_SIGN, &yes, sizeof(yes)};
+	priv[npriv++] = (CK_ATTRIBUTE){CKA_ID, hsm_ck_ptr(id), id_len};
+	pub[npub++] = (CK_ATTRIBUTE){CKA_CLASS, &cpub, sizeof(cpub)};
+	pub[npub++] = (CK_ATTRIBUTE){CKA_KEY_TYPE, &ktype, sizeof(ktype)};
+	pub[npub++] = (CK_ATTRIBUTE){CKA_TOKEN, &yes, sizeof(yes)};
+	pub[npub++] = (CK_ATTRIBUTE){CKA_VERIFY, &yes, sizeof(yes)};
+	pub[npub++] = (CK_ATTRIBUTE){CKA_ID, hsm_ck_ptr(id), id_len};
+	pub[npub++] = (CK_ATTRIBUTE){CKA_LABEL, hsm_ck_ptr(label), strlen(label)};
 	if (kt == P11S_KT_RSA) {
 		for (int i = 0; i < RSA_PARTS; i++) {
 			if ((r = get_bn(key, rsa_parts[i].param, 0, &parts[i])) != 0)
 				goto out;
-			priv[npriv++] = (CK_ATTRIBUTE){ rsa_parts[i].attr, parts[i].p, parts[i].len };
+			priv[npriv++] = (CK_ATTRIBUTE){rsa_parts[i].attr, parts[i].p, parts[i].len};
 		}
-		pub[npub++] = (CK_ATTRIBUTE){ CKA_MODULUS, parts[RSA_N].p, parts[RSA_N].len };
-		pub[npub++] = (CK_ATTRIBUTE){ CKA_PUBLIC_EXPONENT, parts[RSA_E].p, parts[RSA_E].len };
+		pub[npub++] = (CK_ATTRIBUTE){CKA_MODULUS, parts[RSA_N].p, parts[RSA_N].len};
+		pub[npub++] = (CK_ATTRIBUTE){CKA_PUBLIC_EXPONENT, parts[RSA_E].p, parts[RSA_E].len};
 	} else {
 		size_t field = kt == P11S_KT_EC_P256 ? 32 : 48;
 
 		if ((r = get_bn(key, OSSL_PKEY_PARAM_PRIV_KEY, field, &parts[0])) != 0)
 			goto out;
-		priv[npriv++] = (CK_ATTRIBUTE){ CKA_EC_PARAMS, hsm_ck_ptr(ecp), plen };
-		priv[npriv++] = (CK_ATTRIBUTE){ CKA_VALUE, parts[0].p, parts[0].len };
+		priv[npriv++] = (CK_ATTRIBUTE){CKA_EC_PARAMS, hsm_ck_ptr(ecp), plen};
+		priv[npriv++] = (CK_ATTRIBUTE){CKA_VALUE, parts[0].p, parts[0].len};
 		if ((point_len = EVP_PKEY_get1_encoded_public_key(key, &point)) == 0 ||
 		    (os = ASN1_OCTET_STRING_new()) == NULL ||
 		    !ASN1_OCTET_STRING_set(os, point, (int)point_len) ||
@@ -351,10 +353,10 @@ create_key_objects(hsm_token *t, CK_SESSION_HANDLE s, EVP_PKEY *key, p11s_keytyp
 			r = p11s_fail(P11S_E_CRYPTO, "cannot encode the EC public key");
 			goto out;
 		}
-		pub[npub++] = (CK_ATTRIBUTE){ CKA_EC_PARAMS, hsm_ck_ptr(ecp), plen };
-		pub[npub++] = (CK_ATTRIBUTE){ CKA_EC_POINT, ecpoint, (CK_ULONG)ecpoint_len };
+		pub[npub++] = (CK_ATTRIBUTE){CKA_EC_PARAMS, hsm_ck_ptr(ecp), plen};
+		pub[npub++] = (CK_ATTRIBUTE){CKA_EC_POINT, ecpoint, (CK_ULONG)ecpoint_len};
 	}
-	priv[npriv++] = (CK_ATTRIBUTE){ CKA_LABEL, hsm_ck_ptr(label), strlen(label) };
+	priv[npriv++] = (CK_ATTRIBUTE){CKA_LABEL, hsm_ck_ptr(label), strlen(label)};
 	if ((r = create_object(t, s, priv, npriv, "private key", hpriv)) != 0 ||
 	    (r = create_object(t, s, pub, npub, "public key", hpub)) != 0)
 		goto out;
@@ -374,8 +376,8 @@ static int
 default_label(X509 *cert, const uint8_t *id, size_t id_len, char **out)
 {
 	char cn[256], hex[2 * HSM_ID_MAX + 1];
-	int n = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn,
-					  sizeof(cn));
+	int n =
+	    X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof(cn));
 
 	return p11s_strdup(n > 0 ? cn : hsm_id_hex(id, id_len, hex), out);
 }
@@ -384,9 +386,10 @@ int
 hsm_import_key(hsm_token *t, EVP_PKEY *key, X509 *cert, const char *label, uint8_t id[HSM_ID_MAX],
 	       size_t *id_len)
 {
-	struct cert_der c = { 0 };
+	struct cert_der c = {0};
 	CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
-	CK_OBJECT_HANDLE hpriv = CK_INVALID_HANDLE, hpub = CK_INVALID_HANDLE, hcert = CK_INVALID_HANDLE;
+	CK_OBJECT_HANDLE hpriv = CK_INVALID_HANDLE, hpub = CK_INVALID_HANDLE,
+			 hcert = CK_INVALID_HANDLE;
 	p11s_keytype kt;
 	unsigned bits;
 	uint8_t kid[HSM_ID_MAX];
@@ -396,14 +399,15 @@ hsm_import_key(hsm_token *t, EVP_PKEY *key, X509 *cert, const char *label, uint8
 
 	*id_len = 0;
 	if (key == NULL || cert == NULL)
-		return p11s_fail(P11S_E_INVAL, "both a private key and its certificate are required");
+		return p11s_fail(P11S_E_INVAL,
+				 "both a private key and its certificate are required");
 	if (label != NULL && *label == '\0')
 		return p11s_fail(P11S_E_INVAL, "the key label is empty");
 	if ((r = hsm_pkey_type(key, &kt, &bits)) != 0)
 		return r;
 	if (kt == P11S_KT_RSA && bits < 2048)
-		return p11s_fail(P11S_E_KEY_TYPE, "RSA keys need at least 2048 bits; this one has %u",
-				 bits);
+		return p11s_fail(P11S_E_KEY_TYPE,
+				 "RSA keys need at least 2048 bits; this one has %u", bits);
 	if (X509_check_private_key(cert, key) != 1) {
 		ERR_clear_error();
 		return p11s_fail(P11S_E_KEY_MISMATCH,

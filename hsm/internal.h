@@ -32,7 +32,7 @@ hsm_ck_ptr(const void *p)
 	union {
 		const void *c;
 		void *v;
-	} u = { .c = p };
+	} u = {.c = p};
 
 	return u.v;
 }
@@ -46,29 +46,29 @@ struct hsm_module {
 	void *dl;
 	CK_FUNCTION_LIST_PTR f;
 	unsigned refs;
-	int finalize;               /* we initialised it: C_Finalize on the last release */
+	int finalize; /* we initialised it: C_Finalize on the last release */
 	struct hsm_module *next;
 };
 
 struct hsm_token {
 	struct hsm_module *mod;
 	CK_FUNCTION_LIST_PTR f;
-	CK_SLOT_ID slot;            /* read and changed only under the host lock */
+	CK_SLOT_ID slot; /* read and changed only under the host lock */
 	int have_slot;
-	CK_SESSION_HANDLE session;  /* management session; CK_INVALID_HANDLE when lost */
+	CK_SESSION_HANDLE session; /* management session; CK_INVALID_HANDLE when lost */
 	char label[TOKEN_LABEL_LEN + 1];
 	char serial[TOKEN_SERIAL_LEN + 1];
-	char *want_label;           /* from the URI */
+	char *want_label; /* from the URI */
 	char *want_serial;
 	char *module_path;
-	char *pin_source;           /* NULL: never log in */
-	p11s_secret *kept_pin;      /* only for sources that cannot be re-read */
-	int pin_latched;            /* 0 or P11S_E_PIN_INCORRECT / P11S_E_PIN_LOCKED */
+	char *pin_source;      /* NULL: never log in */
+	p11s_secret *kept_pin; /* only for sources that cannot be re-read */
+	int pin_latched;       /* 0 or P11S_E_PIN_INCORRECT / P11S_E_PIN_LOCKED */
 	unsigned start_attempts;
 
-	pthread_mutex_t lock_mu;    /* recursive */
+	pthread_mutex_t lock_mu; /* recursive */
 	unsigned lock_depth;
-	int lock_fd;                /* -1 without lock file */
+	int lock_fd; /* -1 without lock file */
 	char *lock_path;
 };
 
@@ -83,7 +83,7 @@ const char *hsm_rv_name(CK_RV rv, char buf[32]);
  * records "<what>: <call> returned CKR_X" through p11s_fail.  rv != CKR_OK.
  */
 int hsm_rv_fail(CK_RV rv, const char *call, const char *func, int line, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 5, 6)));
 #define HSM_RV_FAIL(rv, call, ...) hsm_rv_fail((rv), (call), __func__, __LINE__, __VA_ARGS__)
 
 /*

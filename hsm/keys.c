@@ -47,7 +47,8 @@ read_id_label(hsm_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, uint8_t id[
 		return r;
 	if (len > HSM_ID_MAX) {
 		free(v);
-		return p11s_fail(P11S_E_HSM, "an object on token '%s' has a CKA_ID of %zu bytes (max %d)",
+		return p11s_fail(P11S_E_HSM,
+				 "an object on token '%s' has a CKA_ID of %zu bytes (max %d)",
 				 t->label, len, HSM_ID_MAX);
 	}
 	memcpy(id, v, len);
@@ -64,7 +65,7 @@ list_private(hsm_token *t, CK_SESSION_HANDLE s, hsm_key_list *l)
 {
 	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
 	/* Class alone is safe here: we hold the host lock (STACK-NOTES). */
-	CK_ATTRIBUTE tmpl[] = { { CKA_CLASS, &cls, sizeof(cls) } };
+	CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof(cls)}};
 	CK_OBJECT_HANDLE *h = NULL;
 	size_t n = 0;
 	int r;
@@ -90,7 +91,8 @@ list_private(hsm_token *t, CK_SESSION_HANDLE s, hsm_key_list *l)
 		if ((r = hsm_key_type(t, s, h[i], &k->keytype, &k->bits)) != 0 ||
 		    (r = hsm_get_bool(t, s, h[i], CKA_SENSITIVE, &k->sensitive)) != 0 ||
 		    (r = hsm_get_bool(t, s, h[i], CKA_EXTRACTABLE, &k->extractable)) != 0 ||
-		    (r = hsm_get_bool(t, s, h[i], CKA_NEVER_EXTRACTABLE, &k->never_extractable)) != 0 ||
+		    (r = hsm_get_bool(t, s, h[i], CKA_NEVER_EXTRACTABLE, &k->never_extractable)) !=
+			0 ||
 		    (r = hsm_get_bool(t, s, h[i], CKA_ALWAYS_SENSITIVE, &k->always_sensitive)) != 0)
 			goto out;
 	}
@@ -112,6 +114,12 @@ cert_info(hsm_token *t, const uint8_t *der, size_t len, hsm_key_info *k)
 		return p11s_fail(P11S_E_CRYPTO, "a certificate on token '%s' cannot be decoded",
 				 t->label);
 	}
+	/* several certificates for one key (a renewal): show the one valid longest */
+	if (k->cert != NULL &&
+	    ASN1_TIME_compare(X509_get0_notAfter(x), X509_get0_notAfter(k->cert)) <= 0) {
+		X509_free(x);
+		return 0;
+	}
 	if ((r = p11s_sha1_hex(der, len, k->sha1)) != 0 ||
 	    (r = p11s_sha256_hex(der, len, k->sha256)) != 0) {
 		X509_free(x);
@@ -128,8 +136,8 @@ list_certs(hsm_token *t, CK_SESSION_HANDLE s, hsm_key_list *l)
 {
 	CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
 	CK_CERTIFICATE_TYPE ct = CKC_X_509;
-	CK_ATTRIBUTE tmpl[] = { { CKA_CLASS, &cls, sizeof(cls) },
-				{ CKA_CERTIFICATE_TYPE, &ct, sizeof(ct) } };
+	CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof(cls)},
+			       {CKA_CERTIFICATE_TYPE, &ct, sizeof(ct)}};
 	CK_OBJECT_HANDLE *h = NULL;
 	size_t n = 0;
 	int r;
@@ -170,7 +178,7 @@ static int
 count_objects(hsm_token *t, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, const uint8_t *id,
 	      size_t id_len, size_t *n)
 {
-	CK_ATTRIBUTE tmpl[] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_ID, hsm_ck_ptr(id), id_len } };
+	CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof(cls)}, {CKA_ID, hsm_ck_ptr(id), id_len}};
 	CK_OBJECT_HANDLE *h = NULL;
 	int r;
 
@@ -202,7 +210,8 @@ hsm_list_keys(hsm_token *t, hsm_key_list **out)
 
 		if (l->keys[i].id_len == 0)
 			continue;
-		if ((r = count_objects(t, s, CKO_PUBLIC_KEY, l->keys[i].id, l->keys[i].id_len, &n)) != 0)
+		if ((r = count_objects(t, s, CKO_PUBLIC_KEY, l->keys[i].id, l->keys[i].id_len,
+				       &n)) != 0)
 			goto out;
 		l->keys[i].has_public = n > 0;
 	}
@@ -245,8 +254,8 @@ static int
 label_unused(hsm_token *t, CK_SESSION_HANDLE s, const char *label)
 {
 	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-	CK_ATTRIBUTE tmpl[] = { { CKA_CLASS, &cls, sizeof(cls) },
-				{ CKA_LABEL, hsm_ck_ptr(label), strlen(label) } };
+	CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof(cls)},
+			       {CKA_LABEL, hsm_ck_ptr(label), strlen(label)}};
 	CK_OBJECT_HANDLE *h = NULL;
 	size_t n = 0;
 	int r;
@@ -255,8 +264,9 @@ label_unused(hsm_token *t, CK_SESSION_HANDLE s, const char *label)
 		return r;
 	free(h);
 	if (n > 0)
-		return p11s_fail(P11S_E_EXISTS, "a private key labelled '%s' already exists on token '%s'",
-				 label, t->label);
+		return p11s_fail(P11S_E_EXISTS,
+				 "a private key labelled '%s' already exists on token '%s'", label,
+				 t->label);
 	return 0;
 }
 
@@ -266,11 +276,11 @@ hsm_keygen(hsm_token *t, const char *label, p11s_keytype kt, unsigned bits, uint
 {
 	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
 	CK_ULONG mbits = bits;
-	static const CK_BYTE e65537[] = { 0x01, 0x00, 0x01 };
+	static const CK_BYTE e65537[] = {0x01, 0x00, 0x01};
 	size_t plen = 0;
 	const uint8_t *ecp = hsm_ec_params(kt, &plen);
-	CK_MECHANISM mech = { kt == P11S_KT_RSA ? CKM_RSA_PKCS_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN,
-			      NULL, 0 };
+	CK_MECHANISM mech = {kt == P11S_KT_RSA ? CKM_RSA_PKCS_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN,
+			     NULL, 0};
 	CK_ATTRIBUTE pub[6], priv[7];
 	CK_ULONG npub = 0, npriv = 0;
 	CK_OBJECT_HANDLE hpub = CK_INVALID_HANDLE, hpriv = CK_INVALID_HANDLE;
@@ -286,31 +296,32 @@ hsm_keygen(hsm_token *t, const char *label, p11s_keytype kt, unsigned bits, uint
 	if ((r = check_label(t, label)) != 0)
 		return r;
 	if (kt == P11S_KT_RSA && bits != 2048 && bits != 3072)
-		return p11s_fail(P11S_E_INVAL, "RSA keys are generated with 2048 or 3072 bits, not %u",
-				 bits);
+		return p11s_fail(P11S_E_INVAL,
+				 "RSA keys are generated with 2048 or 3072 bits, not %u", bits);
 	if ((kt == P11S_KT_EC_P256 && bits != 0 && bits != 256) ||
 	    (kt == P11S_KT_EC_P384 && bits != 0 && bits != 384))
-		return p11s_fail(P11S_E_INVAL, "%s keys have %u bits, not %u", p11s_keytype_name(kt),
-				 kt == P11S_KT_EC_P256 ? 256u : 384u, bits);
+		return p11s_fail(P11S_E_INVAL, "%s keys have %u bits, not %u",
+				 p11s_keytype_name(kt), kt == P11S_KT_EC_P256 ? 256u : 384u, bits);
 	if (kt != P11S_KT_RSA && ecp == NULL)
 		return p11s_fail(P11S_E_KEY_TYPE,
 				 "cannot generate this key type: use EC P-256, EC P-384 or RSA");
 
-	pub[npub++] = (CK_ATTRIBUTE){ CKA_TOKEN, &yes, sizeof(yes) };
-	pub[npub++] = (CK_ATTRIBUTE){ CKA_VERIFY, &yes, sizeof(yes) };
-	pub[npub++] = (CK_ATTRIBUTE){ CKA_LABEL, hsm_ck_ptr(label), strlen(label) };
+	pub[npub++] = (CK_ATTRIBUTE){CKA_TOKEN, &yes, sizeof(yes)};
+	pub[npub++] = (CK_ATTRIBUTE){CKA_VERIFY, &yes, sizeof(yes)};
+	pub[npub++] = (CK_ATTRIBUTE){CKA_LABEL, hsm_ck_ptr(label), strlen(label)};
 	if (kt == P11S_KT_RSA) {
-		pub[npub++] = (CK_ATTRIBUTE){ CKA_MODULUS_BITS, &mbits, sizeof(mbits) };
-		pub[npub++] = (CK_ATTRIBUTE){ CKA_PUBLIC_EXPONENT, hsm_ck_ptr(e65537), sizeof(e65537) };
+		pub[npub++] = (CK_ATTRIBUTE){CKA_MODULUS_BITS, &mbits, sizeof(mbits)};
+		pub[npub++] =
+		    (CK_ATTRIBUTE){CKA_PUBLIC_EXPONENT, hsm_ck_ptr(e65537), sizeof(e65537)};
 	} else {
-		pub[npub++] = (CK_ATTRIBUTE){ CKA_EC_PARAMS, hsm_ck_ptr(ecp), plen };
+		pub[npub++] = (CK_ATTRIBUTE){CKA_EC_PARAMS, hsm_ck_ptr(ecp), plen};
 	}
-	priv[npriv++] = (CK_ATTRIBUTE){ CKA_TOKEN, &yes, sizeof(yes) };
-	priv[npriv++] = (CK_ATTRIBUTE){ CKA_PRIVATE, &yes, sizeof(yes) };
-	priv[npriv++] = (CK_ATTRIBUTE){ CKA_SENSITIVE, &yes, sizeof(yes) };
-	priv[npriv++] = (CK_ATTRIBUTE){ CKA_SIGN, &yes, sizeof(yes) };
-	priv[npriv++] = (CK_ATTRIBUTE){ CKA_EXTRACTABLE, &no, sizeof(no) };
-	priv[npriv++] = (CK_ATTRIBUTE){ CKA_LABEL, hsm_ck_ptr(label), strlen(label) };
+	priv[npriv++] = (CK_ATTRIBUTE){CKA_TOKEN, &yes, sizeof(yes)};
+	priv[npriv++] = (CK_ATTRIBUTE){CKA_PRIVATE, &yes, sizeof(yes)};
+	priv[npriv++] = (CK_ATTRIBUTE){CKA_SENSITIVE, &yes, sizeof(yes)};
+	priv[npriv++] = (CK_ATTRIBUTE){CKA_SIGN, &yes, sizeof(yes)};
+	priv[npriv++] = (CK_ATTRIBUTE){CKA_EXTRACTABLE, &no, sizeof(no)};
+	priv[npriv++] = (CK_ATTRIBUTE){CKA_LABEL, hsm_ck_ptr(label), strlen(label)};
 
 	if ((r = hsm_lock(t)) != 0)
 		return r;
@@ -325,16 +336,17 @@ hsm_keygen(hsm_token *t, const char *label, p11s_keytype kt, unsigned bits, uint
 				p11s_keytype_name(kt), t->label);
 		goto out;
 	}
-	if ((r = hsm_pubkey_from_object(t, s, hpub, &pk)) != 0 || (r = hsm_key_id(pk, kid, &kid_len)) != 0)
+	if ((r = hsm_pubkey_from_object(t, s, hpub, &pk)) != 0 ||
+	    (r = hsm_key_id(pk, kid, &kid_len)) != 0)
 		goto out;
 	{
-		CK_ATTRIBUTE a = { CKA_ID, kid, kid_len };
+		CK_ATTRIBUTE a = {CKA_ID, kid, kid_len};
 
 		if ((rv = t->f->C_SetAttributeValue(s, hpub, &a, 1)) != CKR_OK ||
 		    (rv = t->f->C_SetAttributeValue(s, hpriv, &a, 1)) != CKR_OK) {
 			hsm_session_check(t, s, rv);
-			r = HSM_RV_FAIL(rv, "C_SetAttributeValue", "cannot set CKA_ID on token '%s'",
-					t->label);
+			r = HSM_RV_FAIL(rv, "C_SetAttributeValue",
+					"cannot set CKA_ID on token '%s'", t->label);
 			goto out;
 		}
 	}
@@ -387,7 +399,7 @@ int
 hsm_find_key_by_label(hsm_token *t, const char *label, uint8_t id[HSM_ID_MAX], size_t *id_len)
 {
 	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-	CK_ATTRIBUTE tmpl[] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_LABEL, NULL, 0 } };
+	CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof(cls)}, {CKA_LABEL, NULL, 0}};
 	CK_OBJECT_HANDLE *h = NULL;
 	CK_SESSION_HANDLE s;
 	uint8_t *v = NULL;
@@ -410,17 +422,18 @@ hsm_find_key_by_label(hsm_token *t, const char *label, uint8_t id[HSM_ID_MAX], s
 		goto out;
 	}
 	if (n > 1) {
-		r = p11s_fail(P11S_E_AMBIGUOUS,
-			      "%zu private keys are labelled '%s' on token '%s': name the key by id",
-			      n, label, t->label);
+		r = p11s_fail(
+		    P11S_E_AMBIGUOUS,
+		    "%zu private keys are labelled '%s' on token '%s': name the key by id", n,
+		    label, t->label);
 		goto out;
 	}
 	if ((r = hsm_get_attr(t, s, h[0], CKA_ID, &v, &len)) != 0)
 		goto out;
 	if (len == 0 || len > HSM_ID_MAX) {
 		r = p11s_fail(P11S_E_NOTFOUND,
-			      "the private key labelled '%s' on token '%s' has no usable CKA_ID", label,
-			      t->label);
+			      "the private key labelled '%s' on token '%s' has no usable CKA_ID",
+			      label, t->label);
 		goto out;
 	}
 	memcpy(id, v, len);
@@ -437,7 +450,7 @@ out:
 int
 hsm_destroy_key(hsm_token *t, const uint8_t *id, size_t id_len)
 {
-	static const CK_OBJECT_CLASS classes[] = { CKO_CERTIFICATE, CKO_PUBLIC_KEY, CKO_PRIVATE_KEY };
+	static const CK_OBJECT_CLASS classes[] = {CKO_CERTIFICATE, CKO_PUBLIC_KEY, CKO_PRIVATE_KEY};
 	CK_SESSION_HANDLE s;
 	CK_OBJECT_HANDLE *h = NULL;
 	size_t n = 0, total = 0;
@@ -451,7 +464,8 @@ hsm_destroy_key(hsm_token *t, const uint8_t *id, size_t id_len)
 		goto out;
 	for (size_t c = 0; c < sizeof(classes) / sizeof(classes[0]); c++) {
 		CK_OBJECT_CLASS cls = classes[c];
-		CK_ATTRIBUTE tmpl[] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_ID, hsm_ck_ptr(id), id_len } };
+		CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof(cls)},
+				       {CKA_ID, hsm_ck_ptr(id), id_len}};
 
 		free(h);
 		h = NULL;
@@ -471,12 +485,13 @@ hsm_destroy_key(hsm_token *t, const uint8_t *id, size_t id_len)
 		}
 	}
 	if (total == 0) {
-		r = p11s_fail(P11S_E_NOTFOUND, "no key, public key or certificate with id %s on token '%s'",
+		r = p11s_fail(P11S_E_NOTFOUND,
+			      "no key, public key or certificate with id %s on token '%s'",
 			      hsm_id_hex(id, id_len, hex), t->label);
 		goto out;
 	}
-	log_info("destroyed %zu objects of key %s on token '%s'", total, hsm_id_hex(id, id_len, hex),
-		 t->label);
+	log_info("destroyed %zu objects of key %s on token '%s'", total,
+		 hsm_id_hex(id, id_len, hex), t->label);
 	r = 0;
 out:
 	if (locked)

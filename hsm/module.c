@@ -28,21 +28,23 @@
 
 /* ---- CK_RV names and the one mapping ------------------------------------ */
 
+/* A dense table reads better than one name per line. */
+/* clang-format off */
 #define RV(x) { x, #x }
 static const struct {
 	CK_RV rv;
 	const char *name;
 } rv_names[] = {
 	RV(CKR_OK), RV(CKR_CANCEL), RV(CKR_HOST_MEMORY), RV(CKR_SLOT_ID_INVALID),
-	RV(CKR_GENERAL_ERROR), RV(CKR_FUNCTION_FAILED), RV(CKR_ARGUMENTS_BAD),
-	RV(CKR_NO_EVENT), RV(CKR_NEED_TO_CREATE_THREADS), RV(CKR_CANT_LOCK),
-	RV(CKR_ATTRIBUTE_READ_ONLY), RV(CKR_ATTRIBUTE_SENSITIVE), RV(CKR_ATTRIBUTE_TYPE_INVALID),
+	RV(CKR_GENERAL_ERROR), RV(CKR_FUNCTION_FAILED), RV(CKR_ARGUMENTS_BAD), RV(CKR_NO_EVENT),
+	RV(CKR_NEED_TO_CREATE_THREADS), RV(CKR_CANT_LOCK), RV(CKR_ATTRIBUTE_READ_ONLY),
+	RV(CKR_ATTRIBUTE_SENSITIVE), RV(CKR_ATTRIBUTE_TYPE_INVALID),
 	RV(CKR_ATTRIBUTE_VALUE_INVALID), RV(CKR_ACTION_PROHIBITED), RV(CKR_DATA_INVALID),
-	RV(CKR_DATA_LEN_RANGE), RV(CKR_DEVICE_ERROR), RV(CKR_DEVICE_MEMORY), RV(CKR_DEVICE_REMOVED),
-	RV(CKR_ENCRYPTED_DATA_INVALID), RV(CKR_ENCRYPTED_DATA_LEN_RANGE), RV(CKR_FUNCTION_CANCELED),
-	RV(CKR_FUNCTION_NOT_PARALLEL), RV(CKR_FUNCTION_NOT_SUPPORTED), RV(CKR_KEY_HANDLE_INVALID),
-	RV(CKR_KEY_SIZE_RANGE), RV(CKR_KEY_TYPE_INCONSISTENT), RV(CKR_KEY_NOT_NEEDED),
-	RV(CKR_KEY_CHANGED), RV(CKR_KEY_NEEDED), RV(CKR_KEY_INDIGESTIBLE),
+	RV(CKR_DATA_LEN_RANGE), RV(CKR_DEVICE_ERROR), RV(CKR_DEVICE_MEMORY),
+	RV(CKR_DEVICE_REMOVED), RV(CKR_ENCRYPTED_DATA_INVALID), RV(CKR_ENCRYPTED_DATA_LEN_RANGE),
+	RV(CKR_FUNCTION_CANCELED), RV(CKR_FUNCTION_NOT_PARALLEL), RV(CKR_FUNCTION_NOT_SUPPORTED),
+	RV(CKR_KEY_HANDLE_INVALID), RV(CKR_KEY_SIZE_RANGE), RV(CKR_KEY_TYPE_INCONSISTENT),
+	RV(CKR_KEY_NOT_NEEDED), RV(CKR_KEY_CHANGED), RV(CKR_KEY_NEEDED), RV(CKR_KEY_INDIGESTIBLE),
 	RV(CKR_KEY_FUNCTION_NOT_PERMITTED), RV(CKR_KEY_NOT_WRAPPABLE), RV(CKR_KEY_UNEXTRACTABLE),
 	RV(CKR_MECHANISM_INVALID), RV(CKR_MECHANISM_PARAM_INVALID), RV(CKR_OBJECT_HANDLE_INVALID),
 	RV(CKR_OPERATION_ACTIVE), RV(CKR_OPERATION_NOT_INITIALIZED), RV(CKR_PIN_INCORRECT),
@@ -61,6 +63,7 @@ static const struct {
 	RV(CKR_MUTEX_NOT_LOCKED), RV(CKR_FUNCTION_REJECTED),
 };
 #undef RV
+/* clang-format on */
 
 const char *
 hsm_rv_name(CK_RV rv, char buf[32])
@@ -96,16 +99,22 @@ rv_to_err(CK_RV rv)
 	if (hsm_rv_session_lost(rv))
 		return P11S_E_SESSION;
 	switch (rv) {
-	case CKR_HOST_MEMORY: return P11S_E_NOMEM;
-	case CKR_PIN_INCORRECT: return P11S_E_PIN_INCORRECT;
-	case CKR_PIN_LOCKED: return P11S_E_PIN_LOCKED;
+	case CKR_HOST_MEMORY:
+		return P11S_E_NOMEM;
+	case CKR_PIN_INCORRECT:
+		return P11S_E_PIN_INCORRECT;
+	case CKR_PIN_LOCKED:
+		return P11S_E_PIN_LOCKED;
 	case CKR_MECHANISM_INVALID:
-	case CKR_MECHANISM_PARAM_INVALID: return P11S_E_MECHANISM;
+	case CKR_MECHANISM_PARAM_INVALID:
+		return P11S_E_MECHANISM;
 	case CKR_KEY_TYPE_INCONSISTENT:
 	case CKR_KEY_FUNCTION_NOT_PERMITTED:
 	case CKR_KEY_SIZE_RANGE:
-	case CKR_CURVE_NOT_SUPPORTED: return P11S_E_KEY_TYPE;
-	default: return P11S_E_HSM;
+	case CKR_CURVE_NOT_SUPPORTED:
+		return P11S_E_KEY_TYPE;
+	default:
+		return P11S_E_HSM;
 	}
 }
 
@@ -120,15 +129,15 @@ hsm_rv_fail(CK_RV rv, const char *call, const char *func, int line, const char *
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	p11s_log(err == P11S_E_SESSION ? LOG_WARNING : LOG_ERR, func, line, "%s: %s returned %s", what,
-		 call, name);
+	p11s_log(err == P11S_E_SESSION ? LOG_WARNING : LOG_ERR, func, line, "%s: %s returned %s",
+		 what, call, name);
 	return p11s_fail(err, "%s: %s returned %s", what, call, name);
 }
 
 void
 hsm_sleep_ms(unsigned ms)
 {
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
 
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
@@ -176,7 +185,8 @@ module_acquire(const char *path, struct hsm_module **out, int *transient)
 	}
 	/* RTLD_NODELETE: modules (and their OpenSSL) are not safe to unmap. */
 	if ((m->dl = dlopen(real, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE)) == NULL) {
-		r = p11s_fail(P11S_E_MODULE, "cannot load the PKCS#11 module %s: %s", real, dlerror());
+		r = p11s_fail(P11S_E_MODULE, "cannot load the PKCS#11 module %s: %s", real,
+			      dlerror());
 		goto out;
 	}
 	if ((gfl = (CK_C_GetFunctionList)dlsym(m->dl, "C_GetFunctionList")) == NULL) {
@@ -194,7 +204,8 @@ module_acquire(const char *path, struct hsm_module **out, int *transient)
 	rv = m->f->C_Initialize(&args);
 	if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
 		*transient = rv_transient_start(rv);
-		r = HSM_RV_FAIL(rv, "C_Initialize", "cannot initialise the PKCS#11 module %s", real);
+		r = HSM_RV_FAIL(rv, "C_Initialize", "cannot initialise the PKCS#11 module %s",
+				real);
 		r = p11s_fail(P11S_E_MODULE, "%s", p11s_errmsg(r));
 		goto out;
 	}
@@ -420,10 +431,11 @@ login(hsm_token *t, CK_SESSION_HANDLE s, p11s_secret **pin, int *transient)
 	r = HSM_RV_FAIL(rv, "C_Login", "cannot log in to token '%s'", t->label);
 	if (rv == CKR_PIN_INCORRECT) {
 		t->pin_latched = P11S_E_PIN_INCORRECT;
-		return p11s_fail(P11S_E_PIN_INCORRECT,
-				 "the token '%s' refused the PIN (not retried: repeated wrong PINs can "
-				 "lock a token)",
-				 t->label);
+		return p11s_fail(
+		    P11S_E_PIN_INCORRECT,
+		    "the token '%s' refused the PIN (not retried: repeated wrong PINs can "
+		    "lock a token)",
+		    t->label);
 	}
 	if (rv == CKR_PIN_LOCKED) {
 		t->pin_latched = P11S_E_PIN_LOCKED;
@@ -463,8 +475,8 @@ ensure_login(hsm_token *t, CK_SESSION_HANDLE s)
 static int
 rv_slot_gone(CK_RV rv)
 {
-	return rv == CKR_SLOT_ID_INVALID || rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_DEVICE_REMOVED ||
-	       rv == CKR_TOKEN_NOT_RECOGNIZED || rv == CKR_DEVICE_ERROR;
+	return rv == CKR_SLOT_ID_INVALID || rv == CKR_TOKEN_NOT_PRESENT ||
+	       rv == CKR_DEVICE_REMOVED || rv == CKR_TOKEN_NOT_RECOGNIZED || rv == CKR_DEVICE_ERROR;
 }
 
 int
@@ -476,16 +488,19 @@ hsm_open_user_session(hsm_token *t, CK_SESSION_HANDLE *out)
 
 	*out = CK_INVALID_HANDLE;
 	if (t->have_slot)
-		rv = t->f->C_OpenSession(t->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s);
+		rv = t->f->C_OpenSession(t->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
+					 &s);
 	if (rv != CKR_OK && rv_slot_gone(rv)) {
 		log_info("token '%s': slot unusable; looking for the token again", t->label);
 		t->have_slot = 0;
 		if ((r = find_slot(t, &transient)) != 0)
 			return r;
-		rv = t->f->C_OpenSession(t->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s);
+		rv = t->f->C_OpenSession(t->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
+					 &s);
 	}
 	if (rv != CKR_OK)
-		return HSM_RV_FAIL(rv, "C_OpenSession", "cannot open a session on token '%s'", t->label);
+		return HSM_RV_FAIL(rv, "C_OpenSession", "cannot open a session on token '%s'",
+				   t->label);
 	if ((r = ensure_login(t, s)) != 0) {
 		(void)t->f->C_CloseSession(s);
 		return r;
@@ -545,7 +560,8 @@ start_once(hsm_token *t, p11s_secret **pin, int *transient)
 	}
 	if ((r = find_slot(t, transient)) != 0)
 		return r;
-	rv = t->f->C_OpenSession(t->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &t->session);
+	rv = t->f->C_OpenSession(t->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
+				 &t->session);
 	if (rv != CKR_OK) {
 		t->session = CK_INVALID_HANDLE;
 		*transient = rv == CKR_GENERAL_ERROR;
@@ -615,7 +631,8 @@ hsm_open(const hsm_open_params *p, hsm_token **out)
 	if ((r = hsm_uri_parse(p->uri, &u)) != 0)
 		return r;
 	if (u->token == NULL && u->serial == NULL) {
-		r = p11s_fail(P11S_E_INVAL, "the token URI names no token: add token=LABEL, e.g. %s",
+		r = p11s_fail(P11S_E_INVAL,
+			      "the token URI names no token: add token=LABEL, e.g. %s",
 			      URI_EXAMPLE);
 		goto out;
 	}

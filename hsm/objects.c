@@ -14,16 +14,22 @@
 #include "hsm/internal.h"
 
 /* DER OIDs for CKA_EC_PARAMS. */
-static const uint8_t oid_p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
-static const uint8_t oid_p384[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22 };
+static const uint8_t oid_p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+static const uint8_t oid_p384[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22};
 
 const uint8_t *
 hsm_ec_params(p11s_keytype kt, size_t *len)
 {
 	switch (kt) {
-	case P11S_KT_EC_P256: *len = sizeof(oid_p256); return oid_p256;
-	case P11S_KT_EC_P384: *len = sizeof(oid_p384); return oid_p384;
-	default: *len = 0; return NULL;
+	case P11S_KT_EC_P256:
+		*len = sizeof(oid_p256);
+		return oid_p256;
+	case P11S_KT_EC_P384:
+		*len = sizeof(oid_p384);
+		return oid_p384;
+	default:
+		*len = 0;
+		return NULL;
 	}
 }
 
@@ -66,7 +72,8 @@ hsm_find(hsm_token *t, CK_SESSION_HANDLE s, CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_O
 			CK_OBJECT_HANDLE *nh;
 
 			if (cap >= HSM_FIND_MAX) {
-				r = p11s_fail(P11S_E_HSM, "token '%s' holds more than %d matching objects",
+				r = p11s_fail(P11S_E_HSM,
+					      "token '%s' holds more than %d matching objects",
 					      t->label, HSM_FIND_MAX);
 				goto out;
 			}
@@ -77,7 +84,8 @@ hsm_find(hsm_token *t, CK_SESSION_HANDLE s, CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_O
 			h = nh;
 			cap *= 2;
 		}
-		if ((rv = t->f->C_FindObjects(s, h + used, (CK_ULONG)(cap - used), &got)) != CKR_OK) {
+		if ((rv = t->f->C_FindObjects(s, h + used, (CK_ULONG)(cap - used), &got)) !=
+		    CKR_OK) {
 			hsm_session_check(t, s, rv);
 			r = HSM_RV_FAIL(rv, "C_FindObjects", "cannot search token '%s'", t->label);
 			goto out;
@@ -107,7 +115,7 @@ int
 hsm_get_attr(hsm_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type,
 	     uint8_t **out, size_t *len)
 {
-	CK_ATTRIBUTE a = { type, NULL, 0 };
+	CK_ATTRIBUTE a = {type, NULL, 0};
 	uint8_t *buf = NULL;
 	CK_RV rv;
 
@@ -115,8 +123,9 @@ hsm_get_attr(hsm_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE
 	*len = 0;
 	if ((rv = t->f->C_GetAttributeValue(s, o, &a, 1)) != CKR_OK) {
 		hsm_session_check(t, s, rv);
-		return HSM_RV_FAIL(rv, "C_GetAttributeValue", "cannot read attribute 0x%lx on token '%s'",
-				   (unsigned long)type, t->label);
+		return HSM_RV_FAIL(rv, "C_GetAttributeValue",
+				   "cannot read attribute 0x%lx on token '%s'", (unsigned long)type,
+				   t->label);
 	}
 	if (a.ulValueLen == CK_UNAVAILABLE_INFORMATION)
 		return p11s_fail(P11S_E_HSM, "attribute 0x%lx unavailable on token '%s'",
@@ -127,8 +136,9 @@ hsm_get_attr(hsm_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE
 	if ((rv = t->f->C_GetAttributeValue(s, o, &a, 1)) != CKR_OK) {
 		free(buf);
 		hsm_session_check(t, s, rv);
-		return HSM_RV_FAIL(rv, "C_GetAttributeValue", "cannot read attribute 0x%lx on token '%s'",
-				   (unsigned long)type, t->label);
+		return HSM_RV_FAIL(rv, "C_GetAttributeValue",
+				   "cannot read attribute 0x%lx on token '%s'", (unsigned long)type,
+				   t->label);
 	}
 	buf[a.ulValueLen] = '\0';
 	*out = buf;
@@ -137,10 +147,11 @@ hsm_get_attr(hsm_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE
 }
 
 int
-hsm_get_bool(hsm_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type, int *out)
+hsm_get_bool(hsm_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type,
+	     int *out)
 {
 	CK_BBOOL b = CK_FALSE;
-	CK_ATTRIBUTE a = { type, &b, sizeof(b) };
+	CK_ATTRIBUTE a = {type, &b, sizeof(b)};
 	CK_RV rv;
 
 	*out = 0;
@@ -149,8 +160,9 @@ hsm_get_bool(hsm_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE
 		return 0;
 	if (rv != CKR_OK) {
 		hsm_session_check(t, s, rv);
-		return HSM_RV_FAIL(rv, "C_GetAttributeValue", "cannot read attribute 0x%lx on token '%s'",
-				   (unsigned long)type, t->label);
+		return HSM_RV_FAIL(rv, "C_GetAttributeValue",
+				   "cannot read attribute 0x%lx on token '%s'", (unsigned long)type,
+				   t->label);
 	}
 	*out = b == CK_TRUE;
 	return 0;
@@ -161,14 +173,15 @@ hsm_get_ulong(hsm_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUT
 	      CK_ULONG *out)
 {
 	CK_ULONG v = 0;
-	CK_ATTRIBUTE a = { type, &v, sizeof(v) };
+	CK_ATTRIBUTE a = {type, &v, sizeof(v)};
 	CK_RV rv;
 
 	*out = 0;
 	if ((rv = t->f->C_GetAttributeValue(s, o, &a, 1)) != CKR_OK) {
 		hsm_session_check(t, s, rv);
-		return HSM_RV_FAIL(rv, "C_GetAttributeValue", "cannot read attribute 0x%lx on token '%s'",
-				   (unsigned long)type, t->label);
+		return HSM_RV_FAIL(rv, "C_GetAttributeValue",
+				   "cannot read attribute 0x%lx on token '%s'", (unsigned long)type,
+				   t->label);
 	}
 	*out = v;
 	return 0;
@@ -185,7 +198,8 @@ kt_from_params(const uint8_t *p, size_t len)
 }
 
 int
-hsm_key_type(hsm_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, p11s_keytype *kt, unsigned *bits)
+hsm_key_type(hsm_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, p11s_keytype *kt,
+	     unsigned *bits)
 {
 	CK_ULONG type;
 	uint8_t *v = NULL;
@@ -261,8 +275,8 @@ hsm_pkey_rsa(const uint8_t *n, size_t nlen, const uint8_t *e, size_t elen, EVP_P
 	int r = P11S_E_INTERNAL;
 
 	*out = NULL;
-	if ((bn = BN_bin2bn(n, (int)nlen, NULL)) == NULL || (be = BN_bin2bn(e, (int)elen, NULL)) == NULL ||
-	    (bld = OSSL_PARAM_BLD_new()) == NULL ||
+	if ((bn = BN_bin2bn(n, (int)nlen, NULL)) == NULL ||
+	    (be = BN_bin2bn(e, (int)elen, NULL)) == NULL || (bld = OSSL_PARAM_BLD_new()) == NULL ||
 	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) ||
 	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be) ||
 	    (params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
@@ -270,7 +284,8 @@ hsm_pkey_rsa(const uint8_t *n, size_t nlen, const uint8_t *e, size_t elen, EVP_P
 	    EVP_PKEY_fromdata_init(ctx) != 1 ||
 	    EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) != 1) {
 		log_openssl("building an RSA public key");
-		r = p11s_fail(P11S_E_CRYPTO, "the token returned an RSA public key OpenSSL refuses");
+		r = p11s_fail(P11S_E_CRYPTO,
+			      "the token returned an RSA public key OpenSSL refuses");
 		goto out;
 	}
 	r = 0;
@@ -312,16 +327,19 @@ hsm_pubkey_from_object(hsm_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, EV
 			/* a raw point, as some tokens return it */
 			r = hsm_pkey_ec(kt, a, alen, out);
 		} else if ((os = d2i_ASN1_OCTET_STRING(NULL, &p, (long)alen)) != NULL) {
-			r = hsm_pkey_ec(kt, ASN1_STRING_get0_data(os), (size_t)ASN1_STRING_length(os), out);
+			r = hsm_pkey_ec(kt, ASN1_STRING_get0_data(os),
+					(size_t)ASN1_STRING_length(os), out);
 			ASN1_OCTET_STRING_free(os);
 		} else {
 			log_openssl("decoding CKA_EC_POINT");
-			r = p11s_fail(P11S_E_HSM, "token '%s' returned a malformed CKA_EC_POINT", t->label);
+			r = p11s_fail(P11S_E_HSM, "token '%s' returned a malformed CKA_EC_POINT",
+				      t->label);
 		}
 	} else {
-		r = p11s_fail(P11S_E_KEY_TYPE,
-			      "unsupported key type on token '%s': supported are EC P-256, EC P-384, RSA",
-			      t->label);
+		r = p11s_fail(
+		    P11S_E_KEY_TYPE,
+		    "unsupported key type on token '%s': supported are EC P-256, EC P-384, RSA",
+		    t->label);
 	}
 out:
 	free(a);
@@ -330,11 +348,12 @@ out:
 }
 
 int
-hsm_pubkey_by_id(hsm_token *t, CK_SESSION_HANDLE s, const uint8_t *id, size_t id_len, EVP_PKEY **out)
+hsm_pubkey_by_id(hsm_token *t, CK_SESSION_HANDLE s, const uint8_t *id, size_t id_len,
+		 EVP_PKEY **out)
 {
 	CK_OBJECT_CLASS pub = CKO_PUBLIC_KEY, crt = CKO_CERTIFICATE;
-	CK_ATTRIBUTE tp[] = { { CKA_CLASS, &pub, sizeof(pub) }, { CKA_ID, hsm_ck_ptr(id), id_len } };
-	CK_ATTRIBUTE tc[] = { { CKA_CLASS, &crt, sizeof(crt) }, { CKA_ID, hsm_ck_ptr(id), id_len } };
+	CK_ATTRIBUTE tp[] = {{CKA_CLASS, &pub, sizeof(pub)}, {CKA_ID, hsm_ck_ptr(id), id_len}};
+	CK_ATTRIBUTE tc[] = {{CKA_CLASS, &crt, sizeof(crt)}, {CKA_ID, hsm_ck_ptr(id), id_len}};
 	CK_OBJECT_HANDLE *h = NULL;
 	size_t n = 0, dlen = 0;
 	uint8_t *der = NULL;
@@ -367,7 +386,8 @@ hsm_pubkey_by_id(hsm_token *t, CK_SESSION_HANDLE s, const uint8_t *id, size_t id
 		if ((x = d2i_X509(NULL, &p, (long)dlen)) == NULL ||
 		    (*out = X509_get_pubkey(x)) == NULL) {
 			log_openssl("decoding a certificate from the token");
-			r = p11s_fail(P11S_E_CRYPTO, "certificate with CKA_ID %s on token '%s' is unreadable",
+			r = p11s_fail(P11S_E_CRYPTO,
+				      "certificate with CKA_ID %s on token '%s' is unreadable",
 				      hsm_id_hex(id, id_len, hex), t->label);
 			goto out;
 		}
@@ -434,7 +454,7 @@ hsm_pkey_type(EVP_PKEY *pk, p11s_keytype *kt, unsigned *bits)
 	default:
 		break;
 	}
-	return p11s_fail(P11S_E_KEY_TYPE,
-			 "unsupported key type %s: supported are EC P-256, EC P-384 and RSA",
-			 EVP_PKEY_get0_type_name(pk) != NULL ? EVP_PKEY_get0_type_name(pk) : "(unknown)");
+	return p11s_fail(
+	    P11S_E_KEY_TYPE, "unsupported key type %s: supported are EC P-256, EC P-384 and RSA",
+	    EVP_PKEY_get0_type_name(pk) != NULL ? EVP_PKEY_get0_type_name(pk) : "(unknown)");
 }

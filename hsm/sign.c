@@ -13,7 +13,7 @@
 #include "hsm/internal.h"
 
 #define SIGN_RECOVERIES 3
-static const unsigned recover_backoff_ms[SIGN_RECOVERIES] = { 10, 50, 200 };
+static const unsigned recover_backoff_ms[SIGN_RECOVERIES] = {10, 50, 200};
 
 struct hsm_signer {
 	hsm_token *t;
@@ -32,9 +32,12 @@ static const char *
 alg_needs(p11s_alg alg)
 {
 	switch (alg) {
-	case P11S_ALG_ES256: return "an EC P-256 key";
-	case P11S_ALG_ES384: return "an EC P-384 key";
-	default: return "an RSA key of at least 2048 bits";
+	case P11S_ALG_ES256:
+		return "an EC P-256 key";
+	case P11S_ALG_ES384:
+		return "an EC P-384 key";
+	default:
+		return "an RSA key of at least 2048 bits";
 	}
 }
 
@@ -54,9 +57,9 @@ attach(hsm_signer *g)
 {
 	hsm_token *t = g->t;
 	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-	CK_ATTRIBUTE tmpl[] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_ID, g->id, g->id_len } };
+	CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof(cls)}, {CKA_ID, g->id, g->id_len}};
 	CK_BBOOL no = CK_FALSE;
-	CK_ATTRIBUTE copy_tmpl[] = { { CKA_TOKEN, &no, sizeof(no) } };
+	CK_ATTRIBUTE copy_tmpl[] = {{CKA_TOKEN, &no, sizeof(no)}};
 	CK_OBJECT_HANDLE *h = NULL, copy = CK_INVALID_HANDLE;
 	size_t n = 0;
 	char hex[2 * HSM_ID_MAX + 1], nb[32];
@@ -78,8 +81,8 @@ attach(hsm_signer *g)
 		goto out;
 	if (!p11s_alg_fits(g->alg, kt, bits)) {
 		r = p11s_fail(P11S_E_KEY_TYPE, "key %s on token '%s' is %s (%u bits); %s needs %s",
-			      hsm_id_hex(g->id, g->id_len, hex), t->label, p11s_keytype_name(kt), bits,
-			      p11s_alg_name(g->alg), alg_needs(g->alg));
+			      hsm_id_hex(g->id, g->id_len, hex), t->label, p11s_keytype_name(kt),
+			      bits, p11s_alg_name(g->alg), alg_needs(g->alg));
 		goto out;
 	}
 	g->kt = kt;
@@ -91,9 +94,10 @@ attach(hsm_signer *g)
 			g->key = copy;
 			g->copied = 1;
 		} else {
-			log_info("token '%s' refused to copy key %s into the session (%s); signing with "
-				 "the token object",
-				 t->label, hsm_id_hex(g->id, g->id_len, hex), hsm_rv_name(rv, nb));
+			log_info(
+			    "token '%s' refused to copy key %s into the session (%s); signing with "
+			    "the token object",
+			    t->label, hsm_id_hex(g->id, g->id_len, hex), hsm_rv_name(rv, nb));
 		}
 	}
 	r = 0;
@@ -116,7 +120,8 @@ hsm_signer_open(hsm_token *t, const uint8_t *id, size_t id_len, p11s_alg alg, in
 		return p11s_fail(P11S_E_INVAL, "a key id (CKA_ID) of 1 to %d bytes is required",
 				 HSM_ID_MAX);
 	if (p11s_alg_name(alg) == NULL)
-		return p11s_fail(P11S_E_INVAL, "no signature algorithm: use ES256, ES384, RS256 or PS256");
+		return p11s_fail(P11S_E_INVAL,
+				 "no signature algorithm: use ES256, ES384, RS256 or PS256");
 	if ((g = calloc(1, sizeof(*g))) == NULL)
 		return p11s_fail(P11S_E_NOMEM, "out of memory");
 	g->t = t;
@@ -153,8 +158,8 @@ hsm_signer_free(hsm_signer *g)
 static CK_RV
 sign_once(hsm_signer *g, const uint8_t *data, size_t len, uint8_t *sig, size_t *siglen)
 {
-	CK_RSA_PKCS_PSS_PARAMS pss = { CKM_SHA256, CKG_MGF1_SHA256, 32 };
-	CK_MECHANISM mech = { CKM_ECDSA, NULL, 0 };
+	CK_RSA_PKCS_PSS_PARAMS pss = {CKM_SHA256, CKG_MGF1_SHA256, 32};
+	CK_MECHANISM mech = {CKM_ECDSA, NULL, 0};
 	CK_ULONG out = (CK_ULONG)*siglen;
 	CK_RV rv;
 
@@ -204,8 +209,8 @@ hsm_sign(hsm_signer *g, const uint8_t *msg, size_t len, uint8_t *sig, size_t *si
 	int r;
 
 	if (*siglen < need)
-		return p11s_fail(P11S_E_INVAL, "signature buffer of %zu bytes; %s needs %zu", *siglen,
-				 p11s_alg_name(g->alg), need);
+		return p11s_fail(P11S_E_INVAL, "signature buffer of %zu bytes; %s needs %zu",
+				 *siglen, p11s_alg_name(g->alg), need);
 	if (g->alg == P11S_ALG_ES256 || g->alg == P11S_ALG_ES384) {
 		/* SoftHSM has no CKM_ECDSA_SHA256: hash here, sign the digest raw */
 		if (!EVP_Digest(msg, len, dig, &dlen,
@@ -226,10 +231,11 @@ hsm_sign(hsm_signer *g, const uint8_t *msg, size_t len, uint8_t *sig, size_t *si
 					   hsm_id_hex(g->id, g->id_len, hex), g->t->label);
 		snprintf(last, sizeof(last), "%s", hsm_rv_name(rv, nb));
 		if (attempt == SIGN_RECOVERIES)
-			return p11s_fail(P11S_E_SESSION,
-					 "lost the session with token '%s' and could not recover it "
-					 "after %d attempts (last error %s)",
-					 g->t->label, SIGN_RECOVERIES, last);
+			return p11s_fail(
+			    P11S_E_SESSION,
+			    "lost the session with token '%s' and could not recover it "
+			    "after %d attempts (last error %s)",
+			    g->t->label, SIGN_RECOVERIES, last);
 		log_warn("signing with key %s on token '%s' failed with %s; reopening the session "
 			 "(attempt %d of %d)",
 			 hsm_id_hex(g->id, g->id_len, hex), g->t->label, last, attempt + 1,
@@ -241,7 +247,8 @@ hsm_sign(hsm_signer *g, const uint8_t *msg, size_t len, uint8_t *sig, size_t *si
 			return r; /* retrying cannot help */
 	}
 	if (got != need)
-		return p11s_fail(P11S_E_HSM, "token '%s' returned a %zu-byte %s signature, expected %zu",
+		return p11s_fail(P11S_E_HSM,
+				 "token '%s' returned a %zu-byte %s signature, expected %zu",
 				 g->t->label, got, p11s_alg_name(g->alg), need);
 	*siglen = got;
 	return 0;
@@ -258,7 +265,8 @@ hsm_ecdsa_raw_to_der(const uint8_t *raw, size_t len, uint8_t **der, size_t *der_
 	*der = NULL;
 	*der_len = 0;
 	if (len == 0 || len % 2 != 0)
-		return p11s_fail(P11S_E_INVAL, "an ECDSA r||s signature has an even length, not %zu", len);
+		return p11s_fail(P11S_E_INVAL,
+				 "an ECDSA r||s signature has an even length, not %zu", len);
 	if ((es = ECDSA_SIG_new()) == NULL || (br = BN_bin2bn(raw, (int)(len / 2), NULL)) == NULL ||
 	    (bs = BN_bin2bn(raw + len / 2, (int)(len / 2), NULL)) == NULL ||
 	    ECDSA_SIG_set0(es, br, bs) != 1) {

@@ -18,7 +18,7 @@
 
 #define URI_EXAMPLE "pkcs11:token=edge?module-path=/usr/lib/softhsm/libsofthsm2.so"
 
-static const char *const path_attrs[] = { "token", "serial", "object", "id", "type" };
+static const char *const path_attrs[] = {"token", "serial", "object", "id", "type"};
 
 /* Parse one part ("pkcs11:token=x" or "pkcs11:?module-path=y") alone. */
 static int
@@ -44,12 +44,13 @@ check_part(const char *part, size_t len, int query, const char *name)
 		goto out;
 	}
 	if (p11_kit_uri_any_unrecognized(pu)) {
-		const char *why = strcmp(name, "token") == 0	? " (a token label has at most 32 bytes)"
+		const char *why = strcmp(name, "token") == 0
+				      ? " (a token label has at most 32 bytes)"
 				  : strcmp(name, "serial") == 0 ? " (a serial has at most 16 bytes)"
 								: "";
 
-		r = p11s_fail(P11S_E_INVAL, "bad %s= in the PKCS#11 URI: value not accepted%s", name,
-			      why);
+		r = p11s_fail(P11S_E_INVAL, "bad %s= in the PKCS#11 URI: value not accepted%s",
+			      name, why);
 		goto out;
 	}
 	r = 0;
@@ -79,34 +80,38 @@ check_parts(const char *s, size_t len, char sep, int query)
 		eq = memchr(part, '=', plen);
 		nlen = eq != NULL ? (size_t)(eq - part) : plen;
 		if (eq == NULL || nlen == 0 || nlen >= sizeof(name))
-			return p11s_fail(P11S_E_INVAL,
-					 "malformed %s attribute in the PKCS#11 URI (expected name=value, "
-					 "e.g. %s)",
-					 query ? "query" : "path", URI_EXAMPLE);
+			return p11s_fail(
+			    P11S_E_INVAL,
+			    "malformed %s attribute in the PKCS#11 URI (expected name=value, "
+			    "e.g. %s)",
+			    query ? "query" : "path", URI_EXAMPLE);
 		memcpy(name, part, nlen);
 		name[nlen] = '\0';
 		if (query) {
 			if (strcmp(name, "pin-value") == 0 || strcmp(name, "pin-source") == 0)
-				return p11s_fail(P11S_E_INVAL,
-						 "the PKCS#11 URI carries %s=: give the PIN through a "
-						 "PIN source (file:, env:, fd:, prompt), never in the URI",
-						 name);
+				return p11s_fail(
+				    P11S_E_INVAL,
+				    "the PKCS#11 URI carries %s=: give the PIN through a "
+				    "PIN source (file:, env:, fd:, prompt), never in the URI",
+				    name);
 			if (strcmp(name, "module-path") != 0)
-				return p11s_fail(P11S_E_INVAL,
-						 "unsupported query attribute '%s' in the PKCS#11 URI: "
-						 "only module-path= is used (e.g. %s)",
-						 name, URI_EXAMPLE);
+				return p11s_fail(
+				    P11S_E_INVAL,
+				    "unsupported query attribute '%s' in the PKCS#11 URI: "
+				    "only module-path= is used (e.g. %s)",
+				    name, URI_EXAMPLE);
 		} else {
 			int known = 0;
 
 			for (size_t k = 0; k < sizeof(path_attrs) / sizeof(path_attrs[0]); k++)
 				known |= strcmp(name, path_attrs[k]) == 0;
 			if (!known)
-				return p11s_fail(P11S_E_INVAL,
-						 "unsupported attribute '%s' in the PKCS#11 URI: use "
-						 "token=, serial=, object=, id= (tokens are found by label "
-						 "and serial, never by slot), e.g. %s",
-						 name, URI_EXAMPLE);
+				return p11s_fail(
+				    P11S_E_INVAL,
+				    "unsupported attribute '%s' in the PKCS#11 URI: use "
+				    "token=, serial=, object=, id= (tokens are found by label "
+				    "and serial, never by slot), e.g. %s",
+				    name, URI_EXAMPLE);
 		}
 		for (size_t k = 0; k < nseen; k++)
 			if (strncmp(seen[k], part, nlen + 1) == 0)
@@ -169,13 +174,14 @@ hsm_uri_parse(const char *uri, hsm_uri **out)
 		goto out;
 	}
 	if ((pr = p11_kit_uri_parse(uri, P11_KIT_URI_FOR_ANY, pu)) != P11_KIT_URI_OK) {
-		r = p11s_fail(P11S_E_INVAL, "bad PKCS#11 URI: %s (e.g. %s)", p11_kit_uri_message(pr),
-			      URI_EXAMPLE);
+		r = p11s_fail(P11S_E_INVAL, "bad PKCS#11 URI: %s (e.g. %s)",
+			      p11_kit_uri_message(pr), URI_EXAMPLE);
 		goto out;
 	}
 	ti = p11_kit_uri_get_token_info(pu);
 	if ((r = token_field(ti->label, sizeof(ti->label), "token", &u->token)) != 0 ||
-	    (r = token_field(ti->serialNumber, sizeof(ti->serialNumber), "serial", &u->serial)) != 0)
+	    (r = token_field(ti->serialNumber, sizeof(ti->serialNumber), "serial", &u->serial)) !=
+		0)
 		goto out;
 	if ((a = p11_kit_uri_get_attribute(pu, CKA_LABEL)) != NULL) {
 		if (a->ulValueLen == 0 || memchr(a->pValue, '\0', a->ulValueLen) != NULL) {
@@ -192,10 +198,11 @@ hsm_uri_parse(const char *uri, hsm_uri **out)
 	}
 	if ((a = p11_kit_uri_get_attribute(pu, CKA_ID)) != NULL) {
 		if (a->ulValueLen == 0 || a->ulValueLen > HSM_ID_MAX) {
-			r = p11s_fail(P11S_E_INVAL,
-				      "id= in the PKCS#11 URI must hold 1 to %d bytes (percent-encoded, "
-				      "e.g. id=%%01%%a2), not %lu",
-				      HSM_ID_MAX, (unsigned long)a->ulValueLen);
+			r = p11s_fail(
+			    P11S_E_INVAL,
+			    "id= in the PKCS#11 URI must hold 1 to %d bytes (percent-encoded, "
+			    "e.g. id=%%01%%a2), not %lu",
+			    HSM_ID_MAX, (unsigned long)a->ulValueLen);
 			goto out;
 		}
 		memcpy(u->id, a->pValue, a->ulValueLen);
@@ -203,7 +210,8 @@ hsm_uri_parse(const char *uri, hsm_uri **out)
 	}
 	if ((mp = p11_kit_uri_get_module_path(pu)) != NULL) {
 		if (*mp == '\0') {
-			r = p11s_fail(P11S_E_INVAL, "module-path= is empty in the PKCS#11 URI (e.g. %s)",
+			r = p11s_fail(P11S_E_INVAL,
+				      "module-path= is empty in the PKCS#11 URI (e.g. %s)",
 				      URI_EXAMPLE);
 			goto out;
 		}

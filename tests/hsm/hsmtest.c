@@ -17,7 +17,8 @@
 hsm_token *
 ht_open(const struct test_token *tt)
 {
-	hsm_open_params p = { .uri = tt->uri, .lock_file = tt->lock_file, .pin_source = tt->pin_source };
+	hsm_open_params p = {
+	    .uri = tt->uri, .lock_file = tt->lock_file, .pin_source = tt->pin_source};
 	hsm_token *t = NULL;
 	int r = hsm_open(&p, &t);
 
@@ -31,7 +32,8 @@ void
 ht_expect(int r, int err, const char *needle)
 {
 	if (r != err)
-		fail_msg("expected %d (%s), got %d: %s", err, p11s_strerror(err), r, p11s_errmsg(r));
+		fail_msg("expected %d (%s), got %d: %s", err, p11s_strerror(err), r,
+			 p11s_errmsg(r));
 	if (needle != NULL && strstr(p11s_errmsg(r), needle) == NULL)
 		fail_msg("message lacks '%s': %s", needle, p11s_errmsg(r));
 }
@@ -62,8 +64,8 @@ ht_verify(EVP_PKEY *pk, p11s_alg alg, const uint8_t *msg, size_t len, const uint
 		s = der;
 		slen = (size_t)n;
 	}
-	if (EVP_DigestVerifyInit(ctx, &pctx, alg == P11S_ALG_ES384 ? EVP_sha384() : EVP_sha256(), NULL,
-				 pk) != 1)
+	if (EVP_DigestVerifyInit(ctx, &pctx, alg == P11S_ALG_ES384 ? EVP_sha384() : EVP_sha256(),
+				 NULL, pk) != 1)
 		goto out;
 	if (alg == P11S_ALG_PS256 &&
 	    (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
@@ -104,13 +106,13 @@ ht_sign_verify(hsm_token *t, const uint8_t *id, size_t id_len, p11s_alg alg, int
 static void
 set_name(X509_NAME *n, const char *cn)
 {
-	assert_int_equal(X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)cn,
-						    -1, -1, 0),
+	assert_int_equal(X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8,
+						    (const unsigned char *)cn, -1, -1, 0),
 			 1);
 }
 
 static X509 *
-make_cert(EVP_PKEY *signer, X509 *issuer, EVP_PKEY *pub, const char *cn)
+make_cert(EVP_PKEY *signer, X509 *issuer, EVP_PKEY *pub, const char *cn, long valid)
 {
 	static long serial = 1;
 	X509 *x = X509_new();
@@ -119,7 +121,7 @@ make_cert(EVP_PKEY *signer, X509 *issuer, EVP_PKEY *pub, const char *cn)
 	assert_int_equal(X509_set_version(x, 2), 1);
 	assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(x), serial++), 1);
 	assert_non_null(X509_gmtime_adj(X509_getm_notBefore(x), -60));
-	assert_non_null(X509_gmtime_adj(X509_getm_notAfter(x), 86400));
+	assert_non_null(X509_gmtime_adj(X509_getm_notAfter(x), valid));
 	set_name(X509_get_subject_name(x), cn);
 	assert_int_equal(X509_set_issuer_name(x, issuer != NULL ? X509_get_subject_name(issuer)
 								: X509_get_subject_name(x)),
@@ -134,13 +136,19 @@ ht_ca_new(EVP_PKEY **key, X509 **cert)
 {
 	*key = EVP_EC_gen("P-256");
 	assert_non_null(*key);
-	*cert = make_cert(*key, NULL, *key, "Test CA");
+	*cert = make_cert(*key, NULL, *key, "Test CA", 10 * 86400);
 }
 
 X509 *
 ht_issue(EVP_PKEY *ca_key, X509 *ca_cert, EVP_PKEY *pub, const char *cn)
 {
-	return make_cert(ca_key, ca_cert, pub, cn);
+	return make_cert(ca_key, ca_cert, pub, cn, 86400);
+}
+
+X509 *
+ht_issue_valid(EVP_PKEY *ca_key, X509 *ca_cert, EVP_PKEY *pub, const char *cn, long seconds)
+{
+	return make_cert(ca_key, ca_cert, pub, cn, seconds);
 }
 
 size_t

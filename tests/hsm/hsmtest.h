@@ -22,6 +22,8 @@ void ht_sign_verify(hsm_token *t, const uint8_t *id, size_t id_len, p11s_alg alg
 void ht_ca_new(EVP_PKEY **key, X509 **cert);
 /* A certificate for `pub` with subject CN=cn, issued by the CA. */
 X509 *ht_issue(EVP_PKEY *ca_key, X509 *ca_cert, EVP_PKEY *pub, const char *cn);
+/* Same, valid for `seconds` from now. */
+X509 *ht_issue_valid(EVP_PKEY *ca_key, X509 *ca_cert, EVP_PKEY *pub, const char *cn, long seconds);
 /* Objects on the token: private + public + certificate objects over all keys. */
 size_t ht_count_objects(hsm_token *t);
 /* Assert that r is err and the message contains needle. */

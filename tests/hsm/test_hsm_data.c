@@ -44,7 +44,7 @@ has_label(char **labels, size_t n, const char *label)
 static void
 test_create_labels_read_destroy(void **state)
 {
-	static const uint8_t v1[] = "state version 1", v2[] = { 0, 1, 2, 0xff };
+	static const uint8_t v1[] = "state version 1", v2[] = {0, 1, 2, 0xff};
 	char **labels = NULL;
 	hsm_data *d = NULL;
 	size_t n = 0, destroyed = 0;
@@ -119,7 +119,7 @@ test_empty_value(void **state)
 static void
 test_private(void **state)
 {
-	hsm_open_params p = { .uri = tt.uri, .lock_file = tt.lock_file };
+	hsm_open_params p = {.uri = tt.uri, .lock_file = tt.lock_file};
 	hsm_token *anon = NULL;
 	char **labels = NULL;
 	size_t n = 0, destroyed = 0;
@@ -146,8 +146,10 @@ test_refusals(void **state)
 	hsm_data *d = (hsm_data *)&d;
 	size_t n = 7, destroyed = 7;
 
-	ht_expect(hsm_data_create(tok, NULL, "l", (const uint8_t *)"x", 1), P11S_E_INVAL, "application");
-	ht_expect(hsm_data_create(tok, "", "l", (const uint8_t *)"x", 1), P11S_E_INVAL, "application");
+	ht_expect(hsm_data_create(tok, NULL, "l", (const uint8_t *)"x", 1), P11S_E_INVAL,
+		  "application");
+	ht_expect(hsm_data_create(tok, "", "l", (const uint8_t *)"x", 1), P11S_E_INVAL,
+		  "application");
 	ht_expect(hsm_data_create(tok, APP, NULL, (const uint8_t *)"x", 1), P11S_E_INVAL, "label");
 	ht_expect(hsm_data_create(tok, APP, "l", NULL, 3), P11S_E_INVAL, "no value");
 	ht_expect(hsm_data_labels(tok, NULL, &labels, &n), P11S_E_INVAL, "application");
@@ -167,10 +169,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_create_labels_read_destroy),
-		cmocka_unit_test(test_empty_value),
-		cmocka_unit_test(test_private),
-		cmocka_unit_test(test_refusals),
+	    cmocka_unit_test(test_create_labels_read_destroy),
+	    cmocka_unit_test(test_empty_value),
+	    cmocka_unit_test(test_private),
+	    cmocka_unit_test(test_refusals),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

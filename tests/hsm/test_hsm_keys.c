@@ -26,10 +26,10 @@ struct key {
 };
 
 static struct key keys[] = {
-	{ "ec256", P11S_KT_EC_P256, 0, { 0 }, 0 },
-	{ "ec384", P11S_KT_EC_P384, 384, { 0 }, 0 },
-	{ "rsa2048", P11S_KT_RSA, 2048, { 0 }, 0 },
-	{ "rsa3072", P11S_KT_RSA, 3072, { 0 }, 0 },
+    {"ec256", P11S_KT_EC_P256, 0, {0}, 0},
+    {"ec384", P11S_KT_EC_P384, 384, {0}, 0},
+    {"rsa2048", P11S_KT_RSA, 2048, {0}, 0},
+    {"rsa3072", P11S_KT_RSA, 3072, {0}, 0},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -110,7 +110,9 @@ test_keygen_and_list(void **state)
 	assert_int_equal(l->n, NKEYS);
 	for (size_t i = 0; i < NKEYS; i++) {
 		const hsm_key_info *k = find_info(l, keys[i].id, keys[i].id_len);
-		unsigned bits = keys[i].kt == P11S_KT_EC_P256 ? 256 : keys[i].kt == P11S_KT_EC_P384 ? 384 : keys[i].bits;
+		unsigned bits = keys[i].kt == P11S_KT_EC_P256	? 256
+				: keys[i].kt == P11S_KT_EC_P384 ? 384
+								: keys[i].bits;
 
 		assert_non_null(k);
 		assert_string_equal(k->label, keys[i].label);
@@ -136,12 +138,16 @@ test_keygen_refusals(void **state)
 	uint8_t id[HSM_ID_MAX];
 	size_t id_len = 99, before = ht_count_objects(tok);
 
-	ht_expect(hsm_keygen(tok, "ec256", P11S_KT_EC_P256, 0, id, &id_len), P11S_E_EXISTS, "'ec256'");
+	ht_expect(hsm_keygen(tok, "ec256", P11S_KT_EC_P256, 0, id, &id_len), P11S_E_EXISTS,
+		  "'ec256'");
 	assert_int_equal(id_len, 0);
-	ht_expect(hsm_keygen(tok, "r1024", P11S_KT_RSA, 1024, id, &id_len), P11S_E_INVAL, "2048 or 3072");
-	ht_expect(hsm_keygen(tok, "r4096", P11S_KT_RSA, 4096, id, &id_len), P11S_E_INVAL, "2048 or 3072");
+	ht_expect(hsm_keygen(tok, "r1024", P11S_KT_RSA, 1024, id, &id_len), P11S_E_INVAL,
+		  "2048 or 3072");
+	ht_expect(hsm_keygen(tok, "r4096", P11S_KT_RSA, 4096, id, &id_len), P11S_E_INVAL,
+		  "2048 or 3072");
 	ht_expect(hsm_keygen(tok, "e521", P11S_KT_EC_P256, 521, id, &id_len), P11S_E_INVAL, "256");
-	ht_expect(hsm_keygen(tok, "none", P11S_KT_NONE, 0, id, &id_len), P11S_E_KEY_TYPE, "EC P-256");
+	ht_expect(hsm_keygen(tok, "none", P11S_KT_NONE, 0, id, &id_len), P11S_E_KEY_TYPE,
+		  "EC P-256");
 	ht_expect(hsm_keygen(tok, "", P11S_KT_EC_P256, 0, id, &id_len), P11S_E_INVAL, "label");
 	ht_expect(hsm_keygen(tok, NULL, P11S_KT_EC_P256, 0, id, &id_len), P11S_E_INVAL, "label");
 	assert_int_equal(ht_count_objects(tok), before);
@@ -166,7 +172,7 @@ test_find_by_label(void **state)
 static void
 test_public_key_missing(void **state)
 {
-	static const uint8_t id[] = { 1, 2, 3, 4 };
+	static const uint8_t id[] = {1, 2, 3, 4};
 	EVP_PKEY *pk = (EVP_PKEY *)&pk;
 
 	ht_expect(hsm_public_key(tok, id, sizeof(id), &pk), P11S_E_NOTFOUND, "01020304");
@@ -195,11 +201,12 @@ csr(const struct key *k, const char *subject)
 static void
 test_csr(void **state)
 {
-	static const int nids[NKEYS] = { NID_ecdsa_with_SHA256, NID_ecdsa_with_SHA384,
-					 NID_sha256WithRSAEncryption, NID_sha256WithRSAEncryption };
+	static const int nids[NKEYS] = {NID_ecdsa_with_SHA256, NID_ecdsa_with_SHA384,
+					NID_sha256WithRSAEncryption, NID_sha256WithRSAEncryption};
 
 	for (size_t i = 0; i < NKEYS; i++) {
-		X509_REQ *req = csr(&keys[i], i % 2 ? "/CN=api.example/O=Example Org" : "CN=api.example,O=Example Org");
+		X509_REQ *req = csr(&keys[i], i % 2 ? "/CN=api.example/O=Example Org"
+						    : "CN=api.example,O=Example Org");
 		EVP_PKEY *pk = NULL;
 		char line[256];
 
@@ -217,15 +224,19 @@ static void
 test_csr_refusals(void **state)
 {
 	char *pem = (char *)&pem;
-	static const uint8_t missing[] = { 9, 9 };
+	static const uint8_t missing[] = {9, 9};
 
 	ht_expect(hsm_make_csr(tok, keys[0].id, keys[0].id_len, "garbage", &pem), P11S_E_INVAL,
 		  "CN=name,O=org");
 	assert_null(pem);
-	ht_expect(hsm_make_csr(tok, keys[0].id, keys[0].id_len, "XYZZY=1", &pem), P11S_E_INVAL, "XYZZY");
-	ht_expect(hsm_make_csr(tok, keys[0].id, keys[0].id_len, "", &pem), P11S_E_INVAL, "empty subject");
-	ht_expect(hsm_make_csr(tok, keys[0].id, keys[0].id_len, "CN=", &pem), P11S_E_INVAL, "TYPE=value");
-	ht_expect(hsm_make_csr(tok, missing, sizeof(missing), "CN=x", &pem), P11S_E_NOTFOUND, "0909");
+	ht_expect(hsm_make_csr(tok, keys[0].id, keys[0].id_len, "XYZZY=1", &pem), P11S_E_INVAL,
+		  "XYZZY");
+	ht_expect(hsm_make_csr(tok, keys[0].id, keys[0].id_len, "", &pem), P11S_E_INVAL,
+		  "empty subject");
+	ht_expect(hsm_make_csr(tok, keys[0].id, keys[0].id_len, "CN=", &pem), P11S_E_INVAL,
+		  "TYPE=value");
+	ht_expect(hsm_make_csr(tok, missing, sizeof(missing), "CN=x", &pem), P11S_E_NOTFOUND,
+		  "0909");
 	assert_null(pem);
 }
 
@@ -281,6 +292,35 @@ test_store_cert_mismatch(void **state)
 	EVP_PKEY_free(other);
 }
 
+/* A renewed certificate for the same key: both stored, the list shows the later one. */
+static void
+test_store_renewed_cert(void **state)
+{
+	EVP_PKEY *pub = NULL;
+	X509 *later, *earlier;
+	hsm_key_list *l = NULL;
+	const hsm_key_info *k;
+	uint8_t id[HSM_ID_MAX];
+	size_t id_len = 0;
+	char sha1[41];
+
+	assert_int_equal(hsm_public_key(tok, keys[2].id, keys[2].id_len, &pub), 0);
+	later = ht_issue_valid(ca_key, ca_cert, pub, "rsa renewed", 2 * 86400);
+	earlier = ht_issue_valid(ca_key, ca_cert, pub, "rsa first", 86400);
+	assert_int_equal(hsm_store_cert(tok, later, "renewed", id, &id_len), 0);
+	assert_memory_equal(id, keys[2].id, id_len);
+	assert_int_equal(hsm_store_cert(tok, earlier, NULL, id, &id_len), 0);
+	assert_int_equal(hsm_list_keys(tok, &l), 0);
+	assert_non_null(k = find_info(l, keys[2].id, keys[2].id_len));
+	sha1_of(later, sha1);
+	assert_string_equal(k->sha1, sha1);
+	assert_string_equal(k->label, "rsa2048");
+	hsm_key_list_free(l);
+	X509_free(later);
+	X509_free(earlier);
+	EVP_PKEY_free(pub);
+}
+
 static void
 import_sign(EVP_PKEY *key, const char *label, p11s_alg alg, p11s_alg alg2)
 {
@@ -308,7 +348,8 @@ import_sign(EVP_PKEY *key, const char *label, p11s_alg alg, p11s_alg alg2)
 	hsm_key_list_free(l);
 	/* importing it again adds nothing */
 	before = ht_count_objects(tok);
-	ht_expect(hsm_import_key(tok, key, cert, label, id, &id_len), P11S_E_EXISTS, "already on token");
+	ht_expect(hsm_import_key(tok, key, cert, label, id, &id_len), P11S_E_EXISTS,
+		  "already on token");
 	assert_int_equal(ht_count_objects(tok), before);
 	X509_free(cert);
 }
@@ -412,19 +453,20 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_keygen_and_list),
-		cmocka_unit_test(test_keygen_refusals),
-		cmocka_unit_test(test_find_by_label),
-		cmocka_unit_test(test_public_key_missing),
-		cmocka_unit_test(test_csr),
-		cmocka_unit_test(test_csr_refusals),
-		cmocka_unit_test(test_store_cert),
-		cmocka_unit_test(test_store_cert_mismatch),
-		cmocka_unit_test(test_import),
-		cmocka_unit_test(test_import_default_label),
-		cmocka_unit_test(test_import_refusals),
-		cmocka_unit_test(test_find_by_label_ambiguous),
-		cmocka_unit_test(test_destroy),
+	    cmocka_unit_test(test_keygen_and_list),
+	    cmocka_unit_test(test_keygen_refusals),
+	    cmocka_unit_test(test_find_by_label),
+	    cmocka_unit_test(test_public_key_missing),
+	    cmocka_unit_test(test_csr),
+	    cmocka_unit_test(test_csr_refusals),
+	    cmocka_unit_test(test_store_cert),
+	    cmocka_unit_test(test_store_cert_mismatch),
+	    cmocka_unit_test(test_store_renewed_cert),
+	    cmocka_unit_test(test_import),
+	    cmocka_unit_test(test_import_default_label),
+	    cmocka_unit_test(test_import_refusals),
+	    cmocka_unit_test(test_find_by_label_ambiguous),
+	    cmocka_unit_test(test_destroy),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -40,8 +40,8 @@ teardown(void **state)
 static int
 try_open(const char *uri, const char *pin_source, const char *lock_file, hsm_token **t)
 {
-	hsm_open_params p = { .uri = uri, .lock_file = lock_file, .pin_source = pin_source,
-			      .start_attempts = 2 };
+	hsm_open_params p = {
+	    .uri = uri, .lock_file = lock_file, .pin_source = pin_source, .start_attempts = 2};
 
 	p11s_err_clear();
 	return hsm_open(&p, t);
@@ -71,8 +71,9 @@ test_open_without_pin(void **state)
 static void
 test_default_module(void **state)
 {
-	hsm_open_params p = { .uri = "pkcs11:token=main", .default_module = SOFTHSM_MODULE,
-			      .pin_source = tt.pin_source };
+	hsm_open_params p = {.uri = "pkcs11:token=main",
+			     .default_module = SOFTHSM_MODULE,
+			     .pin_source = tt.pin_source};
 	hsm_token *t = NULL;
 
 	assert_int_equal(hsm_open(&p, &t), 0);
@@ -91,7 +92,8 @@ test_pin_from_fd(void **state)
 	hsm_token *t = NULL;
 
 	assert_int_equal(pipe(fds), 0);
-	assert_int_equal(write(fds[1], TEST_PIN "\n", strlen(TEST_PIN) + 1), (ssize_t)strlen(TEST_PIN) + 1);
+	assert_int_equal(write(fds[1], TEST_PIN "\n", strlen(TEST_PIN) + 1),
+			 (ssize_t)strlen(TEST_PIN) + 1);
 	close(fds[1]);
 	snprintf(src, sizeof(src), "fd:%d", fds[0]);
 	assert_int_equal(try_open(tt.uri, src, tt.lock_file, &t), 0);
@@ -132,8 +134,8 @@ test_pin_source_unreadable(void **state)
 		  "/nonexistent/pin");
 	assert_null(t);
 	unsetenv("P11S_TEST_NO_SUCH_PIN");
-	ht_expect(try_open(tt.uri, "env:P11S_TEST_NO_SUCH_PIN", tt.lock_file, &t), P11S_E_PIN_SOURCE,
-		  "P11S_TEST_NO_SUCH_PIN");
+	ht_expect(try_open(tt.uri, "env:P11S_TEST_NO_SUCH_PIN", tt.lock_file, &t),
+		  P11S_E_PIN_SOURCE, "P11S_TEST_NO_SUCH_PIN");
 	/* a PIN typed where a source was expected is refused without echo */
 	r = try_open(tt.uri, "123456", tt.lock_file, &t);
 	ht_expect(r, P11S_E_PIN_SOURCE, "file:PATH");
@@ -175,7 +177,7 @@ test_bad_module(void **state)
 static void
 test_bad_params(void **state)
 {
-	hsm_open_params p = { 0 };
+	hsm_open_params p = {0};
 	hsm_token *t = (hsm_token *)&t;
 	char uri[PATH_MAX];
 
@@ -275,7 +277,8 @@ test_ambiguous_label_and_serial(void **state)
 	assert_null(t);
 	assert_non_null(p = strstr(p11s_errmsg(r), "(serials "));
 	assert_int_equal(sscanf(p, "(serials %16[0-9a-fA-F]", serial), 1);
-	snprintf(uri, sizeof(uri), "pkcs11:token=dup;serial=%s?module-path=%s", serial, SOFTHSM_MODULE);
+	snprintf(uri, sizeof(uri), "pkcs11:token=dup;serial=%s?module-path=%s", serial,
+		 SOFTHSM_MODULE);
 	assert_int_equal(try_open(uri, tt.pin_source, tt.lock_file, &t), 0);
 	assert_string_equal(hsm_token_serial(t), serial);
 	assert_string_equal(hsm_token_label(t), "dup");
@@ -295,19 +298,19 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_open_close),
-		cmocka_unit_test(test_open_without_pin),
-		cmocka_unit_test(test_default_module),
-		cmocka_unit_test(test_pin_from_fd),
-		cmocka_unit_test(test_wrong_pin),
-		cmocka_unit_test(test_pin_source_unreadable),
-		cmocka_unit_test(test_missing_token),
-		cmocka_unit_test(test_bad_module),
-		cmocka_unit_test(test_bad_params),
-		cmocka_unit_test(test_lock_missing_dir),
-		cmocka_unit_test(test_lock_reentrant),
-		cmocka_unit_test(test_two_tokens_one_module),
-		cmocka_unit_test(test_ambiguous_label_and_serial),
+	    cmocka_unit_test(test_open_close),
+	    cmocka_unit_test(test_open_without_pin),
+	    cmocka_unit_test(test_default_module),
+	    cmocka_unit_test(test_pin_from_fd),
+	    cmocka_unit_test(test_wrong_pin),
+	    cmocka_unit_test(test_pin_source_unreadable),
+	    cmocka_unit_test(test_missing_token),
+	    cmocka_unit_test(test_bad_module),
+	    cmocka_unit_test(test_bad_params),
+	    cmocka_unit_test(test_lock_missing_dir),
+	    cmocka_unit_test(test_lock_reentrant),
+	    cmocka_unit_test(test_two_tokens_one_module),
+	    cmocka_unit_test(test_ambiguous_label_and_serial),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

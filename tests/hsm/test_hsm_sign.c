@@ -96,22 +96,22 @@ test_key_type_mismatch(void **state)
 {
 	hsm_signer *g = (hsm_signer *)&g;
 
-	ht_expect(hsm_signer_open(tok, id_p256, id_p256_len, P11S_ALG_RS256, 0, &g), P11S_E_KEY_TYPE,
-		  "RS256 needs an RSA key");
+	ht_expect(hsm_signer_open(tok, id_p256, id_p256_len, P11S_ALG_RS256, 0, &g),
+		  P11S_E_KEY_TYPE, "RS256 needs an RSA key");
 	assert_null(g);
-	ht_expect(hsm_signer_open(tok, id_p256, id_p256_len, P11S_ALG_ES384, 0, &g), P11S_E_KEY_TYPE,
-		  "EC P-384");
+	ht_expect(hsm_signer_open(tok, id_p256, id_p256_len, P11S_ALG_ES384, 0, &g),
+		  P11S_E_KEY_TYPE, "EC P-384");
 	ht_expect(hsm_signer_open(tok, id_rsa, id_rsa_len, P11S_ALG_ES256, 1, &g), P11S_E_KEY_TYPE,
 		  "EC P-256");
-	ht_expect(hsm_signer_open(tok, id_p384, id_p384_len, P11S_ALG_PS256, 1, &g), P11S_E_KEY_TYPE,
-		  "is EC P-384");
+	ht_expect(hsm_signer_open(tok, id_p384, id_p384_len, P11S_ALG_PS256, 1, &g),
+		  P11S_E_KEY_TYPE, "is EC P-384");
 	assert_null(g);
 }
 
 static void
 test_signer_refusals(void **state)
 {
-	static const uint8_t missing[] = { 0xde, 0xad };
+	static const uint8_t missing[] = {0xde, 0xad};
 	hsm_signer *g = (hsm_signer *)&g;
 	uint8_t sig[256];
 	size_t siglen = 63;
@@ -146,7 +146,8 @@ test_key_destroyed_under_signer(void **state)
 	assert_int_equal(hsm_sign(g, (const uint8_t *)"m", 1, sig, &siglen), 0);
 	assert_int_equal(hsm_destroy_key(tok, id, id_len), 0);
 	siglen = sizeof(sig);
-	ht_expect(hsm_sign(g, (const uint8_t *)"m", 1, sig, &siglen), P11S_E_NOTFOUND, "no private key");
+	ht_expect(hsm_sign(g, (const uint8_t *)"m", 1, sig, &siglen), P11S_E_NOTFOUND,
+		  "no private key");
 	hsm_signer_free(g);
 }
 
@@ -184,15 +185,16 @@ static void
 test_two_threads(void **state)
 {
 	struct worker w[2] = {
-		{ .alg = P11S_ALG_ES256, .n = 500 },
-		{ .alg = P11S_ALG_RS256, .n = 500 },
+	    {.alg = P11S_ALG_ES256, .n = 500},
+	    {.alg = P11S_ALG_RS256, .n = 500},
 	};
-	const uint8_t *ids[2] = { id_p256, id_rsa };
-	size_t lens[2] = { id_p256_len, id_rsa_len };
+	const uint8_t *ids[2] = {id_p256, id_rsa};
+	size_t lens[2] = {id_p256_len, id_rsa_len};
 	pthread_t th[2];
 
 	for (int i = 0; i < 2; i++) {
-		assert_int_equal(hsm_signer_open(tok, ids[i], lens[i], w[i].alg, i == 0, &w[i].g), 0);
+		assert_int_equal(hsm_signer_open(tok, ids[i], lens[i], w[i].alg, i == 0, &w[i].g),
+				 0);
 		assert_int_equal(hsm_public_key(tok, ids[i], lens[i], &w[i].pk), 0);
 	}
 	for (int i = 0; i < 2; i++)
@@ -214,13 +216,14 @@ static void
 test_same_key_two_threads_with_management(void **state)
 {
 	struct worker w[2] = {
-		{ .alg = P11S_ALG_ES256, .n = 500 },
-		{ .alg = P11S_ALG_ES256, .n = 500 },
+	    {.alg = P11S_ALG_ES256, .n = 500},
+	    {.alg = P11S_ALG_ES256, .n = 500},
 	};
 	pthread_t th[2];
 
 	for (int i = 0; i < 2; i++) {
-		assert_int_equal(hsm_signer_open(tok, id_p256, id_p256_len, P11S_ALG_ES256, i, &w[i].g), 0);
+		assert_int_equal(
+		    hsm_signer_open(tok, id_p256, id_p256_len, P11S_ALG_ES256, i, &w[i].g), 0);
 		assert_int_equal(hsm_public_key(tok, id_p256, id_p256_len, &w[i].pk), 0);
 	}
 	for (int i = 0; i < 2; i++)
@@ -247,16 +250,16 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_es256),
-		cmocka_unit_test(test_es384),
-		cmocka_unit_test(test_rs256),
-		cmocka_unit_test(test_ps256),
-		cmocka_unit_test(test_repeated),
-		cmocka_unit_test(test_key_type_mismatch),
-		cmocka_unit_test(test_signer_refusals),
-		cmocka_unit_test(test_key_destroyed_under_signer),
-		cmocka_unit_test(test_two_threads),
-		cmocka_unit_test(test_same_key_two_threads_with_management),
+	    cmocka_unit_test(test_es256),
+	    cmocka_unit_test(test_es384),
+	    cmocka_unit_test(test_rs256),
+	    cmocka_unit_test(test_ps256),
+	    cmocka_unit_test(test_repeated),
+	    cmocka_unit_test(test_key_type_mismatch),
+	    cmocka_unit_test(test_signer_refusals),
+	    cmocka_unit_test(test_key_destroyed_under_signer),
+	    cmocka_unit_test(test_two_threads),
+	    cmocka_unit_test(test_same_key_two_threads_with_management),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -55,7 +55,7 @@ static void
 test_all_parts(void **state)
 {
 	hsm_uri *u = parse_ok("pkcs11:token=edge;serial=0123abcd;object=jwt%20key;id=%01%a2%FF");
-	static const uint8_t id[] = { 0x01, 0xa2, 0xff };
+	static const uint8_t id[] = {0x01, 0xa2, 0xff};
 
 	assert_string_equal(u->token, "edge");
 	assert_string_equal(u->serial, "0123abcd");
@@ -186,22 +186,22 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_token_and_module),
-		cmocka_unit_test(test_all_parts),
-		cmocka_unit_test(test_percent_encoding),
-		cmocka_unit_test(test_upper_case_scheme_and_type),
-		cmocka_unit_test(test_label_32_bytes),
-		cmocka_unit_test(test_empty),
-		cmocka_unit_test(test_bad_scheme),
-		cmocka_unit_test(test_bad_id_encoding),
-		cmocka_unit_test(test_id_too_long),
-		cmocka_unit_test(test_bad_token_encoding),
-		cmocka_unit_test(test_label_too_long),
-		cmocka_unit_test(test_empty_values),
-		cmocka_unit_test(test_unknown_attributes),
-		cmocka_unit_test(test_pin_in_uri_refused),
-		cmocka_unit_test(test_repeated_attribute),
-		cmocka_unit_test(test_free_null),
+	    cmocka_unit_test(test_token_and_module),
+	    cmocka_unit_test(test_all_parts),
+	    cmocka_unit_test(test_percent_encoding),
+	    cmocka_unit_test(test_upper_case_scheme_and_type),
+	    cmocka_unit_test(test_label_32_bytes),
+	    cmocka_unit_test(test_empty),
+	    cmocka_unit_test(test_bad_scheme),
+	    cmocka_unit_test(test_bad_id_encoding),
+	    cmocka_unit_test(test_id_too_long),
+	    cmocka_unit_test(test_bad_token_encoding),
+	    cmocka_unit_test(test_label_too_long),
+	    cmocka_unit_test(test_empty_values),
+	    cmocka_unit_test(test_unknown_attributes),
+	    cmocka_unit_test(test_pin_in_uri_refused),
+	    cmocka_unit_test(test_repeated_attribute),
+	    cmocka_unit_test(test_free_null),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
