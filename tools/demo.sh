@@ -8,6 +8,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 SIGNER="$build/signer/signer"
 MODULE=$(sed -n 's/^SOFTHSM_MODULE = //p' "$build/Makefile")
 CA="$top/tests/lib/mini_ca.py"
+PYTHON=/usr/bin/python3 # Debian's, with python3-cryptography
 
 D=$(mktemp -d "${TMPDIR:-/tmp}/p11-signer-demo-XXXXXX")
 trap 'rm -rf "$D"' EXIT INT TERM
@@ -42,12 +43,12 @@ audience = media-relay
 EOC
 export SIGNER_CONFIG="$D/signer.conf"
 cat "$D/signer.conf"
-python3 "$CA" init "$D/ca"
+"$PYTHON" "$CA" init "$D/ca"
 
 key() { # LABEL NOT_AFTER_SECONDS
 	run keygen --label "$1" --algorithm ES256
 	run csr --label "$1" --subject "CN=$1.edge.example.net" --out "$D/$1.csr"
-	python3 "$CA" sign "$D/ca" "$D/$1.csr" "$D/$1.pem" --not-before -60 --not-after "$2"
+	"$PYTHON" "$CA" sign "$D/ca" "$D/$1.csr" "$D/$1.pem" --not-before -60 --not-after "$2"
 	echo "(an outside CA signed the request: valid until $(openssl x509 -in "$D/$1.pem" -noout -enddate | cut -d= -f2))"
 	run import --cert "$D/$1.pem"
 }
@@ -61,7 +62,7 @@ key av-2013 3600
 NEW=$(openssl x509 -in "$D/av-2013.pem" -noout -fingerprint -sha1 | sed 's/.*=//; s/://g')
 run roll --type AudioVideoAuthentication --thumbprint "$NEW" --effective-date auto --dry-run
 run roll --type AudioVideoAuthentication --thumbprint "$NEW" --effective-date auto
-E=$("$SIGNER" status --json | python3 -c "import json,sys; print(json.load(sys.stdin)['types'][0]['staged']['effective'])")
+E=$("$SIGNER" status --json | "$PYTHON" -c "import json,sys; print(json.load(sys.stdin)['types'][0]['staged']['effective'])")
 X=$(date -d "$(openssl x509 -in "$D/av-2012.pem" -noout -enddate | cut -d= -f2)" +%s)
 
 say "Tokens issued and verified every second (E = $(at "$E"), old certificate expires $(at "$X"))"
@@ -70,12 +71,12 @@ removed=0
 now=$(date +%s)
 while [ "$now" -le $((X + 3)) ]; do
 	tok=$("$SIGNER" issue --type AudioVideoAuthentication --sub "user-$now")
-	kid=$(printf '%s' "$tok" | cut -d. -f1 | python3 -c "import base64,json,sys; s=sys.stdin.read().strip(); print(json.loads(base64.urlsafe_b64decode(s+'='*(-len(s)%4)))['kid'][:10])")
-	role=$(printf '%s\n' "$tok" | "$SIGNER" verify | python3 -c "import json,sys; print(json.load(sys.stdin).get('key','-'))")
+	kid=$(printf '%s' "$tok" | cut -d. -f1 | "$PYTHON" -c "import base64,json,sys; s=sys.stdin.read().strip(); print(json.loads(base64.urlsafe_b64decode(s+'='*(-len(s)%4)))['kid'][:10])")
+	role=$(printf '%s\n' "$tok" | "$SIGNER" verify | "$PYTHON" -c "import json,sys; print(json.load(sys.stdin).get('key','-'))")
 	line="$(at "$now")  issued with kid $kid..  verifies as $role"
 	if [ -n "$old_tok" ]; then
 		v=$(printf '%s\n' "$old_tok" | "$SIGNER" verify || true)
-		line="$line | token from $(at "$old_at") (old key): $(printf '%s' "$v" | python3 -c "import json,sys; d=json.load(sys.stdin); print(d['key'] if d['valid'] else 'INVALID: '+d['error'])")"
+		line="$line | token from $(at "$old_at") (old key): $(printf '%s' "$v" | "$PYTHON" -c "import json,sys; d=json.load(sys.stdin); print(d['key'] if d['valid'] else 'INVALID: '+d['error'])")"
 	fi
 	echo "$line"
 	[ "$now" -lt "$E" ] && { old_tok=$tok; old_at=$now; }

@@ -36,7 +36,7 @@ want=$(openssl x509 -in "$T/edge.pem" -noout -fingerprint -sha1 | sed 's/.*=//; 
 expect_exit 0 "$SIGNER" list
 expect_msg "$want"
 expect_exit 0 "$SIGNER" list --json
-echo "$OUT" | python3 -c "
+echo "$OUT" | "$PYTHON" -c "
 import json, sys
 keys = json.load(sys.stdin)
 k = [k for k in keys if k.get('sha1') == '$want']
@@ -49,16 +49,16 @@ pass "csr -> openssl x509 -req -> import --cert -> list shows SHA-1 $want"
 expect_exit 1 "$SIGNER" import --cert "$T/edge.pem"
 
 # import --key --cert and --pkcs12 (keys made outside the token)
-python3 "$CA" init "$T/ca2"
-python3 "$CA" keycert "$T/ca2" "$T/ext.key" "$T/ext.pem" --kind ec256
+"$PYTHON" "$CA" init "$T/ca2"
+"$PYTHON" "$CA" keycert "$T/ca2" "$T/ext.key" "$T/ext.pem" --kind ec256
 expect_exit 0 "$SIGNER" import --key "$T/ext.key" --cert "$T/ext.pem" --label ext-ec
-python3 "$CA" keycert "$T/ca2" "$T/p12.key" "$T/p12.pem" --kind rsa2048
+"$PYTHON" "$CA" keycert "$T/ca2" "$T/p12.key" "$T/p12.pem" --kind rsa2048
 printf 'secret-pass\n' >"$T/p12pass"
 openssl pkcs12 -export -inkey "$T/p12.key" -in "$T/p12.pem" -out "$T/bundle.p12" \
 	-passout file:"$T/p12pass" 2>/dev/null
 expect_exit 0 "$SIGNER" import --pkcs12 "$T/bundle.p12" --passphrase "file:$T/p12pass" --label ext-rsa
 expect_exit 0 "$SIGNER" list --json
-echo "$OUT" | python3 -c "
+echo "$OUT" | "$PYTHON" -c "
 import json, sys
 keys = {k['label']: k for k in json.load(sys.stdin)}
 for l in ('ext-ec', 'ext-rsa'):

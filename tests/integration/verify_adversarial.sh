@@ -4,11 +4,11 @@
 . "$top_srcdir/tests/lib/common.sh"
 new_token forge
 CA="$top_srcdir/tests/lib/mini_ca.py"
-python3 "$CA" init "$T/ca"
+"$PYTHON" "$CA" init "$T/ca"
 # File keys imported onto the token, so claim-level forgeries can be signed
 # with the real key and must fail on their own reason.
-python3 "$CA" keycert "$T/ca" "$T/ec.key" "$T/ec.pem" --kind ec256 --cn forge-ec
-python3 "$CA" keycert "$T/ca" "$T/rsa.key" "$T/rsa.pem" --kind rsa2048 --cn forge-rsa
+"$PYTHON" "$CA" keycert "$T/ca" "$T/ec.key" "$T/ec.pem" --kind ec256 --cn forge-ec
+"$PYTHON" "$CA" keycert "$T/ca" "$T/rsa.key" "$T/rsa.pem" --kind rsa2048 --cn forge-rsa
 "$SIGNER" import --key "$T/ec.key" --cert "$T/ec.pem" --label ec >/dev/null
 "$SIGNER" import --key "$T/rsa.key" --cert "$T/rsa.pem" --label rsa >/dev/null
 sha1() { openssl x509 -in "$1" -noout -fingerprint -sha1 | sed 's/.*=//; s/://g'; }
@@ -22,7 +22,7 @@ for pair in "AudioVideoAuthentication ec" "OAuthTokenIssuer rsa"; do
 	"$SIGNER" issue --type "$type" --sub victim --aud svc >"$T/$k.tok"
 	"$SIGNER" issue --type "$type" --sub other --aud svc >"$T/$k.other"
 	tr -d '\n' <"$T/$k.tok" >"$T/$k.tok1"; tr -d '\n' <"$T/$k.other" >"$T/$k.other1"
-	python3 "$top_srcdir/tests/integration/forge.py" --token "$T/$k.tok1" --cert "$T/$k.pem" \
+	"$PYTHON" "$top_srcdir/tests/integration/forge.py" --token "$T/$k.tok1" --cert "$T/$k.pem" \
 		--key "$T/$k.key" --other-token "$T/$k.other1" --out "$T/forged-$k" --expect-aud >/dev/null
 	# the genuine token verifies
 	expect_exit 0 "$SIGNER" verify --type "$type" --aud svc --token-file "$T/$k.tok"

@@ -5,7 +5,8 @@
  * state is consistent iff its last event's n equals its version.
  *
  *   statetool URI PIN_SOURCE LOCK_FILE incr N
- *   statetool URI PIN_SOURCE LOCK_FILE hammer      (increments until killed)
+ *   statetool URI PIN_SOURCE LOCK_FILE hammer      (prints "ready" once logged in,
+ *                                                   then increments until killed)
  *   statetool URI PIN_SOURCE LOCK_FILE get         (prints "VERSION N")
  */
 #include <config.h>
@@ -53,6 +54,8 @@ main(int argc, char **argv)
 		for (long i = 0; i < n && r == 0; i++)
 			r = state_update(t, incr, NULL, NULL);
 	} else if (strcmp(argv[4], "hammer") == 0) {
+		printf("ready\n"); /* logged in: the test kills only during state writes */
+		fflush(stdout);
 		while ((r = state_update(t, incr, NULL, NULL)) == 0)
 			;
 	} else if (strcmp(argv[4], "get") == 0) {
