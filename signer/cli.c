@@ -16,11 +16,13 @@
 #include "common/pin.h"
 #include "common/util.h"
 #include "signer/cli.h"
+#include "signer/custody.h"
 #include "signer/jose.h"
 
 static const cli_command *const commands[] = {
 	&cli_cmd_keygen, &cli_cmd_csr,	  &cli_cmd_import, &cli_cmd_list,  &cli_cmd_assign,
 	&cli_cmd_roll,	 &cli_cmd_status, &cli_cmd_remove, &cli_cmd_issue, &cli_cmd_verify,
+	&cli_cmd_proposals, &cli_cmd_approve, &cli_cmd_reject, &cli_cmd_audit, &cli_cmd_pool,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -120,6 +122,74 @@ cli_token(cli *c, hsm_token **out)
 	}
 	*out = c->tok;
 	return 0;
+}
+
+int
+cli_load_state(cli *c, signer_state **out)
+{
+	signer_state *st = NULL;
+	hsm_token *t;
+	int r;
+
+	*out = NULL;
+	if ((r = cli_token(c, &t)) != 0 || (r = state_load(t, &st)) != 0)
+		return r;
+	if ((r = custody_filter(c->conf, st)) != 0) {
+		state_free(st);
+		return r;
+	}
+	*out = st;
+	return 0;
+}
+
+int
+cli_journal_edit(audit_txn *x, signer_state *st, const char *actor, const char *action,
+		 json_t *details, p11s_time now)
+{
+	json_t *anchor = NULL, *copy;
+	int r;
+
+	if (details == NULL || (copy = json_deep_copy(details)) == NULL) {
+		json_decref(details);
+		return p11s_fail(P11S_E_NOMEM, "out of memory");
+	}
+	if ((r = audit_add(x, actor, action, copy, now, &anchor)) != 0) {
+		json_decref(details);
+		return r;
+	}
+	if (json_object_set_new(details, "journal", anchor) != 0) {
+		json_decref(details);
+		return p11s_fail(P11S_E_NOMEM, "out of memory");
+	}
+	return state_log(st, now, action, details);
+}
+
+void
+cli_journal_refusal(cli *c, audit_txn *x, const char *actor, const char *attempt, json_t *details,
+		    int err)
+{
+	char reason[700];
+	int r;
+
+	snprintf(reason, sizeof(reason), "%s", p11s_errmsg(err));
+	if (details == NULL)
+		details = json_object();
+	if (details != NULL) {
+		json_object_set_new(details, "attempt", json_string(attempt));
+		json_object_set_new(details, "reason", json_string(reason));
+	}
+	if (x != NULL) {
+		audit_rewind(x);
+		if ((r = audit_add(x, actor, "refused", details, p11s_now(), NULL)) == 0)
+			r = audit_commit(x);
+	} else {
+		r = audit_append(c->conf, actor, "refused", details);
+	}
+	if (r != 0)
+		fprintf(stderr, "signer: warning: the refusal could not be journalled: %s\n",
+			p11s_errmsg(r));
+	/* keep the refusal's own message for the caller */
+	p11s_fail(err, "%s", reason);
 }
 
 int

@@ -6,6 +6,7 @@
 
 #include "hsm/hsm.h"
 #include "policy/policy.h"
+#include "signer/audit.h"
 #include "signer/config.h"
 #include "signer/state.h"
 
@@ -29,6 +30,8 @@ typedef struct cli_command {
 extern const cli_command cli_cmd_keygen, cli_cmd_csr, cli_cmd_import, cli_cmd_list;
 extern const cli_command cli_cmd_assign, cli_cmd_roll, cli_cmd_status, cli_cmd_remove;
 extern const cli_command cli_cmd_issue, cli_cmd_verify;
+extern const cli_command cli_cmd_proposals, cli_cmd_approve, cli_cmd_reject;
+extern const cli_command cli_cmd_audit, cli_cmd_pool;
 
 /* Print "signer: <reason>" and return the exit code for err. */
 int cli_fail(int err);
@@ -41,6 +44,33 @@ int cli_wants_help(const cli_command *cmd, int argc, char **argv);
 
 /* Open (once) and log in to the configured token. */
 P11S_MUST_CHECK int cli_token(cli *c, hsm_token **out);
+
+/*
+ * Load the state for reading (status, list, issue, verify): state_load, then
+ * custody_filter, so rolls without a valid quorum are ignored.
+ */
+P11S_MUST_CHECK int cli_load_state(cli *c, signer_state **out);
+
+/*
+ * Journal one event of a state edit (inside the state_update callback):
+ * queue it in x, and log it in the state's history with its journal anchor.
+ * details: object, stolen.
+ */
+P11S_MUST_CHECK int cli_journal_edit(audit_txn *x, signer_state *st, const char *actor,
+				     const char *action, json_t *details, p11s_time now);
+/*
+ * Journal a refused attempt (err is the refusal; details: object or NULL,
+ * stolen) through x when the caller holds the journal, else on its own.  A
+ * journal failure is reported on stderr: the refusal stands either way.
+ */
+void cli_journal_refusal(cli *c, audit_txn *x, const char *actor, const char *attempt,
+			 json_t *details, int err);
+
+/* Key and certificate files (PEM/DER, PKCS#12), as import reads them. */
+P11S_MUST_CHECK int cli_load_cert(const char *path, X509 **out);
+P11S_MUST_CHECK int cli_load_key_file(const char *path, const char *pass_source, EVP_PKEY **out);
+P11S_MUST_CHECK int cli_load_pkcs12(const char *path, const char *pass_source, EVP_PKEY **key,
+				    X509 **cert);
 
 /* Find the key whose certificate matches an operator-typed thumbprint. */
 P11S_MUST_CHECK int cli_find_key(const hsm_key_list *l, const char *thumbprint,

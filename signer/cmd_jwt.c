@@ -87,7 +87,7 @@ run_issue(cli *c, int argc, char **argv)
 							      : "--type and --sub are required");
 	}
 	req.claims = claims;
-	if ((r = cli_token(c, &t)) != 0 || (r = state_load(t, &st)) != 0 ||
+	if ((r = cli_token(c, &t)) != 0 || (r = cli_load_state(c, &st)) != 0 ||
 	    (r = tokens_keyset_new(st, &ks)) != 0)
 		goto out;
 	now = p11s_now();
@@ -208,7 +208,7 @@ run_verify(cli *c, int argc, char **argv)
 	if (type != NULL && signer_conf_type_index(c->conf, type) < 0)
 		return cli_fail(p11s_fail(P11S_E_INVAL, "unknown type '%s'", type));
 	if ((r = read_token(file, &token, &len)) != 0 || (r = cli_token(c, &t)) != 0 ||
-	    (r = state_load(t, &st)) != 0 || (r = tokens_keyset_new(st, &ks)) != 0 ||
+	    (r = cli_load_state(c, &st)) != 0 || (r = tokens_keyset_new(st, &ks)) != 0 ||
 	    (r = tokens_verify(c->conf, st, ks, type, aud, token, len, p11s_now(), &v)) != 0)
 		goto out;
 	if (v.valid)

@@ -40,7 +40,9 @@ run_keygen(cli *c, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *label = NULL, *alg_name = NULL;
+	char idhex[2 * HSM_ID_MAX + 1];
 	uint8_t id[HSM_ID_MAX];
+	audit_txn *x = NULL;
 	size_t id_len = 0;
 	unsigned bits = 0;
 	p11s_keytype kt;
@@ -82,10 +84,33 @@ run_keygen(cli *c, int argc, char **argv)
 		return cli_usage(&cli_cmd_keygen, "--bits applies to RS256 and PS256 only");
 	if (kt == P11S_KT_RSA && bits == 0)
 		bits = 2048;
-	if ((r = cli_token(c, &t)) != 0 || (r = hsm_keygen(t, label, kt, bits, id, &id_len)) != 0)
+	if ((r = audit_begin(c->conf, &x)) != 0)
 		return cli_fail(r);
+	if ((r = cli_token(c, &t)) != 0 || (r = hsm_keygen(t, label, kt, bits, id, &id_len)) != 0) {
+		if (cli_exit_code(r) == EXIT_REFUSED)
+			cli_journal_refusal(c, x, audit_os_user(), "keygen",
+					    json_pack("{s:s, s:s}", "label", label, "algorithm",
+						      p11s_alg_name(alg)),
+					    r);
+		audit_end(x);
+		return cli_fail(r);
+	}
 	log_info("generated %s key '%s' on token '%s'", p11s_alg_name(alg), label, hsm_token_label(t));
+	p11s_hex(id, id_len, idhex);
+	r = audit_add(x, audit_os_user(), "keygen",
+		      json_pack("{s:s, s:s, s:s, s:s}", "label", label, "algorithm", p11s_alg_name(alg),
+				"id", idhex, "token", hsm_token_label(t)),
+		      p11s_now(), NULL);
+	if (r == 0)
+		r = audit_commit(x);
+	audit_end(x);
 	print_id(id, id_len);
+	if (r != 0) {
+		fprintf(stderr, "signer: the key was generated but the audit journal could not be "
+				"written: %s\n",
+			p11s_errmsg(r));
+		return cli_exit_code(r);
+	}
 	return EXIT_OK;
 }
 
@@ -182,8 +207,8 @@ wipe_file(uint8_t *buf, size_t len)
 	}
 }
 
-static int
-load_cert(const char *path, X509 **out)
+int
+cli_load_cert(const char *path, X509 **out)
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
@@ -236,8 +261,8 @@ pem_pass(char *buf, int size, int rwflag, void *u)
 	return n;
 }
 
-static int
-load_key_file(const char *path, const char *pass_source, EVP_PKEY **out)
+int
+cli_load_key_file(const char *path, const char *pass_source, EVP_PKEY **out)
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
@@ -264,8 +289,8 @@ load_key_file(const char *path, const char *pass_source, EVP_PKEY **out)
 	return p11s_fail(P11S_E_INVAL, "%s is not a PEM private key", path);
 }
 
-static int
-load_pkcs12(const char *path, const char *pass_source, EVP_PKEY **key, X509 **cert)
+int
+cli_load_pkcs12(const char *path, const char *pass_source, EVP_PKEY **key, X509 **cert)
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
@@ -335,6 +360,26 @@ print_imported(const char *what, const uint8_t *id, size_t id_len, X509 *cert)
 }
 
 static int
+journal_import(audit_txn *x, int with_key, const uint8_t *id, size_t id_len, X509 *cert,
+	       const char *label, const char *token)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	char sha1[2 * EVP_MAX_MD_SIZE + 1] = "", idhex[2 * HSM_ID_MAX + 1];
+	int r;
+
+	p11s_hex(id, id_len, idhex);
+	if (X509_digest(cert, EVP_sha1(), md, &mdlen) == 1)
+		p11s_hex(md, mdlen, sha1);
+	r = audit_add(x, audit_os_user(), "import",
+		      json_pack("{s:s, s:s, s:s, s:s?, s:s}", "what",
+				with_key ? "key and certificate" : "certificate", "sha1", sha1, "id",
+				idhex, "label", label, "token", token),
+		      p11s_now(), NULL);
+	return r == 0 ? audit_commit(x) : r;
+}
+
+static int
 run_import(cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -349,6 +394,7 @@ run_import(cli *c, int argc, char **argv)
 	uint8_t id[HSM_ID_MAX];
 	size_t id_len = 0;
 	EVP_PKEY *key = NULL;
+	audit_txn *x = NULL;
 	X509 *cert = NULL;
 	hsm_token *t;
 	int o, r;
@@ -374,21 +420,31 @@ run_import(cli *c, int argc, char **argv)
 	if (key_path == NULL && p12_path == NULL && pass != NULL)
 		return cli_usage(&cli_cmd_import, "--passphrase applies to --key and --pkcs12 only");
 	if (p12_path != NULL)
-		r = load_pkcs12(p12_path, pass, &key, &cert);
-	else if ((r = load_cert(cert_path, &cert)) == 0 && key_path != NULL)
-		r = load_key_file(key_path, pass, &key);
+		r = cli_load_pkcs12(p12_path, pass, &key, &cert);
+	else if ((r = cli_load_cert(cert_path, &cert)) == 0 && key_path != NULL)
+		r = cli_load_key_file(key_path, pass, &key);
 	if (r != 0)
 		goto out;
-	if ((r = cli_token(c, &t)) != 0)
+	if ((r = audit_begin(c->conf, &x)) != 0 || (r = cli_token(c, &t)) != 0)
 		goto out;
 	if (key != NULL)
 		r = hsm_import_key(t, key, cert, label != NULL ? label : "imported", id, &id_len);
 	else
 		r = hsm_store_cert(t, cert, label, id, &id_len);
-	if (r != 0)
+	if (r != 0) {
+		if (cli_exit_code(r) == EXIT_REFUSED)
+			cli_journal_refusal(c, x, audit_os_user(), "import",
+					    json_pack("{s:s, s:b}", "file",
+						      p12_path != NULL ? p12_path : cert_path, "key",
+						      key != NULL),
+					    r);
 		goto out;
+	}
 	print_imported(key != NULL ? "key and certificate" : "certificate", id, id_len, cert);
+	if ((r = journal_import(x, key != NULL, id, id_len, cert, label, hsm_token_label(t))) != 0)
+		fprintf(stderr, "signer: imported, but the audit journal could not be written\n");
 out:
+	audit_end(x);
 	EVP_PKEY_free(key); /* OpenSSL clears private key components on free */
 	X509_free(cert);
 	return r == 0 ? EXIT_OK : cli_fail(r);
@@ -526,7 +582,7 @@ run_list(cli *c, int argc, char **argv)
 	if (optind < argc)
 		return cli_usage(&cli_cmd_list, "unexpected argument '%s'", argv[optind]);
 	if ((r = cli_token(c, &t)) != 0 || (r = hsm_list_keys(t, &l)) != 0 ||
-	    (r = state_load(t, &st)) != 0)
+	    (r = cli_load_state(c, &st)) != 0)
 		goto out;
 	if ((arr = json_array()) == NULL) {
 		r = p11s_fail(P11S_E_NOMEM, "out of memory");

@@ -10,6 +10,7 @@
 #include "common/parse.h"
 #include "common/util.h"
 #include "signer/cli.h"
+#include "signer/custody.h"
 
 /* Everything a state edit needs; the edit re-runs the policy on the fresh
  * state under the host lock, so a concurrent change cannot slip between the
@@ -30,7 +31,26 @@ struct plan {
 	int force;
 	int forced_early;
 	pol_key victim;
+	/* journal and custody */
+	audit_txn *audit;
+	const char *actor;
+	char id[65];
+	p11s_time expires_at;
 };
+
+/* After a successful state change: write the journal entries queued by the
+ * edit.  The change is made; a journal failure is an error all the same. */
+static int
+commit_journal(audit_txn *x)
+{
+	int r = audit_commit(x);
+
+	if (r != 0)
+		fprintf(stderr, "signer: the change was made but the audit journal could not be "
+				"written: %s\n",
+			p11s_errmsg(r));
+	return r;
+}
 
 static json_t *
 types_json(const char *const *types, size_t n)
@@ -93,14 +113,16 @@ edit_assign(signer_state *st, void *arg)
 	struct plan *p = arg;
 	int r;
 
+	audit_rewind(p->audit);
 	if ((r = pol_check_assign(p->pc, &st->pol, p->types, p->n_types, p->cand, p->now, &p->why)) !=
 	    0)
 		return r;
 	if ((r = pol_apply_assign(&st->pol, p->types, p->n_types, p->cand->key, p->now)) != 0)
 		return r;
-	return state_log(st, p->now, "assign",
-			 json_pack("{s:s, s:o}", "key", p->cand->key->sha1, "types",
-				   types_json(p->types, p->n_types)));
+	return cli_journal_edit(p->audit, st, p->actor, "assign",
+				json_pack("{s:s, s:o}", "key", p->cand->key->sha1, "types",
+					  types_json(p->types, p->n_types)),
+				p->now);
 }
 
 static int
@@ -121,6 +143,7 @@ run_assign(cli *c, int argc, char **argv)
 	int o, r;
 
 	memset(&pk, 0, sizeof(pk));
+	memset(&p, 0, sizeof(p));
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
 		case 't': type_arg = optarg; break;
@@ -132,22 +155,30 @@ run_assign(cli *c, int argc, char **argv)
 		return cli_usage(&cli_cmd_assign, "unexpected argument '%s'", argv[optind]);
 	if (type_arg == NULL || thumb == NULL)
 		return cli_usage(&cli_cmd_assign, "--type and --thumbprint are required");
-	if ((r = cli_split_types(type_arg, &types_buf, &types, &n)) != 0 ||
-	    (r = check_types(c->conf, types, n)) != 0 || (r = resolve_key(c, thumb, &l, &pk, &cand)) != 0)
-		goto out;
 	memset(&p, 0, sizeof(p));
+	if ((r = cli_split_types(type_arg, &types_buf, &types, &n)) != 0 ||
+	    (r = check_types(c->conf, types, n)) != 0 || (r = audit_begin(c->conf, &p.audit)) != 0 ||
+	    (r = resolve_key(c, thumb, &l, &pk, &cand)) != 0)
+		goto out;
 	p.pc = &c->conf->policy;
 	p.types = types;
 	p.n_types = n;
 	p.cand = &cand;
 	p.now = p11s_now();
+	p.actor = audit_os_user();
 	if ((r = state_update(c->tok, edit_assign, &p, NULL)) != 0)
+		goto out;
+	if ((r = commit_journal(p.audit)) != 0)
 		goto out;
 	printf("assigned key %s to", pk.sha1);
 	for (size_t i = 0; i < n; i++)
 		printf(" %s", types[i]);
 	printf("; it issues from now on\n");
 out:
+	if (r != 0 && p.audit != NULL && cli_exit_code(r) == EXIT_REFUSED)
+		cli_journal_refusal(c, p.audit, audit_os_user(), "assign",
+				    json_pack("{s:s, s:s}", "types", type_arg, "thumbprint", thumb), r);
+	audit_end(p.audit);
 	free(pk.cert_der);
 	hsm_key_list_free(l);
 	free(types);
@@ -343,7 +374,7 @@ run_status(cli *c, int argc, char **argv)
 		return cli_fail(r);
 	if (type != NULL)
 		ti = signer_conf_type_index(c->conf, type);
-	if ((r = cli_token(c, &t)) != 0 || (r = state_load(t, &st)) != 0)
+	if ((r = cli_token(c, &t)) != 0 || (r = cli_load_state(c, &st)) != 0)
 		goto out;
 	if (json) {
 		if ((arr = json_array()) == NULL || (mem = json_array()) == NULL) {
@@ -407,15 +438,44 @@ edit_roll(signer_state *st, void *arg)
 	int r;
 
 	p->now = p11s_now();
+	audit_rewind(p->audit);
 	if ((r = decide_roll(p, &st->pol)) != 0)
 		return r;
 	if ((r = pol_apply_roll(&st->pol, p->types, p->n_types, p->cand->key, p->effective, p->now,
 				p->replace)) != 0)
 		return r;
-	return state_log(st, p->now, "stage",
-			 json_pack("{s:s, s:o, s:I, s:b}", "key", p->cand->key->sha1, "types",
-				   types_json(p->types, p->n_types), "effective",
-				   (json_int_t)p->effective, "replace", p->replace));
+	return cli_journal_edit(p->audit, st, p->actor, "stage",
+				json_pack("{s:s, s:o, s:I, s:b}", "key", p->cand->key->sha1, "types",
+					  types_json(p->types, p->n_types), "effective",
+					  (json_int_t)p->effective, "replace", p->replace),
+				p->now);
+}
+
+/* quorum > 1: the checked plan becomes a proposal (SPEC §6), not a roll */
+static int
+edit_propose(signer_state *st, void *arg)
+{
+	struct plan *p = arg;
+	json_t *content = NULL;
+	int r;
+
+	p->now = p11s_now();
+	audit_rewind(p->audit);
+	if ((r = decide_roll(p, &st->pol)) != 0)
+		return r;
+	if ((r = custody_content(p->pc, &st->pol, p->types, p->n_types, p->cand->key, p->effective,
+				 p->replace, p->now, &content)) != 0)
+		return r;
+	p->expires_at = (p11s_time)json_integer_value(json_object_get(content, "expires_at"));
+	if ((r = custody_propose(st, content, p->actor, p->now, p->id)) != 0)
+		return r;
+	return cli_journal_edit(p->audit, st, p->actor, "propose",
+				json_pack("{s:s, s:s, s:o, s:I, s:b, s:I}", "proposal", p->id, "key",
+					  p->cand->key->sha1, "types",
+					  types_json(p->types, p->n_types), "effective",
+					  (json_int_t)p->effective, "replace", p->replace,
+					  "expires_at", (json_int_t)p->expires_at),
+				p->now);
 }
 
 static void
@@ -499,12 +559,15 @@ run_roll(cli *c, int argc, char **argv)
 		cli_print_instant(stdout, "effective date accepted as", p.effective);
 	}
 	if ((r = cli_split_types(type_arg, &types_buf, &types, &n)) != 0 ||
-	    (r = check_types(c->conf, types, n)) != 0 || (r = resolve_key(c, thumb, &l, &pk, &cand)) != 0)
+	    (r = check_types(c->conf, types, n)) != 0 ||
+	    (!p.dry_run && (r = audit_begin(c->conf, &p.audit)) != 0) ||
+	    (r = resolve_key(c, thumb, &l, &pk, &cand)) != 0)
 		goto out;
 	p.pc = &c->conf->policy;
 	p.types = types;
 	p.n_types = n;
 	p.cand = &cand;
+	p.actor = audit_os_user();
 	if (p.dry_run) {
 		if ((r = state_load(c->tok, &st)) != 0)
 			goto out;
@@ -512,21 +575,39 @@ run_roll(cli *c, int argc, char **argv)
 		if ((r = decide_roll(&p, &st->pol)) != 0)
 			goto out;
 		printf("dry run: nothing was changed\n");
+		if (c->conf->policy.quorum > 1)
+			printf("quorum is %u: this would create a proposal for the custodians to "
+			       "approve\n",
+			       c->conf->policy.quorum);
 		print_plan(c->conf, &p, &st->pol);
 		goto out;
 	}
 	if (c->conf->policy.quorum > 1) {
-		r = p11s_fail(P11S_E_POLICY,
-			      "quorum is %u: rolls need custodian approvals, which this release "
-			      "does not support yet; set quorum = 1",
-			      c->conf->policy.quorum);
+		char exp[40];
+
+		if ((r = state_update(c->tok, edit_propose, &p, &st)) != 0 ||
+		    (r = commit_journal(p.audit)) != 0)
+			goto out;
+		p11s_fmt_utc(p.expires_at, exp, sizeof(exp));
+		printf("proposal %s\n", p.id);
+		printf("quorum is %u: the roll is staged when %u custodians have approved it with "
+		       "'signer approve %.16s --key SOURCE' before %s\n",
+		       c->conf->policy.quorum, c->conf->policy.quorum, p.id, exp);
+		print_plan(c->conf, &p, &st->pol);
 		goto out;
 	}
-	if ((r = state_update(c->tok, edit_roll, &p, &st)) != 0)
+	if ((r = state_update(c->tok, edit_roll, &p, &st)) != 0 ||
+	    (r = commit_journal(p.audit)) != 0)
 		goto out;
 	printf("staged\n");
 	print_plan(c->conf, &p, &st->pol);
 out:
+	if (r != 0 && p.audit != NULL && cli_exit_code(r) == EXIT_REFUSED)
+		cli_journal_refusal(c, p.audit, audit_os_user(), "roll",
+				    json_pack("{s:s, s:s, s:s}", "types", type_arg, "thumbprint",
+					      thumb, "effective", date),
+				    r);
+	audit_end(p.audit);
 	state_free(st);
 	free(pk.cert_der);
 	hsm_key_list_free(l);
@@ -561,6 +642,7 @@ edit_remove(signer_state *st, void *arg)
 	const pol_key *victim;
 	int r;
 
+	audit_rewind(p->audit);
 	if ((r = pol_check_remove(p->pc, &st->pol, p->type, p->now, p->force, &victim,
 				  &p->forced_early, &p->why)) != 0)
 		return r;
@@ -570,9 +652,10 @@ edit_remove(signer_state *st, void *arg)
 				 p->type);
 	if ((r = pol_apply_remove(&st->pol, victim->sha1, p->now)) != 0)
 		return r;
-	return state_log(st, p->now, "remove",
-			 json_pack("{s:s, s:s, s:b}", "key", p->victim.sha1, "type", p->type, "forced",
-				   p->forced_early));
+	return cli_journal_edit(p->audit, st, p->actor, "remove",
+				json_pack("{s:s, s:s, s:b}", "key", p->victim.sha1, "type", p->type,
+					  "forced", p->forced_early),
+				p->now);
 }
 
 static int
@@ -608,7 +691,9 @@ run_remove(cli *c, int argc, char **argv)
 		return cli_fail(r);
 	p.pc = &c->conf->policy;
 	p.now = p11s_now();
-	if ((r = cli_token(c, &t)) != 0 || (r = state_load(t, &st)) != 0)
+	p.actor = audit_os_user();
+	if ((r = audit_begin(c->conf, &p.audit)) != 0 || (r = cli_token(c, &t)) != 0 ||
+	    (r = cli_load_state(c, &st)) != 0)
 		goto out;
 	if ((r = pol_check_remove(p.pc, &st->pol, p.type, p.now, p.force, &victim, &p.forced_early,
 				  &p.why)) != 0)
@@ -633,11 +718,15 @@ run_remove(cli *c, int argc, char **argv)
 		log_info("key %s was already gone from the token", p.victim.sha1);
 	else if (r != 0)
 		goto out;
-	if ((r = state_update(t, edit_remove, &p, NULL)) != 0)
+	if ((r = state_update(t, edit_remove, &p, NULL)) != 0 || (r = commit_journal(p.audit)) != 0)
 		goto out;
 	printf("removed previous key %s of %s (private key and certificate destroyed)\n",
 	       p.victim.sha1, p.type);
 out:
+	if (r != 0 && p.audit != NULL && cli_exit_code(r) == EXIT_REFUSED)
+		cli_journal_refusal(c, p.audit, audit_os_user(), "remove",
+				    json_pack("{s:s, s:b}", "type", p.type, "force", p.force), r);
+	audit_end(p.audit);
 	state_free(st);
 	if (r == P11S_E_POLICY && p.why.rule != POL_OK)
 		return print_refusal(&p.why);

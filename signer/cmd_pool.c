@@ -1,0 +1,452 @@
+/*
+ * signer pool check URL...: ask every pool member's GET /v1/status and report,
+ * before the effective instant, each member that lacks the staged key or has
+ * a different effective instant (SPEC §7).
+ */
+#include <config.h>
+
+#include <curl/curl.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/parse.h"
+#include "common/util.h"
+#include "signer/cli.h"
+
+#define STATUS_MAX (1u << 20)
+#define STATUS_PATH "/v1/status"
+
+typedef struct pool_opts {
+	const char *cacert;
+	const char *cert;
+	const char *key;
+	int64_t timeout;
+} pool_opts;
+
+typedef struct member {
+	const char *url;
+	char id[128];
+	json_t *doc;       /* status document, NULL when unreachable */
+	char error[300];   /* why it is unreachable */
+	json_t *problems;  /* array of strings */
+} member;
+
+struct body {
+	char *buf;
+	size_t len;
+	int too_big;
+};
+
+static size_t
+on_data(char *data, size_t size, size_t n, void *arg)
+{
+	struct body *b = arg;
+	size_t len = size * n;
+	char *nb;
+
+	if (b->len + len > STATUS_MAX) {
+		b->too_big = 1;
+		return 0;
+	}
+	if ((nb = realloc(b->buf, b->len + len + 1)) == NULL)
+		return 0;
+	b->buf = nb;
+	memcpy(b->buf + b->len, data, len);
+	b->len += len;
+	b->buf[b->len] = '\0';
+	return len;
+}
+
+/* http(s)://host:port[/prefix] -> .../v1/status; unix:/path -> socket + URL. */
+static int
+status_url(const char *url, char **target, const char **unix_path)
+{
+	size_t len = strlen(url);
+
+	*target = NULL;
+	*unix_path = NULL;
+	if (strncmp(url, "unix:", 5) == 0) {
+		if (url[5] != '/')
+			return p11s_fail(P11S_E_INVAL, "'%s': a UNIX socket is unix:/absolute/path",
+					 url);
+		*unix_path = url + 5;
+		return p11s_strdup("http://localhost" STATUS_PATH, target);
+	}
+	if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+		return p11s_fail(P11S_E_INVAL,
+				 "'%s' is not a member URL: expected http://HOST:PORT, "
+				 "https://HOST:PORT or unix:/PATH",
+				 url);
+	while (len > 0 && url[len - 1] == '/')
+		len--;
+	if (len >= strlen(STATUS_PATH) &&
+	    strncmp(url + len - strlen(STATUS_PATH), STATUS_PATH, strlen(STATUS_PATH)) == 0)
+		return asprintf(target, "%.*s", (int)len, url) < 0
+			       ? p11s_fail(P11S_E_NOMEM, "out of memory")
+			       : 0;
+	return asprintf(target, "%.*s%s", (int)len, url, STATUS_PATH) < 0
+		       ? p11s_fail(P11S_E_NOMEM, "out of memory")
+		       : 0;
+}
+
+static void
+fetch(const pool_opts *o, member *m)
+{
+	struct body b = { NULL, 0, 0 };
+	const char *unix_path;
+	char *target = NULL, cerr[CURL_ERROR_SIZE] = "";
+	json_error_t jerr;
+	long code = 0;
+	CURL *h = NULL;
+	CURLcode cc;
+
+	if (status_url(m->url, &target, &unix_path) != 0) {
+		snprintf(m->error, sizeof(m->error), "%s", p11s_errmsg(P11S_E_INVAL));
+		return;
+	}
+	if ((h = curl_easy_init()) == NULL) {
+		snprintf(m->error, sizeof(m->error), "cannot start an HTTP client");
+		goto out;
+	}
+	curl_easy_setopt(h, CURLOPT_URL, target);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)o->timeout);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "p11-signer pool check");
+	if (unix_path != NULL)
+		curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, unix_path);
+	if (o->cacert != NULL)
+		curl_easy_setopt(h, CURLOPT_CAINFO, o->cacert);
+	if (o->cert != NULL) {
+		curl_easy_setopt(h, CURLOPT_SSLCERT, o->cert);
+		curl_easy_setopt(h, CURLOPT_SSLKEY, o->key);
+	}
+	if ((cc = curl_easy_perform(h)) != CURLE_OK) {
+		snprintf(m->error, sizeof(m->error), "%s",
+			 b.too_big ? "the status document is larger than 1 MiB"
+			 : *cerr != '\0' ? cerr
+					 : curl_easy_strerror(cc));
+		goto out;
+	}
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+	if (code != 200) {
+		snprintf(m->error, sizeof(m->error), "GET %s answered HTTP %ld", STATUS_PATH, code);
+		goto out;
+	}
+	if (b.buf == NULL || (m->doc = json_loadb(b.buf, b.len, 0, &jerr)) == NULL ||
+	    !json_is_object(m->doc)) {
+		snprintf(m->error, sizeof(m->error), "the status is not a JSON object%s%s",
+			 m->doc == NULL && b.buf != NULL ? ": " : "",
+			 m->doc == NULL && b.buf != NULL ? jerr.text : "");
+		json_decref(m->doc);
+		m->doc = NULL;
+		goto out;
+	}
+	{
+		json_t *mem = json_object_get(m->doc, "member");
+		const char *id = json_is_string(mem) ? json_string_value(mem)
+						     : json_string_value(json_object_get(mem, "id"));
+
+		snprintf(m->id, sizeof(m->id), "%s", id != NULL ? id : m->url);
+	}
+out:
+	curl_easy_cleanup(h);
+	free(target);
+	free(b.buf);
+}
+
+/* A key reference as `signer status --json` ({sha1}) or signerd ({key:{thumbprint}}) shows it. */
+static const char *
+ref_sha1(const json_t *o)
+{
+	const char *s = json_string_value(json_object_get(o, "sha1"));
+
+	if (s == NULL)
+		s = json_string_value(json_object_get(json_object_get(o, "key"), "thumbprint"));
+	return s;
+}
+
+/* Effective instant: seconds or an RFC 3339 string; 0 when absent. */
+static p11s_time
+ref_effective(const json_t *o)
+{
+	json_t *e = json_object_get(o, "effective");
+	p11s_time t = 0;
+
+	if (json_is_integer(e))
+		return (p11s_time)json_integer_value(e);
+	if (json_is_string(e) && p11s_parse_date(json_string_value(e), &t) == 0)
+		return t;
+	p11s_err_clear();
+	return 0;
+}
+
+static const json_t *
+member_type(const member *m, const char *type)
+{
+	json_t *t;
+	size_t i;
+
+	json_array_foreach(json_object_get(m->doc, "types"), i, t)
+	{
+		const char *name = json_string_value(json_object_get(t, "type"));
+
+		if (name != NULL && strcmp(name, type) == 0)
+			return t;
+	}
+	return NULL;
+}
+
+static void
+problem(member *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+problem(member *m, const char *fmt, ...)
+{
+	char buf[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	json_array_append_new(m->problems, json_string(buf));
+}
+
+struct deadline {
+	char type[POL_NAME_MAX];
+	char key[41];
+	p11s_time at;
+};
+
+/* Check one type across the members; returns the deadline (0: nothing staged). */
+static p11s_time
+check_type(member *ms, size_t n, const char *type, p11s_time now, struct deadline *d)
+{
+	const char *key = NULL;
+	char when[40];
+	p11s_time first = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const json_t *t = ms[i].doc != NULL ? member_type(&ms[i], type) : NULL;
+		const json_t *st = json_object_get(t, "staged");
+		p11s_time e = ref_effective(st);
+
+		if (ref_sha1(st) != NULL && e > 0 && (first == 0 || e < first)) {
+			first = e;
+			key = ref_sha1(st);
+		}
+	}
+	if (first == 0)
+		return 0;
+	snprintf(d->type, sizeof(d->type), "%s", type);
+	snprintf(d->key, sizeof(d->key), "%s", key);
+	d->at = first;
+	p11s_fmt_utc(first, when, sizeof(when));
+	for (size_t i = 0; i < n; i++) {
+		const json_t *t, *st, *cur;
+		const char *sk, *ck;
+		char mine[40];
+		p11s_time e;
+
+		if (ms[i].doc == NULL)
+			continue;
+		t = member_type(&ms[i], type);
+		st = json_object_get(t, "staged");
+		cur = json_object_get(t, "current");
+		sk = ref_sha1(st);
+		ck = ref_sha1(cur);
+		e = ref_effective(st);
+		if (sk != NULL && strcmp(sk, d->key) == 0) {
+			if (e != first) {
+				p11s_fmt_utc(e, mine, sizeof(mine));
+				problem(&ms[i], "%s: key %.12s… is staged effective %s, not %s", type,
+					d->key, mine, when);
+			}
+		} else if (ck != NULL && strcmp(ck, d->key) == 0) {
+			if (now < first)
+				problem(&ms[i], "%s: key %.12s… already issues, before %s", type,
+					d->key, when);
+		} else if (t == NULL) {
+			problem(&ms[i], "%s: the type is not configured on this member", type);
+		} else {
+			problem(&ms[i], "%s: lacks the staged key %.12s… (effective %s)%s%.12s%s", type,
+				d->key, when, sk != NULL ? "; it has " : "", sk != NULL ? sk : "",
+				sk != NULL ? "… staged instead" : "");
+		}
+	}
+	return first;
+}
+
+static int
+run_pool(cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "cacert", required_argument, NULL, 'C' },
+		{ "cert", required_argument, NULL, 'c' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	pool_opts po = { NULL, NULL, NULL, 10 };
+	struct deadline *dl = NULL, *earliest = NULL;
+	json_t *types = NULL, *out = NULL, *marr = NULL;
+	member *ms = NULL;
+	p11s_time now;
+	size_t n, nd = 0, not_ready = 0;
+	int o, r, json = 0;
+
+	(void)c;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 'C': po.cacert = optarg; break;
+		case 'c': po.cert = optarg; break;
+		case 'k': po.key = optarg; break;
+		case 'j': json = 1; break;
+		case 't':
+			if ((r = p11s_parse_duration(optarg, &po.timeout)) != 0)
+				return cli_fail(r);
+			if (po.timeout < 1)
+				return cli_usage(&cli_cmd_pool, "--timeout must be at least 1s");
+			break;
+		default: return cli_usage(&cli_cmd_pool, "unknown option");
+		}
+	}
+	if (optind >= argc || strcmp(argv[optind], "check") != 0)
+		return cli_usage(&cli_cmd_pool, "the only subcommand is 'check'");
+	optind++;
+	if (optind >= argc)
+		return cli_usage(&cli_cmd_pool, "give the URL of every pool member");
+	if ((po.cert == NULL) != (po.key == NULL))
+		return cli_usage(&cli_cmd_pool, "--cert and --key go together (a client certificate)");
+	n = (size_t)(argc - optind);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return cli_fail(p11s_fail(P11S_E_INTERNAL, "cannot initialise libcurl"));
+	if ((ms = calloc(n, sizeof(*ms))) == NULL || (types = json_array()) == NULL ||
+	    (dl = calloc(64, sizeof(*dl))) == NULL) {
+		r = p11s_fail(P11S_E_NOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_t *t;
+		size_t k;
+
+		ms[i].url = argv[optind + (int)i];
+		snprintf(ms[i].id, sizeof(ms[i].id), "%s", ms[i].url);
+		if ((ms[i].problems = json_array()) == NULL) {
+			r = p11s_fail(P11S_E_NOMEM, "out of memory");
+			goto out;
+		}
+		fetch(&po, &ms[i]);
+		/* the union of type names, in order of appearance */
+		json_array_foreach(json_object_get(ms[i].doc, "types"), k, t)
+		{
+			json_t *name = json_object_get(t, "type"), *have;
+			size_t j;
+			int dup = 0;
+
+			if (!json_is_string(name))
+				continue;
+			json_array_foreach(types, j, have)
+				dup |= json_equal(have, name);
+			if (!dup)
+				json_array_append(types, name);
+		}
+	}
+	now = p11s_now();
+	for (size_t k = 0; k < json_array_size(types) && nd < 64; k++)
+		if (check_type(ms, n, json_string_value(json_array_get(types, k)), now, &dl[nd]) > 0)
+			nd++;
+	for (size_t k = 0; k < nd; k++)
+		if (earliest == NULL || dl[k].at < earliest->at)
+			earliest = &dl[k];
+	if ((marr = json_array()) == NULL) {
+		r = p11s_fail(P11S_E_NOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int ready = ms[i].doc != NULL && json_array_size(ms[i].problems) == 0;
+
+		not_ready += !ready;
+		json_array_append_new(marr, json_pack("{s:s, s:s, s:b, s:s?, s:O}", "url", ms[i].url,
+						      "member", ms[i].id, "ready", ready, "error",
+						      ms[i].doc == NULL ? ms[i].error : NULL,
+						      "problems", ms[i].problems));
+		if (json)
+			continue;
+		if (ms[i].doc == NULL) {
+			printf("member %s: NOT READY: unreachable: %s\n", ms[i].url, ms[i].error);
+		} else if (ready) {
+			printf("member %s (%s): ready\n", ms[i].id, ms[i].url);
+		} else {
+			json_t *p;
+			size_t k;
+
+			printf("member %s (%s): NOT READY\n", ms[i].id, ms[i].url);
+			json_array_foreach(ms[i].problems, k, p)
+				printf("  %s\n", json_string_value(p));
+		}
+	}
+	if (json) {
+		out = json_pack("{s:b, s:I, s:O}", "ready", not_ready == 0, "now", (json_int_t)now,
+				"members", marr);
+		if (out != NULL && earliest != NULL)
+			json_object_set_new(out, "deadline",
+					    json_pack("{s:s, s:s, s:I}", "type", earliest->type,
+						      "key", earliest->key, "effective",
+						      (json_int_t)earliest->at));
+		json_dumpf(out, stdout, JSON_INDENT(2));
+		printf("\n");
+	} else {
+		for (size_t k = 0; k < nd; k++) {
+			char what[200];
+
+			snprintf(what, sizeof(what), "%s %s: every member must hold key %s by",
+				 &dl[k] == earliest ? "deadline" : "then    ", dl[k].type, dl[k].key);
+			cli_print_instant(stdout, what, dl[k].at);
+		}
+		if (earliest != NULL && now >= earliest->at)
+			printf("note: the earliest effective instant has passed\n");
+		if (nd == 0)
+			printf("no roll is staged on any member\n");
+		printf("pool: %s (%zu of %zu members ready)\n", not_ready == 0 ? "ready" : "NOT READY",
+		       n - not_ready, n);
+	}
+	r = 0;
+out:
+	for (size_t i = 0; ms != NULL && i < n; i++) {
+		json_decref(ms[i].doc);
+		json_decref(ms[i].problems);
+	}
+	free(ms);
+	free(dl);
+	json_decref(types);
+	json_decref(marr);
+	json_decref(out);
+	curl_global_cleanup();
+	if (r != 0)
+		return cli_fail(r);
+	return not_ready == 0 ? EXIT_OK : EXIT_REFUSED;
+}
+
+const cli_command cli_cmd_pool = {
+	"pool",
+	"check [--cacert F] [--cert F --key F] [--timeout DUR] [--json] URL...",
+	"Check that every pool member holds the staged key before the effective instant.",
+	"  check URL...     members' base URLs: http://HOST:PORT, https://HOST:PORT or\n"
+	"                   unix:/PATH (GET /v1/status is asked of each)\n"
+	"  --cacert F       CA certificates to verify the members' TLS certificates\n"
+	"  --cert F --key F client certificate and key (PEM) for members requiring mTLS\n"
+	"  --timeout DUR    per member (default 10s)\n"
+	"  --json           machine-readable output\n"
+	"Reports every member that is unreachable, lacks the staged key or has a different\n"
+	"effective instant, and the earliest effective instant as the deadline.  Exit 0 when\n"
+	"every member is ready, 1 when not.\n",
+	run_pool,
+};
