@@ -23,7 +23,6 @@ tests_unit_test_audit_LDADD = $(SIGNER_LIBS) $(SIGNER_DEPLIBS) $(CMOCKA_LIBS)
 
 CUSTODY_TESTS = \
 	tests/integration/custody_quorum.sh \
-	tests/integration/custody_audit.sh \
 	tests/integration/pool_check.sh \
 	$(NULL)
 TESTS += $(CUSTODY_TESTS)
