@@ -326,6 +326,14 @@ run_pool(cli *c, int argc, char **argv)
 	if ((po.cert == NULL) != (po.key == NULL))
 		return cli_usage(&cli_cmd_pool, "--cert and --key go together (a client certificate)");
 	n = (size_t)(argc - optind);
+	for (size_t i = 0; i < n; i++) {
+		const char *unix_path;
+		char *target = NULL;
+
+		if ((r = status_url(argv[optind + (int)i], &target, &unix_path)) != 0)
+			return cli_usage(&cli_cmd_pool, "%s", p11s_errmsg(r));
+		free(target);
+	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return cli_fail(p11s_fail(P11S_E_INTERNAL, "cannot initialise libcurl"));
 	if ((ms = calloc(n, sizeof(*ms))) == NULL || (types = json_array()) == NULL ||
