@@ -34,3 +34,12 @@ tests_unit_test_d_http_LDADD = libsignerd.a libcommon.a $(LIBEVENT_LIBS) $(JANSS
 
 dist_man_MANS += doc/signerd.8
 EXTRA_DIST += dist/p11-signerd.service
+
+# Integration tests: real signerd processes on throwaway SoftHSM2 tokens.
+TESTS += \
+	tests/integration/signerd_api.sh \
+	$(NULL)
+EXTRA_DIST += \
+	tests/integration/signerd_lib.sh \
+	tests/integration/signerd_api.sh \
+	$(NULL)
