@@ -9,20 +9,27 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "common/pin.h"
 #include "common/util.h"
 
 static const char accepted[] = "use file:PATH, env:NAME, fd:N or prompt";
 
+/* Decimal digits only: strtol would also take " 3" and "+3". */
 static int
 parse_fd(const char *s, int *fd)
 {
-	char *end;
-	long v;
+	long v = 0;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < 0 || v > INT_MAX)
+	if (*s == '\0')
+		return -1;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		v = v * 10 + (*s - '0');
+		if (v > INT_MAX)
+			return -1;
+	}
+	if (*s != '\0')
 		return -1;
 	*fd = (int)v;
 	return 0;
@@ -54,30 +61,45 @@ p11s_secret_source_rereadable(const char *source)
 	return source != NULL && (strncmp(source, "file:", 5) == 0 || strncmp(source, "env:", 4) == 0);
 }
 
-/* Read at most P11S_SECRET_MAX bytes up to EOF or the first newline. */
+/*
+ * Read at most P11S_SECRET_MAX bytes up to EOF or the first newline.  A "\r"
+ * right after the maximum is accepted when it ends the line ("\r\n" or EOF).
+ */
 static int
 read_fd_line(int fd, p11s_secret *s, const char *what, const char *where)
 {
+	char c = 0;
+	int r = P11S_E_INTERNAL, cr_at_max = 0;
+
 	for (;;) {
-		char c;
 		ssize_t n = read(fd, &c, 1);
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
-			return p11s_fail(P11S_E_PIN_SOURCE, "cannot read the %s from %s: %s", what,
-					 where, strerror(errno));
+		if (n < 0) {
+			r = p11s_fail(P11S_E_PIN_SOURCE, "cannot read the %s from %s: %s", what,
+				      where, strerror(errno));
+			goto out;
+		}
 		if (n == 0 || c == '\n')
 			break;
+		if (cr_at_max || (s->len == P11S_SECRET_MAX && c != '\r')) {
+			r = p11s_fail(P11S_E_PIN_SOURCE, "the %s from %s is longer than %d bytes",
+				      what, where, P11S_SECRET_MAX);
+			goto out;
+		}
 		if (s->len == P11S_SECRET_MAX)
-			return p11s_fail(P11S_E_PIN_SOURCE, "the %s from %s is longer than %d bytes",
-					 what, where, P11S_SECRET_MAX);
-		s->buf[s->len++] = c;
+			cr_at_max = 1;
+		else
+			s->buf[s->len++] = c;
 	}
-	if (s->len > 0 && s->buf[s->len - 1] == '\r')
+	if (!cr_at_max && s->len > 0 && s->buf[s->len - 1] == '\r')
 		s->len--;
 	s->buf[s->len] = '\0';
-	return 0;
+	r = 0;
+out:
+	OPENSSL_cleanse(&c, sizeof(c));
+	return r;
 }
 
 static int
@@ -109,6 +131,7 @@ int
 p11s_secret_read(const char *source, const char *what, p11s_secret **out)
 {
 	p11s_secret *s = NULL;
+	size_t len;
 	int r, fd;
 
 	*out = NULL;
@@ -137,12 +160,19 @@ p11s_secret_read(const char *source, const char *what, p11s_secret **out)
 				      source + 4, what);
 			goto out;
 		}
-		if (strlen(v) > P11S_SECRET_MAX) {
+		len = strlen(v);
+		/* one trailing "\n" or "\r\n" is dropped, as for the other sources */
+		if (len > 0 && v[len - 1] == '\n') {
+			len--;
+			if (len > 0 && v[len - 1] == '\r')
+				len--;
+		}
+		if (len > P11S_SECRET_MAX) {
 			r = p11s_fail(P11S_E_PIN_SOURCE, "the %s in %s is longer than %d bytes", what,
 				      source + 4, P11S_SECRET_MAX);
 			goto out;
 		}
-		s->len = strlen(v);
+		s->len = len;
 		memcpy(s->buf, v, s->len);
 		s->buf[s->len] = '\0';
 		r = 0;
@@ -156,7 +186,7 @@ p11s_secret_read(const char *source, const char *what, p11s_secret **out)
 		r = read_prompt(s, what);
 	}
 	if (r == 0 && s->len == 0)
-		r = p11s_fail(P11S_E_PIN_SOURCE, "the %s read from %.8s... is empty", what, source);
+		r = p11s_fail(P11S_E_PIN_SOURCE, "the %s read from %s is empty", what, source);
 	if (r != 0)
 		goto out;
 	*out = s;

@@ -1,6 +1,8 @@
 /* signer issue, verify. */
-#include "config.h"
+#include <config.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,8 +13,6 @@
 #include "common/util.h"
 #include "signer/cli.h"
 #include "signer/tokens.h"
-
-#define VERIFY_INPUT_MAX (1u << 20) /* read at most this much; jwt_verify caps far lower */
 
 static int
 add_claim(json_t *claims, const char *kv)
@@ -123,44 +123,55 @@ const cli_command cli_cmd_issue = {
 	run_issue,
 };
 
+/*
+ * Read the token from a file or standard input.  Only JWT_MAX_LEN + 2 bytes
+ * are read: anything longer is reported by jwt_verify as too large, however
+ * much larger it is.
+ */
 static int
 read_token(const char *path, char **out, size_t *len)
 {
-	uint8_t *buf = NULL;
-	size_t have = 0;
-	int r;
+	size_t cap = JWT_MAX_LEN + 2, have = 0;
+	int fd = STDIN_FILENO, more = 0;
+	char *buf;
 
 	*out = NULL;
 	*len = 0;
-	if (path != NULL && strcmp(path, "-") != 0) {
-		if ((r = p11s_read_file(path, VERIFY_INPUT_MAX, &buf, &have)) != 0)
-			return r;
-	} else {
-		if ((buf = malloc(VERIFY_INPUT_MAX + 1)) == NULL)
-			return p11s_fail(P11S_E_NOMEM, "out of memory");
-		for (;;) {
-			ssize_t n = read(STDIN_FILENO, buf + have, VERIFY_INPUT_MAX - have);
-
-			if (n < 0) {
-				free(buf);
-				return p11s_fail(P11S_E_IO, "cannot read the token from standard input");
-			}
-			if (n == 0)
-				break;
-			have += (size_t)n;
-			if (have == VERIFY_INPUT_MAX) {
-				free(buf);
-				return p11s_fail(P11S_E_INVAL, "the input is larger than %u bytes",
-						 VERIFY_INPUT_MAX);
-			}
-		}
-		buf[have] = '\0';
+	if (path != NULL && strcmp(path, "-") != 0 && (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return p11s_fail(P11S_E_IO, "cannot open the token file %s: %s", path, strerror(errno));
+	if ((buf = malloc(cap + 1)) == NULL) {
+		if (fd != STDIN_FILENO)
+			close(fd);
+		return p11s_fail(P11S_E_NOMEM, "out of memory");
 	}
-	/* One trailing newline (as `signer issue > f` writes) is not part of a token. */
-	while (have > 0 && (buf[have - 1] == '\n' || buf[have - 1] == '\r'))
-		buf[--have] = '\0';
-	*out = (char *)buf;
-	*len = have;
+	for (;;) {
+		char extra;
+		ssize_t n = have < cap ? read(fd, buf + have, cap - have) : read(fd, &extra, 1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			free(buf);
+			if (fd != STDIN_FILENO)
+				close(fd);
+			return p11s_fail(P11S_E_IO, "cannot read the token: %s", strerror(errno));
+		}
+		if (n == 0)
+			break;
+		if (have == cap) {
+			more = 1;
+			break;
+		}
+		have += (size_t)n;
+	}
+	if (fd != STDIN_FILENO)
+		close(fd);
+	/* A trailing newline (as `signer issue > f` writes) is not part of a token. */
+	while (!more && have > 0 && (buf[have - 1] == '\n' || buf[have - 1] == '\r'))
+		have--;
+	buf[have] = '\0';
+	*out = buf;
+	*len = more ? JWT_MAX_LEN + 1 : have;
 	return 0;
 }
 

@@ -1,5 +1,5 @@
 /* signer keygen, csr, import, list. */
-#include "config.h"
+#include <config.h>
 
 #include <getopt.h>
 #include <openssl/bio.h>
@@ -538,13 +538,13 @@ run_list(cli *c, int argc, char **argv)
 		json_dumpf(arr, stdout, JSON_INDENT(2));
 		printf("\n");
 	} else {
-		json_t *o;
+		json_t *k;
 		size_t i;
 
 		if (l->n == 0)
 			printf("no keys on token '%s'\n", hsm_token_label(t));
-		json_array_foreach(arr, i, o)
-			print_key_text(o);
+		json_array_foreach(arr, i, k)
+			print_key_text(k);
 	}
 	r = 0;
 out:

@@ -2,7 +2,7 @@
  * The rollover state on the token (SPEC §4); the record format and the write
  * protocol are described in state.h.
  */
-#include "config.h"
+#include <config.h>
 
 #include <inttypes.h>
 #include <openssl/crypto.h>
@@ -281,7 +281,7 @@ state_from_json(const char *text, size_t len, signer_state **out)
 	json_error_t jerr;
 	const char *nl;
 	char digest[65];
-	p11s_time version;
+	p11s_time version = 0;
 	size_t i, blen;
 	int r;
 

@@ -7,3 +7,24 @@ check_LIBRARIES = tests/lib/libtestutil.a
 tests_lib_libtestutil_a_SOURCES = tests/lib/testtoken.c tests/lib/testtoken.h $(NULL)
 
 EXTRA_DIST += tests/lib/common.sh tests/lib/mini_ca.py
+
+check_PROGRAMS += tests/lib/statetool
+tests_lib_statetool_SOURCES = tests/lib/statetool.c
+tests_lib_statetool_LDADD = $(SIGNER_LIBS) $(SIGNER_DEPLIBS)
+
+INTEGRATION_TESTS = \
+	tests/integration/state_concurrency.sh \
+	tests/integration/state_crash.sh \
+	tests/integration/cli_keys.sh \
+	tests/integration/cli_refusals.sh \
+	tests/integration/rollover.sh \
+	tests/integration/verify_adversarial.sh \
+	$(NULL)
+TESTS += $(INTEGRATION_TESTS)
+EXTRA_DIST += $(INTEGRATION_TESTS)
+
+check_PROGRAMS += tests/unit/test_state
+TESTS += tests/unit/test_state
+tests_unit_test_state_SOURCES = tests/unit/test_state.c
+tests_unit_test_state_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_state_LDADD = $(SIGNER_LIBS) $(SIGNER_DEPLIBS) $(CMOCKA_LIBS)

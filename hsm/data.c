@@ -1,0 +1,210 @@
+/* Private CKO_DATA token objects named by (CKA_APPLICATION, CKA_LABEL). */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "hsm/internal.h"
+
+static int
+check_names(const char *application, const char *label, int label_required)
+{
+	if (application == NULL || *application == '\0')
+		return p11s_fail(P11S_E_INVAL, "a data object application name is required");
+	if (label_required && (label == NULL || *label == '\0'))
+		return p11s_fail(P11S_E_INVAL, "a data object label is required");
+	if (label != NULL && *label == '\0')
+		return p11s_fail(P11S_E_INVAL, "the data object label is empty");
+	return 0;
+}
+
+/* Data objects of the application (and label).  Host lock held. */
+static int
+find_data(hsm_token *t, CK_SESSION_HANDLE s, const char *application, const char *label,
+	  CK_OBJECT_HANDLE **h, size_t *n)
+{
+	CK_OBJECT_CLASS cls = CKO_DATA;
+	CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof(cls)},
+			       {CKA_APPLICATION, hsm_ck_ptr(application), strlen(application)},
+			       {CKA_LABEL, hsm_ck_ptr(label), label != NULL ? strlen(label) : 0}};
+
+	return hsm_find(t, s, tmpl, label != NULL ? 3 : 2, h, n);
+}
+
+int
+hsm_data_labels(hsm_token *t, const char *application, char ***labels, size_t *n)
+{
+	CK_SESSION_HANDLE s;
+	CK_OBJECT_HANDLE *h = NULL;
+	char **out = NULL;
+	size_t nh = 0, done = 0, len;
+	int r = P11S_E_INTERNAL, locked = 0;
+
+	*labels = NULL;
+	*n = 0;
+	if ((r = check_names(application, NULL, 0)) != 0 || (r = hsm_lock(t)) != 0)
+		return r;
+	locked = 1;
+	if ((r = hsm_session(t, &s)) != 0 || (r = find_data(t, s, application, NULL, &h, &nh)) != 0)
+		goto out;
+	if ((out = calloc(nh + 1, sizeof(*out))) == NULL) {
+		r = p11s_fail(P11S_E_NOMEM, "out of memory");
+		goto out;
+	}
+	for (; done < nh; done++)
+		if ((r = hsm_get_attr(t, s, h[done], CKA_LABEL, (uint8_t **)&out[done], &len)) != 0)
+			goto out;
+	*labels = out;
+	*n = nh;
+	out = NULL;
+	r = 0;
+out:
+	if (locked)
+		hsm_unlock(t);
+	hsm_data_labels_free(out, done);
+	free(h);
+	return r;
+}
+
+void
+hsm_data_labels_free(char **labels, size_t n)
+{
+	if (labels == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(labels[i]);
+	free(labels);
+}
+
+int
+hsm_data_read(hsm_token *t, const char *application, const char *label, hsm_data **out, size_t *n)
+{
+	CK_SESSION_HANDLE s;
+	CK_OBJECT_HANDLE *h = NULL;
+	hsm_data *d = NULL;
+	size_t nh = 0, done = 0, len;
+	int r = P11S_E_INTERNAL, locked = 0;
+
+	*out = NULL;
+	*n = 0;
+	if ((r = check_names(application, label, 0)) != 0 || (r = hsm_lock(t)) != 0)
+		return r;
+	locked = 1;
+	if ((r = hsm_session(t, &s)) != 0 ||
+	    (r = find_data(t, s, application, label, &h, &nh)) != 0)
+		goto out;
+	if ((d = calloc(nh + 1, sizeof(*d))) == NULL) {
+		r = p11s_fail(P11S_E_NOMEM, "out of memory");
+		goto out;
+	}
+	for (; done < nh; done++) {
+		if ((r = hsm_get_attr(t, s, h[done], CKA_LABEL, (uint8_t **)&d[done].label,
+				      &len)) != 0 ||
+		    (r = hsm_get_attr(t, s, h[done], CKA_VALUE, &d[done].value, &d[done].len)) !=
+			0) {
+			done++; /* free this entry's partial reads too */
+			goto out;
+		}
+	}
+	*out = d;
+	*n = nh;
+	d = NULL;
+	r = 0;
+out:
+	if (locked)
+		hsm_unlock(t);
+	hsm_data_free(d, done);
+	free(h);
+	return r;
+}
+
+void
+hsm_data_free(hsm_data *d, size_t n)
+{
+	if (d == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(d[i].label);
+		if (d[i].value != NULL)
+			OPENSSL_clear_free(d[i].value, d[i].len);
+	}
+	free(d);
+}
+
+int
+hsm_data_create(hsm_token *t, const char *application, const char *label, const uint8_t *value,
+		size_t len)
+{
+	CK_OBJECT_CLASS cls = CKO_DATA;
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_ATTRIBUTE tmpl[] = {
+	    {CKA_CLASS, &cls, sizeof(cls)},
+	    {CKA_TOKEN, &yes, sizeof(yes)},
+	    {CKA_PRIVATE, &yes, sizeof(yes)},
+	    {CKA_MODIFIABLE, &no, sizeof(no)},
+	    {CKA_APPLICATION, hsm_ck_ptr(application), 0},
+	    {CKA_LABEL, hsm_ck_ptr(label), 0},
+	    {CKA_VALUE, hsm_ck_ptr(value), len},
+	};
+	CK_SESSION_HANDLE s;
+	CK_OBJECT_HANDLE h;
+	CK_RV rv;
+	int r;
+
+	if ((r = check_names(application, label, 1)) != 0)
+		return r;
+	if (value == NULL && len > 0)
+		return p11s_fail(P11S_E_INVAL, "data object '%s' has a length but no value", label);
+	tmpl[4].ulValueLen = strlen(application);
+	tmpl[5].ulValueLen = strlen(label);
+	if ((r = hsm_lock(t)) != 0)
+		return r;
+	if ((r = hsm_session(t, &s)) == 0 &&
+	    (rv = t->f->C_CreateObject(s, tmpl, sizeof(tmpl) / sizeof(tmpl[0]), &h)) != CKR_OK) {
+		hsm_session_check(t, s, rv);
+		r = HSM_RV_FAIL(rv, "C_CreateObject",
+				"cannot create data object '%s/%s' on token '%s'", application,
+				label, t->label);
+	}
+	hsm_unlock(t);
+	return r;
+}
+
+int
+hsm_data_destroy(hsm_token *t, const char *application, const char *label, size_t *destroyed)
+{
+	CK_SESSION_HANDLE s;
+	CK_OBJECT_HANDLE *h = NULL;
+	size_t nh = 0, done = 0;
+	int r = P11S_E_INTERNAL, locked = 0;
+
+	*destroyed = 0;
+	if ((r = check_names(application, label, 1)) != 0 || (r = hsm_lock(t)) != 0)
+		return r;
+	locked = 1;
+	if ((r = hsm_session(t, &s)) != 0 ||
+	    (r = find_data(t, s, application, label, &h, &nh)) != 0)
+		goto out;
+	for (; done < nh; done++) {
+		CK_RV rv = t->f->C_DestroyObject(s, h[done]);
+
+		if (rv != CKR_OK) {
+			hsm_session_check(t, s, rv);
+			r = HSM_RV_FAIL(rv, "C_DestroyObject",
+					"cannot destroy data object '%s/%s' on token '%s'",
+					application, label, t->label);
+			goto out;
+		}
+	}
+	*destroyed = done;
+	r = 0;
+out:
+	if (locked)
+		hsm_unlock(t);
+	free(h);
+	return r;
+}

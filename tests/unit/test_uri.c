@@ -1,0 +1,208 @@
+/* hsm_uri_parse: valid forms, percent-encoding, and every refusal with its message. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "hsm/hsm.h"
+
+static hsm_uri *
+parse_ok(const char *s)
+{
+	hsm_uri *u = NULL;
+	int r = hsm_uri_parse(s, &u);
+
+	if (r != 0)
+		fail_msg("'%s' refused: %s", s, p11s_errmsg(r));
+	assert_non_null(u);
+	return u;
+}
+
+/* A refused URI: the code, *out left NULL, and a message containing `needle`. */
+static void
+parse_bad(const char *s, const char *needle)
+{
+	hsm_uri *u = (hsm_uri *)&u; /* must be cleared */
+	int r;
+
+	p11s_err_clear();
+	r = hsm_uri_parse(s, &u);
+	assert_int_equal(r, P11S_E_INVAL);
+	assert_null(u);
+	if (strstr(p11s_errmsg(r), needle) == NULL)
+		fail_msg("message for '%s' lacks '%s': %s", s, needle, p11s_errmsg(r));
+}
+
+static void
+test_token_and_module(void **state)
+{
+	hsm_uri *u = parse_ok("pkcs11:token=edge?module-path=/usr/lib/softhsm/libsofthsm2.so");
+
+	assert_string_equal(u->token, "edge");
+	assert_string_equal(u->module_path, "/usr/lib/softhsm/libsofthsm2.so");
+	assert_null(u->serial);
+	assert_null(u->object);
+	assert_int_equal(u->id_len, 0);
+	hsm_uri_free(u);
+}
+
+static void
+test_all_parts(void **state)
+{
+	hsm_uri *u = parse_ok("pkcs11:token=edge;serial=0123abcd;object=jwt%20key;id=%01%a2%FF");
+	static const uint8_t id[] = {0x01, 0xa2, 0xff};
+
+	assert_string_equal(u->token, "edge");
+	assert_string_equal(u->serial, "0123abcd");
+	assert_string_equal(u->object, "jwt key");
+	assert_int_equal(u->id_len, 3);
+	assert_memory_equal(u->id, id, 3);
+	assert_null(u->module_path);
+	hsm_uri_free(u);
+}
+
+static void
+test_percent_encoding(void **state)
+{
+	hsm_uri *u = parse_ok("pkcs11:token=my%20token%3b%3d?module-path=/opt/a%20b/lib.so");
+
+	assert_string_equal(u->token, "my token;=");
+	assert_string_equal(u->module_path, "/opt/a b/lib.so");
+	hsm_uri_free(u);
+}
+
+static void
+test_upper_case_scheme_and_type(void **state)
+{
+	hsm_uri *u = parse_ok("PKCS11:token=x;type=private");
+
+	assert_string_equal(u->token, "x");
+	hsm_uri_free(u);
+}
+
+static void
+test_label_32_bytes(void **state)
+{
+	hsm_uri *u = parse_ok("pkcs11:token=0123456789abcdef0123456789abcdef");
+
+	assert_string_equal(u->token, "0123456789abcdef0123456789abcdef");
+	hsm_uri_free(u);
+}
+
+static void
+test_empty(void **state)
+{
+	hsm_uri *u = (hsm_uri *)&u;
+
+	parse_bad("", "empty PKCS#11 URI");
+	p11s_err_clear();
+	assert_int_equal(hsm_uri_parse(NULL, &u), P11S_E_INVAL);
+	assert_null(u);
+	/* the example form is shown */
+	parse_bad("", "pkcs11:token=edge?module-path=");
+}
+
+static void
+test_bad_scheme(void **state)
+{
+	parse_bad("http://example.com/", "must start with 'pkcs11:'");
+	parse_bad("token=edge", "must start with 'pkcs11:'");
+	parse_bad("pkcs11", "must start with 'pkcs11:'");
+}
+
+static void
+test_bad_id_encoding(void **state)
+{
+	parse_bad("pkcs11:token=a;id=%zz", "bad id=");
+	parse_bad("pkcs11:token=a;id=%1", "bad id=");
+}
+
+static void
+test_id_too_long(void **state)
+{
+	char s[8 + 3 * 65 + 16] = "pkcs11:id=";
+
+	for (int i = 0; i < 65; i++)
+		strcat(s, "%01");
+	parse_bad(s, "1 to 64 bytes");
+}
+
+static void
+test_bad_token_encoding(void **state)
+{
+	parse_bad("pkcs11:token=a%g0", "bad token=");
+}
+
+static void
+test_label_too_long(void **state)
+{
+	parse_bad("pkcs11:token=0123456789abcdef0123456789abcdefX", "at most 32 bytes");
+	parse_bad("pkcs11:serial=0123456789abcdefX", "at most 16 bytes");
+}
+
+static void
+test_empty_values(void **state)
+{
+	parse_bad("pkcs11:token=", "token= is empty");
+	parse_bad("pkcs11:token=a?module-path=", "module-path= is empty");
+}
+
+static void
+test_unknown_attributes(void **state)
+{
+	parse_bad("pkcs11:tokn=edge", "unsupported attribute 'tokn'");
+	parse_bad("pkcs11:slot-id=3", "never by slot");
+	parse_bad("pkcs11:token=a?module_path=/x.so", "unsupported query attribute 'module_path'");
+	parse_bad("pkcs11:token=a;junk", "expected name=value");
+}
+
+static void
+test_pin_in_uri_refused(void **state)
+{
+	parse_bad("pkcs11:token=a?pin-value=123456", "never in the URI");
+	/* the PIN is not echoed */
+	assert_null(strstr(p11s_errmsg(P11S_E_INVAL), "123456"));
+	parse_bad("pkcs11:token=a?pin-source=file:/x", "PIN source");
+}
+
+static void
+test_repeated_attribute(void **state)
+{
+	parse_bad("pkcs11:token=a;token=b", "token= more than once");
+}
+
+static void
+test_free_null(void **state)
+{
+	hsm_uri_free(NULL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_token_and_module),
+	    cmocka_unit_test(test_all_parts),
+	    cmocka_unit_test(test_percent_encoding),
+	    cmocka_unit_test(test_upper_case_scheme_and_type),
+	    cmocka_unit_test(test_label_32_bytes),
+	    cmocka_unit_test(test_empty),
+	    cmocka_unit_test(test_bad_scheme),
+	    cmocka_unit_test(test_bad_id_encoding),
+	    cmocka_unit_test(test_id_too_long),
+	    cmocka_unit_test(test_bad_token_encoding),
+	    cmocka_unit_test(test_label_too_long),
+	    cmocka_unit_test(test_empty_values),
+	    cmocka_unit_test(test_unknown_attributes),
+	    cmocka_unit_test(test_pin_in_uri_refused),
+	    cmocka_unit_test(test_repeated_attribute),
+	    cmocka_unit_test(test_free_null),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
