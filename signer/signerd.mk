@@ -38,8 +38,10 @@ EXTRA_DIST += dist/p11-signerd.service
 # Integration tests: real signerd processes on throwaway SoftHSM2 tokens.
 TESTS += \
 	tests/integration/signerd_api.sh \
+	tests/integration/signerd_rollover.sh \
 	$(NULL)
 EXTRA_DIST += \
 	tests/integration/signerd_lib.sh \
 	tests/integration/signerd_api.sh \
+	tests/integration/signerd_rollover.sh \
 	$(NULL)

@@ -8,8 +8,10 @@
 
 new_token api
 make_tls "$T/tls"
-AV=$(make_key av1 ES256 -60 86400)
-OA=$(make_key oa1 RS256 -60 86400)
+make_key av1 ES256 -60 86400
+AV=$KEY_SHA1
+make_key oa1 RS256 -60 86400
+OA=$KEY_SHA1
 "$SIGNER" assign --type AudioVideoAuthentication --thumbprint "$AV" >/dev/null
 "$SIGNER" assign --type OAuthTokenIssuer --thumbprint "$OA" >/dev/null
 
@@ -50,13 +52,13 @@ CERT="--cacert $T/tls/ca.pem --cert $T/tls/client.pem --key $T/tls/client.key"
 # ---- issue over the UNIX socket and over TLS with a client certificate --------
 # shellcheck disable=SC2086
 expect_http 200 POST http://signerd/v1/tokens '{"type":"AudioVideoAuthentication","sub":"alice"}' $U
-AV_TOKEN=$(json_get token)
-AV_KID=$(json_get kid)
+AV_TOKEN=$(body_get token)
+AV_KID=$(body_get kid)
 pass "issue over the UNIX socket"
 # shellcheck disable=SC2086
 expect_http 200 POST "$HTTPS/v1/tokens" '{"type":"OAuthTokenIssuer","sub":"bob","aud":"api","claims":{"scope":"read"}}' $CERT
-OA_TOKEN=$(json_get token)
-OA_KID=$(json_get kid)
+OA_TOKEN=$(body_get token)
+OA_KID=$(body_get kid)
 [ "$AV_KID" != "$OA_KID" ] || fail "both types share a kid"
 pass "issue over TLS with a client certificate"
 
@@ -80,7 +82,7 @@ expect_http 200 GET "$HTTP/.well-known/jwks.json"
 printf '%s' "$BODY" >"$T/jwks.json"
 curl -s -D "$T/jwks.hdr" -o /dev/null "$HTTP/.well-known/jwks.json"
 grep -qi '^Cache-Control: public, max-age=300' "$T/jwks.hdr" || fail "JWKS Cache-Control: $(cat "$T/jwks.hdr")"
-"$PY" - "$T/jwks.json" "$AV_TOKEN" "$OA_TOKEN" <<'EOP' || fail "python3-jwt rejected a token"
+"$PYTHON" - "$T/jwks.json" "$AV_TOKEN" "$OA_TOKEN" <<'EOP' || fail "python3-jwt rejected a token"
 import json, sys
 import jwt
 jwks = json.load(open(sys.argv[1]))
@@ -101,18 +103,18 @@ pass "JWKS verified by python3-jwt"
 
 # ---- /v1/verify -------------------------------------------------------------------
 expect_http 200 POST "$HTTP/v1/verify" "{\"token\":\"$AV_TOKEN\"}"
-[ "$(json_get valid)" = true ] && [ "$(json_get key)" = current ] && [ "$(json_get kid)" = "$AV_KID" ] ||
+[ "$(body_get valid)" = true ] && [ "$(body_get key)" = current ] && [ "$(body_get kid)" = "$AV_KID" ] ||
 	fail "verify: $BODY"
 expect_http 200 POST "$HTTP/v1/verify" "{\"token\":\"$OA_TOKEN\",\"type\":\"OAuthTokenIssuer\",\"aud\":\"api\"}"
-[ "$(json_get valid)" = true ] || fail "verify with type and aud: $BODY"
+[ "$(body_get valid)" = true ] || fail "verify with type and aud: $BODY"
 expect_http 200 POST "$HTTP/v1/verify" "{\"token\":\"$OA_TOKEN\",\"type\":\"AudioVideoAuthentication\"}"
-[ "$(json_get valid)" = false ] || fail "a token verified under the wrong type: $BODY"
+[ "$(body_get valid)" = false ] || fail "a token verified under the wrong type: $BODY"
 BAD=$(printf '%s' "$AV_TOKEN" | sed 's/.$/A/;s/A$/B/')
 [ "$BAD" != "$AV_TOKEN" ] || BAD="${AV_TOKEN%?}C"
 expect_http 200 POST "$HTTP/v1/verify" "{\"token\":\"$BAD\"}"
-[ "$(json_get valid)" = false ] || fail "a tampered token verified: $BODY"
+[ "$(body_get valid)" = false ] || fail "a tampered token verified: $BODY"
 expect_http 200 POST "$HTTP/v1/verify" '{"token":"not.a.token"}'
-[ "$(json_get valid)" = false ] || fail "garbage verified: $BODY"
+[ "$(body_get valid)" = false ] || fail "garbage verified: $BODY"
 pass "verify endpoint"
 
 # ---- bad requests get 4xx and the server stays up ---------------------------
@@ -137,7 +139,7 @@ expect_http 200 GET "$HTTP/healthz"
 pass "bad requests answered 4xx"
 
 # ---- slow loris: a trickling client is cut off; others are served meanwhile -------
-"$PY" - "$P1" >"$T/loris.out" <<'EOP' &
+"$PYTHON" - "$P1" >"$T/loris.out" <<'EOP' &
 import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 s.sendall(b"POST /v1/tokens HTTP/1.1\r\nHost: x\r\nX-Slow: ")
@@ -174,7 +176,7 @@ grep -q '^p11s_verifications_total{type="AudioVideoAuthentication",role="current
 grep -q '^p11s_verify_failures_total{reason=' "$T/metrics" || fail "no failure counters"
 grep -q '^p11s_request_duration_seconds_count{route="tokens"}' "$T/metrics" || fail "no histogram"
 expect_http 200 GET "$HTTP/v1/status"
-[ "$(printf '%s' "$BODY" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(d["types"][0]["current"]["key"]["thumbprint"], d["member"]["pid"])')" = "$AV $PID" ] ||
+[ "$(printf '%s' "$BODY" | "$PYTHON" -c 'import json,sys; d=json.load(sys.stdin); print(d["types"][0]["current"]["key"]["thumbprint"], d["member"]["pid"])')" = "$AV $PID" ] ||
 	fail "status: $BODY"
 pass "metrics and status"
 

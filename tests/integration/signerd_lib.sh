@@ -1,16 +1,11 @@
 # Helpers for the signerd integration tests (sourced after tests/lib/common.sh).
 
-# Debian's python3 has python3-jwt and python3-cryptography; a python3 earlier
-# in PATH (pyenv, venv) may not.
-PY=python3
-if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import jwt, cryptography' 2>/dev/null; then
-	PY=/usr/bin/python3
-fi
-MINI_CA="$top_srcdir/tests/lib/mini_ca.py"
+# $PYTHON (tests/lib/common.sh) is Debian's python3 with python3-jwt and
+# python3-cryptography.
 
 # free_port: a TCP port nobody listens on right now.
 free_port() {
-	"$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+	"$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
 # make_tls DIR: a CA, a server certificate for 127.0.0.1/localhost, a client
@@ -33,22 +28,6 @@ make_tls() {
 		openssl x509 -req -in "$d/$name.csr" -CA "$d/$ca.pem" -CAkey "$d/$ca.key" -CAcreateserial \
 			-out "$d/$name.pem" -days 2 $ext 2>/dev/null
 	done
-}
-
-# make_key LABEL ALG NOT_BEFORE NOT_AFTER: key generated on the token with a
-# certificate from the test CA (validity relative to now, seconds); prints
-# the certificate's SHA-1 thumbprint.
-make_key() {
-	label=$1 alg=$2 nb=$3 na=$4
-	[ -d "$T/mini_ca" ] || "$PY" "$MINI_CA" init "$T/mini_ca" >/dev/null
-	case $alg in
-	RS256 | PS256) "$SIGNER" keygen --label "$label" --algorithm "$alg" --bits 2048 >/dev/null ;;
-	*) "$SIGNER" keygen --label "$label" --algorithm "$alg" >/dev/null ;;
-	esac
-	"$SIGNER" csr --label "$label" --subject "CN=$label" --out "$T/$label.csr" >/dev/null
-	"$PY" "$MINI_CA" sign "$T/mini_ca" "$T/$label.csr" "$T/$label.pem" --not-before "$nb" --not-after "$na" >/dev/null
-	"$SIGNER" import --cert "$T/$label.pem" >/dev/null
-	openssl x509 -in "$T/$label.pem" -noout -fingerprint -sha1 | cut -d= -f2 | tr -d : | tr 'A-F' 'a-f'
 }
 
 # start_signerd NAME [ARGS...]: start signerd in the foreground with the
@@ -102,7 +81,7 @@ expect_http() {
 	[ "$got" = "$want" ] || fail "HTTP $got (wanted $want) for $*: $BODY"
 }
 
-# json_get FIELD: a top-level member of $BODY.
-json_get() {
-	printf '%s' "$BODY" | "$PY" -c 'import json,sys; v=json.load(sys.stdin)[sys.argv[1]]; print(json.dumps(v) if isinstance(v,(dict,list,bool)) or v is None else v)' "$1"
+# body_get FIELD: a top-level member of $BODY (JSON literals for bool/null).
+body_get() {
+	printf '%s' "$BODY" | "$PYTHON" -c 'import json,sys; v=json.load(sys.stdin)[sys.argv[1]]; print(json.dumps(v) if isinstance(v,(dict,list,bool)) or v is None else v)' "$1"
 }
