@@ -39,9 +39,11 @@ EXTRA_DIST += dist/p11-signerd.service
 TESTS += \
 	tests/integration/signerd_api.sh \
 	tests/integration/signerd_rollover.sh \
+	tests/integration/signerd_faults.sh \
 	$(NULL)
 EXTRA_DIST += \
 	tests/integration/signerd_lib.sh \
 	tests/integration/signerd_api.sh \
 	tests/integration/signerd_rollover.sh \
+	tests/integration/signerd_faults.sh \
 	$(NULL)
