@@ -492,8 +492,8 @@ static void handle_status(d_app *a, d_req *r, const d_settings *set, const d_vie
 	size_t ti, i;
 	int rc = 0;
 
-	o = json_pack("{s:o, s:o, s:O}", "now", json_time(now), "types", json_array(),
-		      "proposals", v->st->proposals != NULL ? v->st->proposals : json_array());
+	o = json_pack("{s:o, s:o, s:o}", "now", json_time(now), "types", json_array(), "proposals",
+		      v->st->proposals != NULL ? json_incref(v->st->proposals) : json_array());
 	if (o == NULL)
 		goto oom;
 	types = json_object_get(o, "types");
