@@ -398,7 +398,8 @@ static void handle_verify(d_req *r, wctx *w, const d_settings *set, const d_view
 		d_reply_error(r, 500, "internal", "out of memory");
 		goto out;
 	}
-	d_reply_json(r, 200, o);
+	/* An invalid token is a client error (issue 4): 422 with the same body. */
+	d_reply_json(r, vd.valid ? 200 : 422, o);
 out:
 	json_decref(o);
 	tokens_verdict_clear(&vd);

@@ -175,7 +175,8 @@ error_rank(const char *error)
 
 /* A kid of a key we know that has left the verification set: say why. */
 static void
-explain_kid(const signer_state *st, const tokens_keyset *ks, p11s_time now, tokens_verdict *v)
+explain_kid(const signer_state *st, const tokens_keyset *ks, const char *type, p11s_time now,
+	    tokens_verdict *v)
 {
 	char utc[40];
 
@@ -198,7 +199,7 @@ explain_kid(const signer_state *st, const tokens_keyset *ks, p11s_time now, toke
 		} else {
 			snprintf(v->jwt.error, sizeof(v->jwt.error),
 				 "the token's key %s is not in the verification set of %s", k->sha1,
-				 v->type != NULL ? v->type : "any type");
+				 type != NULL ? type : "any type");
 		}
 		return;
 	}
@@ -221,7 +222,7 @@ tokens_verify(const signer_conf *c, const signer_state *st, const tokens_keyset 
 		if ((r = verify_type(c, st, ks, ti, aud, token, len, now, v)) < 0)
 			return r;
 		if (r == 0)
-			explain_kid(st, ks, now, v);
+			explain_kid(st, ks, c->policy.types[ti].name, now, v);
 		return 0;
 	}
 	for (size_t ti = 0; ti < c->policy.n_types; ti++) {
@@ -237,7 +238,7 @@ tokens_verify(const signer_conf *c, const signer_state *st, const tokens_keyset 
 	}
 	memcpy(v->jwt.error, error, sizeof(error));
 	memcpy(v->jwt.kid, kid, sizeof(kid));
-	explain_kid(st, ks, now, v);
+	explain_kid(st, ks, NULL, now, v);
 	return 0;
 }
 

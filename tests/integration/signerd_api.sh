@@ -107,13 +107,13 @@ expect_http 200 POST "$HTTP/v1/verify" "{\"token\":\"$AV_TOKEN\"}"
 	fail "verify: $BODY"
 expect_http 200 POST "$HTTP/v1/verify" "{\"token\":\"$OA_TOKEN\",\"type\":\"OAuthTokenIssuer\",\"aud\":\"api\"}"
 [ "$(body_get valid)" = true ] || fail "verify with type and aud: $BODY"
-expect_http 200 POST "$HTTP/v1/verify" "{\"token\":\"$OA_TOKEN\",\"type\":\"AudioVideoAuthentication\"}"
+expect_http 422 POST "$HTTP/v1/verify" "{\"token\":\"$OA_TOKEN\",\"type\":\"AudioVideoAuthentication\"}"
 [ "$(body_get valid)" = false ] || fail "a token verified under the wrong type: $BODY"
 BAD=$(printf '%s' "$AV_TOKEN" | sed 's/.$/A/;s/A$/B/')
 [ "$BAD" != "$AV_TOKEN" ] || BAD="${AV_TOKEN%?}C"
-expect_http 200 POST "$HTTP/v1/verify" "{\"token\":\"$BAD\"}"
+expect_http 422 POST "$HTTP/v1/verify" "{\"token\":\"$BAD\"}"
 [ "$(body_get valid)" = false ] || fail "a tampered token verified: $BODY"
-expect_http 200 POST "$HTTP/v1/verify" '{"token":"not.a.token"}'
+expect_http 422 POST "$HTTP/v1/verify" '{"token":"not.a.token"}'
 [ "$(body_get valid)" = false ] || fail "garbage verified: $BODY"
 pass "verify endpoint"
 
