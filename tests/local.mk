@@ -19,6 +19,7 @@ INTEGRATION_TESTS = \
 	tests/integration/cli_refusals.sh \
 	tests/integration/rollover.sh \
 	tests/integration/verify_adversarial.sh \
+	tests/integration/roll_refusals.sh \
 	$(NULL)
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS)
