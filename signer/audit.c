@@ -24,12 +24,12 @@
 struct audit_txn {
 	int fd;
 	char *path;
-	uint64_t head_seq;   /* last committed entry (0: empty journal) */
+	uint64_t head_seq; /* last committed entry (0: empty journal) */
 	char head_hash[65];
-	char *pending;       /* queued lines */
+	char *pending; /* queued lines */
 	size_t pending_len;
-	uint64_t next_seq;   /* seq of the next queued entry */
-	char next_prev[65];  /* its prev */
+	uint64_t next_seq;  /* seq of the next queued entry */
+	char next_prev[65]; /* its prev */
 };
 
 const char *
@@ -77,8 +77,8 @@ entry_hash(const json_t *entry, char out[65])
 static int
 parse_entry(const char *line, size_t len, json_t **out, char *why, size_t whylen)
 {
-	static const char *const names[] = { "action", "actor", "at",  "details",
-					     "hash",   "prev",  "seq" };
+	static const char *const names[] = {"action", "actor", "at", "details",
+					    "hash",   "prev",  "seq"};
 	json_error_t err;
 	json_t *o;
 	const char *h, *p;
@@ -89,21 +89,24 @@ parse_entry(const char *line, size_t len, json_t **out, char *why, size_t whylen
 		return -1;
 	}
 	if (!json_is_object(o) || json_object_size(o) != sizeof(names) / sizeof(names[0])) {
-		snprintf(why, whylen, "not a journal entry (expected the members action, actor, at, "
-				      "details, hash, prev, seq)");
+		snprintf(why, whylen,
+			 "not a journal entry (expected the members action, actor, at, "
+			 "details, hash, prev, seq)");
 		json_decref(o);
 		return -1;
 	}
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (json_object_get(o, names[i]) == NULL) {
-			snprintf(why, whylen, "not a journal entry (member '%s' missing)", names[i]);
+			snprintf(why, whylen, "not a journal entry (member '%s' missing)",
+				 names[i]);
 			json_decref(o);
 			return -1;
 		}
 	}
 	h = json_string_value(json_object_get(o, "hash"));
 	p = json_string_value(json_object_get(o, "prev"));
-	if (!json_is_integer(json_object_get(o, "seq")) || !json_is_integer(json_object_get(o, "at")) ||
+	if (!json_is_integer(json_object_get(o, "seq")) ||
+	    !json_is_integer(json_object_get(o, "at")) ||
 	    !json_is_string(json_object_get(o, "actor")) ||
 	    !json_is_string(json_object_get(o, "action")) ||
 	    !json_is_object(json_object_get(o, "details")) || h == NULL || strlen(h) != 64 ||
@@ -152,10 +155,11 @@ read_last_line(struct audit_txn *x, off_t size, char **line, size_t *len)
 		buf[want] = '\0';
 		if (buf[want - 1] != '\n') {
 			free(buf);
-			return p11s_fail(P11S_E_IO,
-					 "the audit journal %s ends with an incomplete line; check it "
-					 "with 'signer audit verify' and repair it before any change",
-					 x->path);
+			return p11s_fail(
+			    P11S_E_IO,
+			    "the audit journal %s ends with an incomplete line; check it "
+			    "with 'signer audit verify' and repair it before any change",
+			    x->path);
 		}
 		buf[want - 1] = '\0';
 		nl = strrchr(buf, '\n');
@@ -169,8 +173,9 @@ read_last_line(struct audit_txn *x, off_t size, char **line, size_t *len)
 		}
 		if (want >= LINE_MAX_BYTES) {
 			free(buf);
-			return p11s_fail(P11S_E_IO, "the last line of the audit journal %s is longer "
-						    "than %u bytes",
+			return p11s_fail(P11S_E_IO,
+					 "the last line of the audit journal %s is longer "
+					 "than %u bytes",
 					 x->path, LINE_MAX_BYTES);
 		}
 		want *= 2;
@@ -237,7 +242,8 @@ audit_begin(const signer_conf *c, audit_txn **out)
 
 	*out = NULL;
 	if (c->journal == NULL || *c->journal == '\0')
-		return p11s_fail(P11S_E_CONFIG, "no audit journal is configured: set [audit] journal");
+		return p11s_fail(P11S_E_CONFIG,
+				 "no audit journal is configured: set [audit] journal");
 	if ((x = calloc(1, sizeof(*x))) == NULL)
 		return p11s_fail(P11S_E_NOMEM, "out of memory");
 	x->fd = -1;
@@ -249,10 +255,11 @@ audit_begin(const signer_conf *c, audit_txn **out)
 
 		snprintf(dir, sizeof(dir), "%s", c->journal);
 		if (e == ENOENT)
-			r = p11s_fail(P11S_E_IO,
-				      "cannot open the audit journal %s: its directory %s does not "
-				      "exist; create it or set [audit] journal; nothing was changed",
-				      c->journal, dirname(dir));
+			r = p11s_fail(
+			    P11S_E_IO,
+			    "cannot open the audit journal %s: its directory %s does not "
+			    "exist; create it or set [audit] journal; nothing was changed",
+			    c->journal, dirname(dir));
 		else
 			r = p11s_fail(P11S_E_IO,
 				      "cannot open the audit journal %s: %s; nothing was changed",
@@ -309,7 +316,8 @@ audit_add(audit_txn *x, const char *actor, const char *action, json_t *details, 
 		return p11s_fail(P11S_E_INVAL, "cannot build an audit entry for '%s'", action);
 	if ((r = entry_hash(e, hash)) != 0)
 		goto out;
-	if (json_object_set_new(e, "hash", json_string(hash)) != 0 || (line = canonical(e)) == NULL) {
+	if (json_object_set_new(e, "hash", json_string(hash)) != 0 ||
+	    (line = canonical(e)) == NULL) {
 		r = p11s_fail(P11S_E_NOMEM, "out of memory");
 		goto out;
 	}
@@ -323,8 +331,8 @@ audit_add(audit_txn *x, const char *actor, const char *action, json_t *details, 
 	x->pending[x->pending_len + len] = '\n';
 	x->pending_len += len + 1;
 	x->pending[x->pending_len] = '\0';
-	if (anchor != NULL &&
-	    (*anchor = json_pack("{s:I, s:s}", "seq", (json_int_t)x->next_seq, "hash", hash)) == NULL) {
+	if (anchor != NULL && (*anchor = json_pack("{s:I, s:s}", "seq", (json_int_t)x->next_seq,
+						   "hash", hash)) == NULL) {
 		r = p11s_fail(P11S_E_NOMEM, "out of memory");
 		goto out;
 	}
@@ -348,13 +356,13 @@ audit_commit(audit_txn *x)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return p11s_fail(P11S_E_IO, "cannot write the audit journal %s: %s", x->path,
-					 n < 0 ? strerror(errno) : "no progress");
+			return p11s_fail(P11S_E_IO, "cannot write the audit journal %s: %s",
+					 x->path, n < 0 ? strerror(errno) : "no progress");
 		off += (size_t)n;
 	}
 	if (fsync(x->fd) != 0)
-		return p11s_fail(P11S_E_IO, "cannot flush the audit journal %s to disk: %s", x->path,
-				 strerror(errno));
+		return p11s_fail(P11S_E_IO, "cannot flush the audit journal %s to disk: %s",
+				 x->path, strerror(errno));
 	x->head_seq = x->next_seq - 1;
 	memcpy(x->head_hash, x->next_prev, 65);
 	audit_rewind(x);
@@ -418,7 +426,8 @@ collect_anchors(const json_t *history, struct anchor **out, size_t *n)
 		const char *h = json_string_value(json_object_get(j, "hash"));
 		json_t *s = json_object_get(j, "seq");
 
-		if (h == NULL || strlen(h) != 64 || !json_is_integer(s) || json_integer_value(s) < 1)
+		if (h == NULL || strlen(h) != 64 || !json_is_integer(s) ||
+		    json_integer_value(s) < 1)
 			continue;
 		v[k].seq = (uint64_t)json_integer_value(s);
 		memcpy(v[k].hash, h, 65);
@@ -431,8 +440,8 @@ collect_anchors(const json_t *history, struct anchor **out, size_t *n)
 	return 0;
 }
 
-static void
-mark_bad(audit_report *rep, size_t line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void mark_bad(audit_report *rep, size_t line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void
 mark_bad(audit_report *rep, size_t line, const char *fmt, ...)
@@ -458,14 +467,16 @@ check_line(const char *line, size_t len, size_t n, char prev[65], char *why, siz
 	if (parse_entry(line, len, &e, why, whylen) != 0)
 		return 1;
 	if (json_integer_value(json_object_get(e, "seq")) != (json_int_t)n) {
-		snprintf(why, whylen, "its sequence number is %" JSON_INTEGER_FORMAT ", expected %zu "
-				      "(a line before it was deleted or added)",
+		snprintf(why, whylen,
+			 "its sequence number is %" JSON_INTEGER_FORMAT ", expected %zu "
+			 "(a line before it was deleted or added)",
 			 json_integer_value(json_object_get(e, "seq")), n);
 		goto out;
 	}
 	if (strcmp(json_string_value(json_object_get(e, "prev")), prev) != 0) {
-		snprintf(why, whylen, "it does not chain to the line before it (prev differs): a line "
-				      "was edited, deleted or inserted");
+		snprintf(why, whylen,
+			 "it does not chain to the line before it (prev differs): a line "
+			 "was edited, deleted or inserted");
 		goto out;
 	}
 	if (entry_hash(e, hash) != 0) {
@@ -515,8 +526,8 @@ audit_verify(const char *path, const json_t *history, audit_report *rep)
 
 		n++;
 		if (line[len - 1] != '\n') {
-			mark_bad(rep, n, "line %zu is incomplete (no newline at the end of the file)",
-				 n);
+			mark_bad(rep, n,
+				 "line %zu is incomplete (no newline at the end of the file)", n);
 			broken = 1;
 		} else {
 			len--;
@@ -534,10 +545,11 @@ audit_verify(const char *path, const json_t *history, audit_report *rep)
 			if (parse_entry(line, len, &e, why, sizeof(why)) != 0 ||
 			    entry_hash(e, h) != 0 || strcmp(h, anchors[ai].hash) != 0 ||
 			    strcmp(json_string_value(json_object_get(e, "hash")), h) != 0)
-				mark_bad(rep, n,
-					 "line %zu differs from the entry the token's state recorded "
-					 "for it: the line was edited",
-					 n);
+				mark_bad(
+				    rep, n,
+				    "line %zu differs from the entry the token's state recorded "
+				    "for it: the line was edited",
+				    n);
 			json_decref(e);
 		}
 	}
@@ -593,14 +605,15 @@ journal_has_switch(audit_txn *x, const char *type, const char *sha1, p11s_time e
 		if ((e = json_loadb(line, (size_t)got, 0, NULL)) == NULL)
 			continue;
 		d = json_object_get(e, "details");
-		*found = json_is_string(json_object_get(e, "action")) &&
-			 strcmp(json_string_value(json_object_get(e, "action")), "switch_observed") ==
-				 0 &&
-			 json_is_string(json_object_get(d, "type")) &&
-			 strcmp(json_string_value(json_object_get(d, "type")), type) == 0 &&
-			 json_is_string(json_object_get(d, "key")) &&
-			 strcmp(json_string_value(json_object_get(d, "key")), sha1) == 0 &&
-			 json_integer_value(json_object_get(d, "effective")) == (json_int_t)effective;
+		*found =
+		    json_is_string(json_object_get(e, "action")) &&
+		    strcmp(json_string_value(json_object_get(e, "action")), "switch_observed") ==
+			0 &&
+		    json_is_string(json_object_get(d, "type")) &&
+		    strcmp(json_string_value(json_object_get(d, "type")), type) == 0 &&
+		    json_is_string(json_object_get(d, "key")) &&
+		    strcmp(json_string_value(json_object_get(d, "key")), sha1) == 0 &&
+		    json_integer_value(json_object_get(d, "effective")) == (json_int_t)effective;
 		json_decref(e);
 	}
 	free(line);

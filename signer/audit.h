@@ -49,9 +49,9 @@ P11S_MUST_CHECK int audit_append(const signer_conf *c, const char *actor, const 
 const char *audit_os_user(void);
 
 typedef struct audit_report {
-	size_t count;    /* lines read */
+	size_t count;	 /* lines read */
 	size_t bad_line; /* first broken line, 1-based; 0 = intact */
-	char why[400];   /* what is wrong with it */
+	char why[400];	 /* what is wrong with it */
 } audit_report;
 
 /*
@@ -69,7 +69,8 @@ P11S_MUST_CHECK int audit_verify(const char *path, const json_t *history, audit_
  * written once per type per roll whichever member sees it first).
  * *written = 1 when this call wrote it.
  */
-P11S_MUST_CHECK int audit_switch_observed(const signer_conf *c, const char *member, const char *type,
-					  const char *sha1, p11s_time effective, int *written);
+P11S_MUST_CHECK int audit_switch_observed(const signer_conf *c, const char *member,
+					  const char *type, const char *sha1, p11s_time effective,
+					  int *written);
 
 #endif

@@ -12,9 +12,9 @@ static int
 run_audit(cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "journal", required_argument, NULL, 'j' },
-		{ "no-token", no_argument, NULL, 'n' },
-		{ NULL, 0, NULL, 0 },
+	    {"journal", required_argument, NULL, 'j'},
+	    {"no-token", no_argument, NULL, 'n'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *path = c->conf->journal;
 	signer_state *st = NULL;
@@ -24,9 +24,14 @@ run_audit(cli *c, int argc, char **argv)
 
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
-		case 'j': path = optarg; break;
-		case 'n': no_token = 1; break;
-		default: return cli_usage(&cli_cmd_audit, "unknown option");
+		case 'j':
+			path = optarg;
+			break;
+		case 'n':
+			no_token = 1;
+			break;
+		default:
+			return cli_usage(&cli_cmd_audit, "unknown option");
 		}
 	}
 	if (argc - optind != 1 || strcmp(argv[optind], "verify") != 0)
@@ -53,13 +58,13 @@ run_audit(cli *c, int argc, char **argv)
 }
 
 const cli_command cli_cmd_audit = {
-	"audit",
-	"verify [--journal F] [--no-token]",
-	"Check the audit journal's hash chain; report the first broken line.",
-	"  verify           check every line from the first: sequence, chain, hash, canonical\n"
-	"                   form; and that the entries the token's state recorded are there\n"
-	"  --journal F      another journal file (default: [audit] journal)\n"
-	"  --no-token       do not open the token (the chain only)\n"
-	"Exit 0 when intact, 1 when a line was edited, deleted or inserted.\n",
-	run_audit,
+    "audit",
+    "verify [--journal F] [--no-token]",
+    "Check the audit journal's hash chain; report the first broken line.",
+    "  verify           check every line from the first: sequence, chain, hash, canonical\n"
+    "                   form; and that the entries the token's state recorded are there\n"
+    "  --journal F      another journal file (default: [audit] journal)\n"
+    "  --no-token       do not open the token (the chain only)\n"
+    "Exit 0 when intact, 1 when a line was edited, deleted or inserted.\n",
+    run_audit,
 };

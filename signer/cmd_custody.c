@@ -35,12 +35,12 @@ proposal_json(const custody_set *set, unsigned quorum, json_t *p, p11s_time now)
 	json_t *names = NULL, *o;
 
 	(void)custody_count(set, p, &names);
-	o = json_pack("{s:O, s:s, s:O, s:O, s:o, s:I, s:I}", "id", json_object_get(p, "id"),
-		      "status", custody_status(p, now), "content", json_object_get(p, "content"),
-		      "approvals", json_object_get(p, "approvals"), "approved_by",
-		      names != NULL ? names : json_array(), "needed", (json_int_t)quorum,
-		      "expires_at",
-		      json_integer_value(json_object_get(json_object_get(p, "content"), "expires_at")));
+	o = json_pack(
+	    "{s:O, s:s, s:O, s:O, s:o, s:I, s:I}", "id", json_object_get(p, "id"), "status",
+	    custody_status(p, now), "content", json_object_get(p, "content"), "approvals",
+	    json_object_get(p, "approvals"), "approved_by", names != NULL ? names : json_array(),
+	    "needed", (json_int_t)quorum, "expires_at",
+	    json_integer_value(json_object_get(json_object_get(p, "content"), "expires_at")));
 	if (o != NULL && json_object_get(p, "proposed_by") != NULL)
 		json_object_set(o, "proposed_by", json_object_get(p, "proposed_by"));
 	return o;
@@ -57,22 +57,22 @@ print_proposal(const json_t *o, p11s_time now)
 	printf("proposal %s\n", json_string_value(json_object_get(o, "id")));
 	printf("  status     %s, %zu of %d approvals", status, json_array_size(names),
 	       (int)json_integer_value(json_object_get(o, "needed")));
-	json_array_foreach(names, i, v)
-		printf("%s%s", i == 0 ? ": " : ", ", json_string_value(v));
+	json_array_foreach(names, i, v) printf("%s%s", i == 0 ? ": " : ", ", json_string_value(v));
 	printf("\n  roll       ");
 	json_array_foreach(json_object_get(content, "types"), i, v)
-		printf("%s%s", i == 0 ? "" : ",", json_string_value(v));
+	    printf("%s%s", i == 0 ? "" : ",", json_string_value(v));
 	printf(" to key %s%s\n", json_string_value(json_object_get(content, "key")),
 	       json_is_true(json_object_get(content, "replace")) ? " (replacing a pending roll)"
 								 : "");
-	print_instant_rel("effective", (p11s_time)json_integer_value(json_object_get(content, "effective")),
-			  now);
-	print_instant_rel("proposed", (p11s_time)json_integer_value(json_object_get(content, "created_at")),
-			  now);
+	print_instant_rel(
+	    "effective", (p11s_time)json_integer_value(json_object_get(content, "effective")), now);
+	print_instant_rel(
+	    "proposed", (p11s_time)json_integer_value(json_object_get(content, "created_at")), now);
 	if (json_string_value(json_object_get(o, "proposed_by")) != NULL)
 		printf("  by         %s\n", json_string_value(json_object_get(o, "proposed_by")));
 	print_instant_rel(strcmp(status, "expired") == 0 ? "expired" : "expires",
-			  (p11s_time)json_integer_value(json_object_get(content, "expires_at")), now);
+			  (p11s_time)json_integer_value(json_object_get(content, "expires_at")),
+			  now);
 	json_array_foreach(json_object_get(content, "timeline"), i, v)
 	{
 		char exp[40] = "-", safe[40] = "-";
@@ -86,8 +86,8 @@ print_proposal(const json_t *o, p11s_time now)
 		printf("  %s: current %s expires %s; removable from %s\n",
 		       json_string_value(json_object_get(v, "type")),
 		       json_string_value(json_object_get(v, "current")) != NULL
-			       ? json_string_value(json_object_get(v, "current"))
-			       : "-",
+			   ? json_string_value(json_object_get(v, "current"))
+			   : "-",
 		       exp, safe);
 	}
 	printf("\n");
@@ -97,8 +97,8 @@ static int
 run_proposals(cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
+	    {"json", no_argument, NULL, 'j'},
+	    {NULL, 0, NULL, 0},
 	};
 	custody_set *set = NULL;
 	signer_state *st = NULL;
@@ -123,15 +123,14 @@ run_proposals(cli *c, int argc, char **argv)
 		goto out;
 	}
 	json_array_foreach(st->proposals, i, p)
-		json_array_append_new(arr, proposal_json(set, c->conf->policy.quorum, p, now));
+	    json_array_append_new(arr, proposal_json(set, c->conf->policy.quorum, p, now));
 	if (json) {
 		json_dumpf(arr, stdout, JSON_INDENT(2));
 		printf("\n");
 	} else {
 		if (json_array_size(arr) == 0)
 			printf("no proposals (quorum %u)\n", c->conf->policy.quorum);
-		json_array_foreach(arr, i, p)
-			print_proposal(p, now);
+		json_array_foreach(arr, i, p) print_proposal(p, now);
 	}
 	r = 0;
 out:
@@ -142,24 +141,24 @@ out:
 }
 
 const cli_command cli_cmd_proposals = {
-	"proposals",
-	"[--json]",
-	"List roll proposals: id, plan, approvals so far, status and expiry.",
-	"  --json           machine-readable output (instants in seconds since the epoch)\n"
-	"Status is pending, expired (can no longer be approved), staged (the quorum was met\n"
-	"and the roll is staged) or rejected.\n",
-	run_proposals,
+    "proposals",
+    "[--json]",
+    "List roll proposals: id, plan, approvals so far, status and expiry.",
+    "  --json           machine-readable output (instants in seconds since the epoch)\n"
+    "Status is pending, expired (can no longer be approved), staged (the quorum was met\n"
+    "and the roll is staged) or rejected.\n",
+    run_proposals,
 };
 
 /* ---- the custodian's signing key ---------------------------------------- */
 
 typedef struct approver {
-	EVP_PKEY *key;       /* file key (private) */
-	X509 *p12_cert;      /* from a PKCS#12 file (unused beyond identification) */
-	hsm_token *tok;      /* custodian token */
+	EVP_PKEY *key;	/* file key (private) */
+	X509 *p12_cert; /* from a PKCS#12 file (unused beyond identification) */
+	hsm_token *tok; /* custodian token */
 	uint8_t id[HSM_ID_MAX];
 	size_t id_len;
-	EVP_PKEY *pub;       /* public key (owned) */
+	EVP_PKEY *pub; /* public key (owned) */
 	p11s_alg alg;
 } approver;
 
@@ -183,8 +182,9 @@ open_token_key(cli *c, const char *uri, const char *pin, approver *a)
 	if ((r = hsm_uri_parse(uri, &u)) != 0)
 		return r;
 	if (u->object == NULL && u->id_len == 0) {
-		r = p11s_fail(P11S_E_INVAL, "the key URI %s names no key: add object=LABEL (or id=) "
-					    "to its path",
+		r = p11s_fail(P11S_E_INVAL,
+			      "the key URI %s names no key: add object=LABEL (or id=) "
+			      "to its path",
 			      uri);
 		goto out;
 	}
@@ -217,8 +217,8 @@ open_file_key(const char *path, const char *pass, approver *a)
 
 	if ((r = p11s_read_file(path, 1u << 20, &buf, &len)) != 0)
 		return r;
-	pem = len >= 11 && memmem(buf, len < KEY_FILE_PEEK ? len : KEY_FILE_PEEK, "-----BEGIN", 10) !=
-				   NULL;
+	pem = len >= 11 &&
+	      memmem(buf, len < KEY_FILE_PEEK ? len : KEY_FILE_PEEK, "-----BEGIN", 10) != NULL;
 	OPENSSL_cleanse(buf, len);
 	free(buf);
 	if (pem)
@@ -299,8 +299,8 @@ approver_sign(approver *a, const char *msg, size_t len, uint8_t **sig, size_t *s
 		goto out;
 	}
 	if ((md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestSignInit(md, NULL, a->alg == P11S_ALG_ES384 ? EVP_sha384() : EVP_sha256(), NULL,
-			       a->key) != 1 ||
+	    EVP_DigestSignInit(md, NULL, a->alg == P11S_ALG_ES384 ? EVP_sha384() : EVP_sha256(),
+			       NULL, a->key) != 1 ||
 	    EVP_DigestSign(md, NULL, siglen, (const unsigned char *)msg, len) != 1 ||
 	    (*sig = malloc(*siglen)) == NULL ||
 	    EVP_DigestSign(md, *sig, siglen, (const unsigned char *)msg, len) != 1) {
@@ -352,13 +352,13 @@ edit_approve(signer_state *st, void *arg)
 	if ((r = custody_find(st, ap->id, &p)) != 0 ||
 	    (r = custody_add_approval(ap->set, p, json_deep_copy(ap->approval), ap->now,
 				      &ap->count)) != 0 ||
-	    (r = cli_journal_edit(ap->audit, st, ap->custodian, "approve",
-				  json_pack("{s:s, s:s, s:I, s:i, s:i}", "proposal", ap->id,
-					    "custodian", ap->custodian, "approved_at",
-					    json_integer_value(json_object_get(ap->approval,
-									       "approved_at")),
-					    "approvals", (int)ap->count, "quorum", (int)pc->quorum),
-				  ap->now)) != 0)
+	    (r = cli_journal_edit(
+		 ap->audit, st, ap->custodian, "approve",
+		 json_pack("{s:s, s:s, s:I, s:i, s:i}", "proposal", ap->id, "custodian",
+			   ap->custodian, "approved_at",
+			   json_integer_value(json_object_get(ap->approval, "approved_at")),
+			   "approvals", (int)ap->count, "quorum", (int)pc->quorum),
+		 ap->now)) != 0)
 		return r;
 	if (ap->count < pc->quorum)
 		return 0;
@@ -369,24 +369,23 @@ edit_approve(signer_state *st, void *arg)
 	if ((types = calloc(json_array_size(json_object_get(content, "types")) + 1,
 			    sizeof(*types))) == NULL)
 		return p11s_fail(P11S_E_NOMEM, "out of memory");
-	json_array_foreach(json_object_get(content, "types"), i, v)
-		types[n++] = json_string_value(v);
+	json_array_foreach(json_object_get(content, "types"), i, v) types[n++] =
+	    json_string_value(v);
 	if ((r = pol_check_roll(pc, &st->pol, types, n, ap->cand, effective, ap->now, replace,
 				&ap->why)) != 0 ||
 	    (r = pol_apply_roll(&st->pol, types, n, ap->cand->key, effective, ap->now, replace)) !=
-		    0 ||
+		0 ||
 	    (r = custody_mark_staged(p, ap->now)) != 0)
 		goto out;
 	(void)custody_count(ap->set, p, &names);
-	r = cli_journal_edit(ap->audit, st, ap->custodian, "stage",
-			     json_pack("{s:s, s:O, s:I, s:b, s:{s:s, s:O, s:O}}", "key",
-				       ap->cand->key->sha1, "types",
-				       json_object_get(content, "types"), "effective",
-				       (json_int_t)effective, "replace", replace, "quorum",
-				       "proposal", ap->id, "custodians",
-				       names != NULL ? names : json_null(), "approvals",
-				       json_object_get(p, "approvals")),
-			     ap->now);
+	r = cli_journal_edit(
+	    ap->audit, st, ap->custodian, "stage",
+	    json_pack("{s:s, s:O, s:I, s:b, s:{s:s, s:O, s:O}}", "key", ap->cand->key->sha1,
+		      "types", json_object_get(content, "types"), "effective",
+		      (json_int_t)effective, "replace", replace, "quorum", "proposal", ap->id,
+		      "custodians", names != NULL ? names : json_null(), "approvals",
+		      json_object_get(p, "approvals")),
+	    ap->now);
 	if (r == 0)
 		ap->staged = 1;
 out:
@@ -397,8 +396,7 @@ out:
 
 /* The candidate key for a staging approval: rule 1 and 3b facts from the token. */
 static int
-staging_candidate(cli *c, const json_t *content, hsm_key_list **l, pol_key *pk,
-		  pol_candidate *cand)
+staging_candidate(cli *c, const json_t *content, hsm_key_list **l, pol_key *pk, pol_candidate *cand)
 {
 	const char *sha1 = json_string_value(json_object_get(content, "key"));
 	const char *sha256 = json_string_value(json_object_get(content, "key_sha256"));
@@ -485,12 +483,12 @@ static int
 run_approve(cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "key", required_argument, NULL, 'k' },
-		{ "passphrase", required_argument, NULL, 'P' },
-		{ "key-pin", required_argument, NULL, 'p' },
-		{ "sign-only", no_argument, NULL, 's' },
-		{ "approval", required_argument, NULL, 'a' },
-		{ NULL, 0, NULL, 0 },
+	    {"key", required_argument, NULL, 'k'},
+	    {"passphrase", required_argument, NULL, 'P'},
+	    {"key-pin", required_argument, NULL, 'p'},
+	    {"sign-only", no_argument, NULL, 's'},
+	    {"approval", required_argument, NULL, 'a'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *key_src = NULL, *pass = NULL, *key_pin = NULL, *query, *approval_file = NULL;
 	int sign_only = 0;
@@ -512,12 +510,23 @@ run_approve(cli *c, int argc, char **argv)
 	memset(&pk, 0, sizeof(pk));
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
-		case 'k': key_src = optarg; break;
-		case 'P': pass = optarg; break;
-		case 'p': key_pin = optarg; break;
-		case 's': sign_only = 1; break;
-		case 'a': approval_file = optarg; break;
-		default: return cli_usage(&cli_cmd_approve, "unknown option");
+		case 'k':
+			key_src = optarg;
+			break;
+		case 'P':
+			pass = optarg;
+			break;
+		case 'p':
+			key_pin = optarg;
+			break;
+		case 's':
+			sign_only = 1;
+			break;
+		case 'a':
+			approval_file = optarg;
+			break;
+		default:
+			return cli_usage(&cli_cmd_approve, "unknown option");
 		}
 	}
 	if (argc - optind != 1)
@@ -528,8 +537,9 @@ run_approve(cli *c, int argc, char **argv)
 	if (sign_only && key_src == NULL)
 		return cli_usage(&cli_cmd_approve, "--sign-only needs --key SOURCE");
 	if (sign_only && (strlen(query) != 64 || strspn(query, "0123456789abcdef") != 64))
-		return cli_usage(&cli_cmd_approve,
-				 "--sign-only needs the whole proposal id (64 lower-case hex digits)");
+		return cli_usage(
+		    &cli_cmd_approve,
+		    "--sign-only needs the whole proposal id (64 lower-case hex digits)");
 	if ((pass != NULL && (r = p11s_secret_source_check(pass)) != 0) ||
 	    (key_pin != NULL && (r = p11s_secret_source_check(key_pin)) != 0))
 		return cli_fail(r);
@@ -565,8 +575,9 @@ run_approve(cli *c, int argc, char **argv)
 	/* the journal first: without it nothing may change */
 	if ((r = audit_begin(c->conf, &ap.audit)) != 0)
 		goto out;
-	if (key_src != NULL && ((r = custody_identify(ap.set, a.pub, &ap.custodian)) != 0 ||
-				(r = custody_cert_info(ap.set, ap.custodian, sha256, &nb, &na)) != 0))
+	if (key_src != NULL &&
+	    ((r = custody_identify(ap.set, a.pub, &ap.custodian)) != 0 ||
+	     (r = custody_cert_info(ap.set, ap.custodian, sha256, &nb, &na)) != 0))
 		goto out;
 	if ((r = cli_token(c, &t)) != 0 || (r = state_load(t, &st)) != 0 ||
 	    (r = custody_find(st, query, &p)) != 0)
@@ -579,7 +590,7 @@ run_approve(cli *c, int argc, char **argv)
 	a.tok = NULL;
 	if (approval_file != NULL &&
 	    json_integer_value(json_object_get(ap.approval, "approved_at")) >
-		    ap.now + c->conf->policy.clock_skew) {
+		ap.now + c->conf->policy.clock_skew) {
 		r = p11s_fail(P11S_E_POLICY, "the approval in %s is dated in the future",
 			      approval_file);
 		goto out;
@@ -589,8 +600,8 @@ run_approve(cli *c, int argc, char **argv)
 		r = p11s_fail(P11S_E_NOMEM, "out of memory");
 		goto out;
 	}
-	if ((r = custody_add_approval(ap.set, trial, json_deep_copy(ap.approval), ap.now, &count)) !=
-	    0)
+	if ((r = custody_add_approval(ap.set, trial, json_deep_copy(ap.approval), ap.now,
+				      &count)) != 0)
 		goto out;
 	if ((r = staging_candidate(c, json_object_get(p, "content"), &l, &pk, &cand)) != 0)
 		goto out;
@@ -598,15 +609,17 @@ run_approve(cli *c, int argc, char **argv)
 	if ((r = state_update(t, edit_approve, &ap, NULL)) != 0)
 		goto out;
 	if ((r = audit_commit(ap.audit)) != 0) {
-		fprintf(stderr, "signer: the approval was stored but the audit journal could not be "
-				"written: %s\n",
+		fprintf(stderr,
+			"signer: the approval was stored but the audit journal could not be "
+			"written: %s\n",
 			p11s_errmsg(r));
 		goto out;
 	}
 	printf("approved proposal %s as custodian %s (%u of %u)\n", ap.id, ap.custodian, ap.count,
 	       c->conf->policy.quorum);
 	if (ap.staged)
-		printf("the quorum is met: the roll is staged; 'signer status' shows its timeline\n");
+		printf(
+		    "the quorum is met: the roll is staged; 'signer status' shows its timeline\n");
 	else
 		printf("the roll stays a proposal until %u more custodian%s approve%s it\n",
 		       c->conf->policy.quorum - ap.count,
@@ -615,16 +628,15 @@ run_approve(cli *c, int argc, char **argv)
 	r = 0;
 out:
 	if (r != 0 && cli_exit_code(r) == EXIT_REFUSED)
-		cli_journal_refusal(c, ap.audit,
-				    ap.custodian != NULL && key_src != NULL ? ap.custodian
-									 : audit_os_user(),
-				    "approve",
-				    json_pack("{s:s, s:s}", "proposal", ap.id[0] ? ap.id : query,
-					      "key",
-					      key_src == NULL ? "approval file"
-					      : strncmp(key_src, "pkcs11:", 7) == 0 ? key_src
-										    : "key file"),
-				    r);
+		cli_journal_refusal(
+		    c, ap.audit,
+		    ap.custodian != NULL && key_src != NULL ? ap.custodian : audit_os_user(),
+		    "approve",
+		    json_pack("{s:s, s:s}", "proposal", ap.id[0] ? ap.id : query, "key",
+			      key_src == NULL			    ? "approval file"
+			      : strncmp(key_src, "pkcs11:", 7) == 0 ? key_src
+								    : "key file"),
+		    r);
 	audit_end(ap.audit);
 	json_decref(trial);
 	json_decref(ap.approval);
@@ -634,34 +646,35 @@ out:
 	approver_clear(&a);
 	custody_set_free(ap.set);
 	if (r == P11S_E_POLICY && ap.why.rule != POL_OK) {
-		fprintf(stderr,
-			"signer: refused (%s): %s\nsigner: the roll was not staged and the approval "
-			"was not recorded; propose the roll again with a safe plan\n",
-			pol_rule_name(ap.why.rule), ap.why.msg);
+		fprintf(
+		    stderr,
+		    "signer: refused (%s): %s\nsigner: the roll was not staged and the approval "
+		    "was not recorded; propose the roll again with a safe plan\n",
+		    pol_rule_name(ap.why.rule), ap.why.msg);
 		return EXIT_REFUSED;
 	}
 	return r == 0 ? EXIT_OK : cli_fail(r);
 }
 
 const cli_command cli_cmd_approve = {
-	"approve",
-	"ID --key SOURCE [--passphrase SOURCE] [--key-pin SOURCE] [--sign-only] | ID --approval FILE",
-	"Approve a roll proposal as a custodian; at the quorum the roll is staged.",
-	"  ID                   the proposal id, or a unique prefix of at least 8 hex digits\n"
-	"  --key SOURCE         the custodian's own key: a PEM private key file, a PKCS#12\n"
-	"                       file, or a PKCS#11 URI of a key on the custodian's token\n"
-	"                       (pkcs11:token=T;object=LABEL?module-path=/path/module.so)\n"
-	"  --passphrase SOURCE  passphrase of an encrypted PEM or PKCS#12 file\n"
-	"                       (file:PATH, env:NAME, fd:N or prompt)\n"
-	"  --key-pin SOURCE     PIN of the custodian's token (default: the global --pin)\n"
-	"  --sign-only          print the signed approval (JSON) instead of storing it: for\n"
-	"                       custodians without access to the service token; needs the\n"
-	"                       whole 64-digit ID\n"
-	"  --approval FILE      store an approval made with --sign-only\n"
-	"The key must match the certificate of a [custodian NAME] in signer.conf that is valid\n"
-	"now.  The approval that meets the quorum re-runs every rollover rule at that moment\n"
-	"and stages the roll only if they all pass.\n",
-	run_approve,
+    "approve",
+    "ID --key SOURCE [--passphrase SOURCE] [--key-pin SOURCE] [--sign-only] | ID --approval FILE",
+    "Approve a roll proposal as a custodian; at the quorum the roll is staged.",
+    "  ID                   the proposal id, or a unique prefix of at least 8 hex digits\n"
+    "  --key SOURCE         the custodian's own key: a PEM private key file, a PKCS#12\n"
+    "                       file, or a PKCS#11 URI of a key on the custodian's token\n"
+    "                       (pkcs11:token=T;object=LABEL?module-path=/path/module.so)\n"
+    "  --passphrase SOURCE  passphrase of an encrypted PEM or PKCS#12 file\n"
+    "                       (file:PATH, env:NAME, fd:N or prompt)\n"
+    "  --key-pin SOURCE     PIN of the custodian's token (default: the global --pin)\n"
+    "  --sign-only          print the signed approval (JSON) instead of storing it: for\n"
+    "                       custodians without access to the service token; needs the\n"
+    "                       whole 64-digit ID\n"
+    "  --approval FILE      store an approval made with --sign-only\n"
+    "The key must match the certificate of a [custodian NAME] in signer.conf that is valid\n"
+    "now.  The approval that meets the quorum re-runs every rollover rule at that moment\n"
+    "and stages the roll only if they all pass.\n",
+    run_approve,
 };
 
 /* ---- reject ------------------------------------------------------------- */
@@ -696,8 +709,8 @@ static int
 run_reject(cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "reason", required_argument, NULL, 'r' },
-		{ NULL, 0, NULL, 0 },
+	    {"reason", required_argument, NULL, 'r'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct reject_plan rp;
 	hsm_token *t;
@@ -730,10 +743,10 @@ out:
 }
 
 const cli_command cli_cmd_reject = {
-	"reject",
-	"ID [--reason TEXT]",
-	"Withdraw a roll proposal (recorded); it can no longer be approved.",
-	"  ID               the proposal id, or a unique prefix of at least 8 hex digits\n"
-	"  --reason TEXT    why, for the record\n",
-	run_reject,
+    "reject",
+    "ID [--reason TEXT]",
+    "Withdraw a roll proposal (recorded); it can no longer be approved.",
+    "  ID               the proposal id, or a unique prefix of at least 8 hex digits\n"
+    "  --reason TEXT    why, for the record\n",
+    run_reject,
 };

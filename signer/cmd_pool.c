@@ -29,9 +29,9 @@ typedef struct pool_opts {
 typedef struct member {
 	const char *url;
 	char id[128];
-	json_t *doc;       /* status document, NULL when unreachable */
-	char error[300];   /* why it is unreachable */
-	json_t *problems;  /* array of strings */
+	json_t *doc;	  /* status document, NULL when unreachable */
+	char error[300];  /* why it is unreachable */
+	json_t *problems; /* array of strings */
 } member;
 
 struct body {
@@ -85,17 +85,17 @@ status_url(const char *url, char **target, const char **unix_path)
 	if (len >= strlen(STATUS_PATH) &&
 	    strncmp(url + len - strlen(STATUS_PATH), STATUS_PATH, strlen(STATUS_PATH)) == 0)
 		return asprintf(target, "%.*s", (int)len, url) < 0
-			       ? p11s_fail(P11S_E_NOMEM, "out of memory")
-			       : 0;
+			   ? p11s_fail(P11S_E_NOMEM, "out of memory")
+			   : 0;
 	return asprintf(target, "%.*s%s", (int)len, url, STATUS_PATH) < 0
-		       ? p11s_fail(P11S_E_NOMEM, "out of memory")
-		       : 0;
+		   ? p11s_fail(P11S_E_NOMEM, "out of memory")
+		   : 0;
 }
 
 static void
 fetch(const pool_opts *o, member *m)
 {
-	struct body b = { NULL, 0, 0 };
+	struct body b = {NULL, 0, 0};
 	const char *unix_path;
 	char *target = NULL, cerr[CURL_ERROR_SIZE] = "";
 	json_error_t jerr;
@@ -129,7 +129,7 @@ fetch(const pool_opts *o, member *m)
 	}
 	if ((cc = curl_easy_perform(h)) != CURLE_OK) {
 		snprintf(m->error, sizeof(m->error), "%s",
-			 b.too_big ? "the status document is larger than 1 MiB"
+			 b.too_big	 ? "the status document is larger than 1 MiB"
 			 : *cerr != '\0' ? cerr
 					 : curl_easy_strerror(cc));
 		goto out;
@@ -150,8 +150,9 @@ fetch(const pool_opts *o, member *m)
 	}
 	{
 		json_t *mem = json_object_get(m->doc, "member");
-		const char *id = json_is_string(mem) ? json_string_value(mem)
-						     : json_string_value(json_object_get(mem, "id"));
+		const char *id = json_is_string(mem)
+				     ? json_string_value(mem)
+				     : json_string_value(json_object_get(mem, "id"));
 
 		snprintf(m->id, sizeof(m->id), "%s", id != NULL ? id : m->url);
 	}
@@ -203,8 +204,7 @@ member_type(const member *m, const char *type)
 	return NULL;
 }
 
-static void
-problem(member *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void problem(member *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 problem(member *m, const char *fmt, ...)
@@ -265,8 +265,8 @@ check_type(member *ms, size_t n, const char *type, p11s_time now, struct deadlin
 		if (sk != NULL && strcmp(sk, d->key) == 0) {
 			if (e != first) {
 				p11s_fmt_utc(e, mine, sizeof(mine));
-				problem(&ms[i], "%s: key %.12s… is staged effective %s, not %s", type,
-					d->key, mine, when);
+				problem(&ms[i], "%s: key %.12s… is staged effective %s, not %s",
+					type, d->key, mine, when);
 			}
 		} else if (ck != NULL && strcmp(ck, d->key) == 0) {
 			if (now < first)
@@ -275,9 +275,9 @@ check_type(member *ms, size_t n, const char *type, p11s_time now, struct deadlin
 		} else if (t == NULL) {
 			problem(&ms[i], "%s: the type is not configured on this member", type);
 		} else {
-			problem(&ms[i], "%s: lacks the staged key %.12s… (effective %s)%s%.12s%s", type,
-				d->key, when, sk != NULL ? "; it has " : "", sk != NULL ? sk : "",
-				sk != NULL ? "… staged instead" : "");
+			problem(&ms[i], "%s: lacks the staged key %.12s… (effective %s)%s%.12s%s",
+				type, d->key, when, sk != NULL ? "; it has " : "",
+				sk != NULL ? sk : "", sk != NULL ? "… staged instead" : "");
 		}
 	}
 	return first;
@@ -287,14 +287,11 @@ static int
 run_pool(cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "cacert", required_argument, NULL, 'C' },
-		{ "cert", required_argument, NULL, 'c' },
-		{ "key", required_argument, NULL, 'k' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
+	    {"cacert", required_argument, NULL, 'C'}, {"cert", required_argument, NULL, 'c'},
+	    {"key", required_argument, NULL, 'k'},    {"timeout", required_argument, NULL, 't'},
+	    {"json", no_argument, NULL, 'j'},	      {NULL, 0, NULL, 0},
 	};
-	pool_opts po = { NULL, NULL, NULL, 10 };
+	pool_opts po = {NULL, NULL, NULL, 10};
 	struct deadline *dl = NULL, *earliest = NULL;
 	json_t *types = NULL, *out = NULL, *marr = NULL;
 	member *ms = NULL;
@@ -305,17 +302,26 @@ run_pool(cli *c, int argc, char **argv)
 	(void)c;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
-		case 'C': po.cacert = optarg; break;
-		case 'c': po.cert = optarg; break;
-		case 'k': po.key = optarg; break;
-		case 'j': json = 1; break;
+		case 'C':
+			po.cacert = optarg;
+			break;
+		case 'c':
+			po.cert = optarg;
+			break;
+		case 'k':
+			po.key = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
 		case 't':
 			if ((r = p11s_parse_duration(optarg, &po.timeout)) != 0)
 				return cli_fail(r);
 			if (po.timeout < 1)
 				return cli_usage(&cli_cmd_pool, "--timeout must be at least 1s");
 			break;
-		default: return cli_usage(&cli_cmd_pool, "unknown option");
+		default:
+			return cli_usage(&cli_cmd_pool, "unknown option");
 		}
 	}
 	if (optind >= argc || strcmp(argv[optind], "check") != 0)
@@ -324,7 +330,8 @@ run_pool(cli *c, int argc, char **argv)
 	if (optind >= argc)
 		return cli_usage(&cli_cmd_pool, "give the URL of every pool member");
 	if ((po.cert == NULL) != (po.key == NULL))
-		return cli_usage(&cli_cmd_pool, "--cert and --key go together (a client certificate)");
+		return cli_usage(&cli_cmd_pool,
+				 "--cert and --key go together (a client certificate)");
 	n = (size_t)(argc - optind);
 	for (size_t i = 0; i < n; i++) {
 		const char *unix_path;
@@ -361,15 +368,15 @@ run_pool(cli *c, int argc, char **argv)
 
 			if (!json_is_string(name))
 				continue;
-			json_array_foreach(types, j, have)
-				dup |= json_equal(have, name);
+			json_array_foreach(types, j, have) dup |= json_equal(have, name);
 			if (!dup)
 				json_array_append(types, name);
 		}
 	}
 	now = p11s_now();
 	for (size_t k = 0; k < json_array_size(types) && nd < 64; k++)
-		if (check_type(ms, n, json_string_value(json_array_get(types, k)), now, &dl[nd]) > 0)
+		if (check_type(ms, n, json_string_value(json_array_get(types, k)), now, &dl[nd]) >
+		    0)
 			nd++;
 	for (size_t k = 0; k < nd; k++)
 		if (earliest == NULL || dl[k].at < earliest->at)
@@ -382,10 +389,11 @@ run_pool(cli *c, int argc, char **argv)
 		int ready = ms[i].doc != NULL && json_array_size(ms[i].problems) == 0;
 
 		not_ready += !ready;
-		json_array_append_new(marr, json_pack("{s:s, s:s, s:b, s:s?, s:O}", "url", ms[i].url,
-						      "member", ms[i].id, "ready", ready, "error",
-						      ms[i].doc == NULL ? ms[i].error : NULL,
-						      "problems", ms[i].problems));
+		json_array_append_new(marr,
+				      json_pack("{s:s, s:s, s:b, s:s?, s:O}", "url", ms[i].url,
+						"member", ms[i].id, "ready", ready, "error",
+						ms[i].doc == NULL ? ms[i].error : NULL, "problems",
+						ms[i].problems));
 		if (json)
 			continue;
 		if (ms[i].doc == NULL) {
@@ -398,7 +406,7 @@ run_pool(cli *c, int argc, char **argv)
 
 			printf("member %s (%s): NOT READY\n", ms[i].id, ms[i].url);
 			json_array_foreach(ms[i].problems, k, p)
-				printf("  %s\n", json_string_value(p));
+			    printf("  %s\n", json_string_value(p));
 		}
 	}
 	if (json) {
@@ -416,15 +424,16 @@ run_pool(cli *c, int argc, char **argv)
 			char what[200];
 
 			snprintf(what, sizeof(what), "%s %s: every member must hold key %s by",
-				 &dl[k] == earliest ? "deadline" : "then    ", dl[k].type, dl[k].key);
+				 &dl[k] == earliest ? "deadline" : "then    ", dl[k].type,
+				 dl[k].key);
 			cli_print_instant(stdout, what, dl[k].at);
 		}
 		if (earliest != NULL && now >= earliest->at)
 			printf("note: the earliest effective instant has passed\n");
 		if (nd == 0)
 			printf("no roll is staged on any member\n");
-		printf("pool: %s (%zu of %zu members ready)\n", not_ready == 0 ? "ready" : "NOT READY",
-		       n - not_ready, n);
+		printf("pool: %s (%zu of %zu members ready)\n",
+		       not_ready == 0 ? "ready" : "NOT READY", n - not_ready, n);
 	}
 	r = 0;
 out:
@@ -444,17 +453,17 @@ out:
 }
 
 const cli_command cli_cmd_pool = {
-	"pool",
-	"check [--cacert F] [--cert F --key F] [--timeout DUR] [--json] URL...",
-	"Check that every pool member holds the staged key before the effective instant.",
-	"  check URL...     members' base URLs: http://HOST:PORT, https://HOST:PORT or\n"
-	"                   unix:/PATH (GET /v1/status is asked of each)\n"
-	"  --cacert F       CA certificates to verify the members' TLS certificates\n"
-	"  --cert F --key F client certificate and key (PEM) for members requiring mTLS\n"
-	"  --timeout DUR    per member (default 10s)\n"
-	"  --json           machine-readable output\n"
-	"Reports every member that is unreachable, lacks the staged key or has a different\n"
-	"effective instant, and the earliest effective instant as the deadline.  Exit 0 when\n"
-	"every member is ready, 1 when not.\n",
-	run_pool,
+    "pool",
+    "check [--cacert F] [--cert F --key F] [--timeout DUR] [--json] URL...",
+    "Check that every pool member holds the staged key before the effective instant.",
+    "  check URL...     members' base URLs: http://HOST:PORT, https://HOST:PORT or\n"
+    "                   unix:/PATH (GET /v1/status is asked of each)\n"
+    "  --cacert F       CA certificates to verify the members' TLS certificates\n"
+    "  --cert F --key F client certificate and key (PEM) for members requiring mTLS\n"
+    "  --timeout DUR    per member (default 10s)\n"
+    "  --json           machine-readable output\n"
+    "Reports every member that is unreachable, lacks the staged key or has a different\n"
+    "effective instant, and the earliest effective instant as the deadline.  Exit 0 when\n"
+    "every member is ready, 1 when not.\n",
+    run_pool,
 };

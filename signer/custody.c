@@ -115,9 +115,10 @@ load_cert(const char *name, const char *path, X509 **out)
 	free(buf);
 	if (*out == NULL) {
 		ERR_clear_error();
-		return p11s_fail(P11S_E_CONFIG,
-				 "custodian %s: %s is not an X.509 certificate (PEM or DER expected)",
-				 name, path);
+		return p11s_fail(
+		    P11S_E_CONFIG,
+		    "custodian %s: %s is not an X.509 certificate (PEM or DER expected)", name,
+		    path);
 	}
 	return 0;
 }
@@ -133,7 +134,8 @@ custody_set_load(const signer_conf *c, custody_set **out)
 	if ((r = custody_set_new(&s)) != 0)
 		return r;
 	for (size_t i = 0; i < c->n_custodians; i++) {
-		if ((r = load_cert(c->custodians[i].name, c->custodians[i].certificate, &cert)) != 0 ||
+		if ((r = load_cert(c->custodians[i].name, c->custodians[i].certificate, &cert)) !=
+			0 ||
 		    (r = custody_set_add(s, c->custodians[i].name, cert)) != 0)
 			goto out;
 		X509_free(cert);
@@ -209,12 +211,14 @@ custody_key_alg(EVP_PKEY *pub, p11s_alg *alg)
 		if (EVP_PKEY_get_bits(pub) >= 2048)
 			*alg = P11S_ALG_RS256;
 		break;
-	default: break;
+	default:
+		break;
 	}
 	ERR_clear_error();
 	if (*alg == P11S_ALG_NONE)
-		return p11s_fail(P11S_E_KEY_TYPE, "custodian keys must be EC P-256, EC P-384 or RSA "
-						  "of at least 2048 bits");
+		return p11s_fail(P11S_E_KEY_TYPE,
+				 "custodian keys must be EC P-256, EC P-384 or RSA "
+				 "of at least 2048 bits");
 	return 0;
 }
 
@@ -284,11 +288,11 @@ custody_content(const pol_conf *pc, const pol_state *ps, const char *const *type
 			goto out;
 		r = P11S_E_NOMEM;
 		if (json_array_append_new(
-			    tl, json_pack("{s:s, s:s?, s:I, s:I}", "type", sorted[i], "current",
-					  cur != NULL ? cur->sha1 : NULL, "current_expires",
-					  (json_int_t)(cur != NULL ? cur->not_after : 0),
-					  "safe_removal",
-					  (json_int_t)(t.previous != NULL ? t.safe_removal : 0))) != 0)
+			tl,
+			json_pack("{s:s, s:s?, s:I, s:I}", "type", sorted[i], "current",
+				  cur != NULL ? cur->sha1 : NULL, "current_expires",
+				  (json_int_t)(cur != NULL ? cur->not_after : 0), "safe_removal",
+				  (json_int_t)(t.previous != NULL ? t.safe_removal : 0))) != 0)
 			goto out;
 	}
 	o = json_pack("{s:O, s:s, s:s, s:I, s:b, s:I, s:I, s:O}", "types", tarr, "key", key->sha1,
@@ -357,8 +361,8 @@ custody_propose(signer_state *st, json_t *content, const char *actor, p11s_time 
 	for (i = json_array_size(st->proposals); i > 0; i--)
 		if (prunable(json_array_get(st->proposals, i - 1), now))
 			json_array_remove(st->proposals, i - 1);
-	o = json_pack("{s:s, s:o, s:s, s:s, s:[]}", "id", id, "content", content, "proposed_by", actor,
-		      "status", "pending", "approvals");
+	o = json_pack("{s:s, s:o, s:s, s:s, s:[]}", "id", id, "content", content, "proposed_by",
+		      actor, "status", "pending", "approvals");
 	if (o == NULL || json_array_append_new(st->proposals, o) != 0)
 		return p11s_fail(P11S_E_NOMEM, "out of memory");
 	return 0;
@@ -373,12 +377,14 @@ custody_find(const signer_state *st, const char *query, json_t **proposal)
 
 	*proposal = NULL;
 	if (qlen < 8 || qlen > 64)
-		return p11s_fail(P11S_E_INVAL, "proposal id '%s' must be 8 to 64 hex digits (a unique "
-					       "prefix of the id 'signer proposals' shows)",
+		return p11s_fail(P11S_E_INVAL,
+				 "proposal id '%s' must be 8 to 64 hex digits (a unique "
+				 "prefix of the id 'signer proposals' shows)",
 				 query);
 	for (i = 0; i < qlen; i++) {
 		if (!isxdigit((unsigned char)query[i]))
-			return p11s_fail(P11S_E_INVAL, "proposal id '%s' is not hexadecimal", query);
+			return p11s_fail(P11S_E_INVAL, "proposal id '%s' is not hexadecimal",
+					 query);
 		q[i] = (char)tolower((unsigned char)query[i]);
 	}
 	q[qlen] = '\0';
@@ -396,10 +402,12 @@ custody_find(const signer_state *st, const char *query, json_t **proposal)
 	}
 	if (hits == 0)
 		return p11s_fail(P11S_E_NOTFOUND,
-				 "no proposal %s on the token; 'signer proposals' lists them", query);
+				 "no proposal %s on the token; 'signer proposals' lists them",
+				 query);
 	if (hits > 1)
-		return p11s_fail(P11S_E_AMBIGUOUS, "proposal id '%s' matches %zu proposals (%s); give "
-						   "more digits",
+		return p11s_fail(P11S_E_AMBIGUOUS,
+				 "proposal id '%s' matches %zu proposals (%s); give "
+				 "more digits",
 				 query, hits, list);
 	*proposal = hit;
 	return 0;
@@ -487,8 +495,8 @@ custody_check_approval(const custody_set *s, const json_t *proposal, const json_
 	at = (p11s_time)json_integer_value(at_j);
 	p11s_fmt_utc(at, when, sizeof(when));
 	if ((c = find_custodian(s, name)) == NULL)
-		return p11s_fail(P11S_E_POLICY, "approval by '%s', who is not a configured custodian",
-				 name);
+		return p11s_fail(P11S_E_POLICY,
+				 "approval by '%s', who is not a configured custodian", name);
 	created = content_time(proposal, "created_at");
 	expires = content_time(proposal, "expires_at");
 	if (at < created || at >= expires) {
@@ -501,10 +509,11 @@ custody_check_approval(const custody_set *s, const json_t *proposal, const json_
 	if (at < c->not_before || at > c->not_after) {
 		p11s_fmt_utc(c->not_before, nb, sizeof(nb));
 		p11s_fmt_utc(c->not_after, na, sizeof(na));
-		return p11s_fail(P11S_E_POLICY,
-				 "the certificate of custodian %s is not valid at %s (valid from %s "
-				 "to %s): the approval does not count",
-				 name, when, nb, na);
+		return p11s_fail(
+		    P11S_E_POLICY,
+		    "the certificate of custodian %s is not valid at %s (valid from %s "
+		    "to %s): the approval does not count",
+		    name, when, nb, na);
 	}
 	if ((r = custody_key_alg(X509_get0_pubkey(c->cert), &want)) != 0)
 		return p11s_fail(P11S_E_POLICY, "custodian %s: %s", name, p11s_errmsg(r));
@@ -611,7 +620,8 @@ custody_add_approval(const custody_set *s, json_t *proposal, json_t *a, p11s_tim
 				      id, exp);
 		else
 			r = p11s_fail(P11S_E_POLICY,
-				      "proposal %.16s is %s and can no longer be approved", id, status);
+				      "proposal %.16s is %s and can no longer be approved", id,
+				      status);
 		goto out;
 	}
 	if (!json_is_array(approvals)) {
@@ -674,9 +684,9 @@ content_names(const json_t *content, const char *type)
 	json_t *v;
 	size_t i;
 
-	json_array_foreach(json_object_get(content, "types"), i, v)
-		if (json_is_string(v) && strcmp(json_string_value(v), type) == 0)
-			return 1;
+	json_array_foreach(json_object_get(content, "types"), i,
+			   v) if (json_is_string(v) &&
+				  strcmp(json_string_value(v), type) == 0) return 1;
 	return 0;
 }
 
@@ -696,7 +706,7 @@ has_evidence(const custody_set *s, unsigned quorum, const signer_state *st, cons
 
 		if (pid == NULL || key == NULL || strcmp(key, e->key) != 0 ||
 		    json_integer_value(json_object_get(content, "effective")) !=
-			    (json_int_t)e->effective ||
+			(json_int_t)e->effective ||
 		    !content_names(content, type))
 			continue;
 		if (custody_id(content, id) != 0 || strcmp(id, pid) != 0)
@@ -725,8 +735,8 @@ custody_filter_set(const custody_set *s, unsigned quorum, signer_state *st, size
 				e++;
 				continue;
 			}
-			log_warn("roll to %s for %s has no valid quorum: ignored", ts->epochs[e].key,
-				 ts->name);
+			log_warn("roll to %s for %s has no valid quorum: ignored",
+				 ts->epochs[e].key, ts->name);
 			memmove(&ts->epochs[e], &ts->epochs[e + 1],
 				(ts->n_epochs - e - 1) * sizeof(ts->epochs[0]));
 			ts->n_epochs--;

@@ -53,7 +53,8 @@ static void
 append_n(struct fx *f, int n)
 {
 	for (int i = 0; i < n; i++)
-		assert_int_equal(audit_append(f->c, "alice", "test", json_pack("{s:i}", "i", i)), 0);
+		assert_int_equal(audit_append(f->c, "alice", "test", json_pack("{s:i}", "i", i)),
+				 0);
 }
 
 static char *
@@ -377,14 +378,14 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_chain_intact, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_edit_any_line, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_delete_and_insert, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_anchors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_long_last_line, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_switch_observed_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_chain_intact, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_edit_any_line, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_delete_and_insert, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_anchors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_long_last_line, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_switch_observed_once, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -104,7 +104,7 @@ static int
 setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	const char *av[] = { AV };
+	const char *av[] = {AV};
 
 	assert_non_null(f);
 	strcpy(f->tc[0].name, AV);
@@ -160,12 +160,12 @@ teardown(void **state)
 static json_t *
 plan(struct fx *f, p11s_time effective, p11s_time now)
 {
-	const char *av[] = { AV };
+	const char *av[] = {AV};
 	json_t *content = NULL;
 
-	assert_int_equal(custody_content(&f->pc, &f->st->pol, av, 1, &f->new_key, effective, 0, now,
-					 &content),
-			 0);
+	assert_int_equal(
+	    custody_content(&f->pc, &f->st->pol, av, 1, &f->new_key, effective, 0, now, &content),
+	    0);
 	return content;
 }
 
@@ -192,8 +192,8 @@ approval(const person *signer, const char *name, const char *id, p11s_time at)
 
 	assert_int_equal(custody_key_alg(signer->key, &alg), 0);
 	assert_int_equal(custody_message(id, name, at, &msg, &mlen), 0);
-	assert_int_equal(EVP_DigestSignInit(md, NULL, alg == P11S_ALG_ES384 ? EVP_sha384()
-									   : EVP_sha256(),
+	assert_int_equal(EVP_DigestSignInit(md, NULL,
+					    alg == P11S_ALG_ES384 ? EVP_sha384() : EVP_sha256(),
 					    NULL, signer->key),
 			 1);
 	assert_int_equal(EVP_DigestSign(md, sig, &siglen, (const unsigned char *)msg, mlen), 1);
@@ -240,8 +240,7 @@ test_id_canonical(void **state)
 		const char *keys[32];
 		size_t n = 0;
 
-		json_object_foreach(a, k, v)
-			keys[n++] = k;
+		json_object_foreach(a, k, v) keys[n++] = k;
 		while (n > 0) {
 			n--;
 			json_object_set(b, keys[n], json_object_get(a, keys[n]));
@@ -261,15 +260,15 @@ test_id_canonical(void **state)
 	json_decref(c);
 	/* types are sorted and deduplicated */
 	{
-		const char *both1[] = { OA, AV, AV }, *both2[] = { AV, OA };
+		const char *both1[] = {OA, AV, AV}, *both2[] = {AV, OA};
 		json_t *x = NULL, *y = NULL;
 		char idx[65], idy[65];
 
-		assert_int_equal(custody_content(&f->pc, &f->st->pol, both1, 3, &f->new_key, T0 + DAY,
-						 0, T0, &x),
+		assert_int_equal(custody_content(&f->pc, &f->st->pol, both1, 3, &f->new_key,
+						 T0 + DAY, 0, T0, &x),
 				 0);
-		assert_int_equal(custody_content(&f->pc, &f->st->pol, both2, 2, &f->new_key, T0 + DAY,
-						 0, T0, &y),
+		assert_int_equal(custody_content(&f->pc, &f->st->pol, both2, 2, &f->new_key,
+						 T0 + DAY, 0, T0, &y),
 				 0);
 		assert_int_equal(json_array_size(json_object_get(x, "types")), 2);
 		assert_int_equal(custody_id(x, idx), 0);
@@ -349,9 +348,9 @@ test_propose_find_reject(void **state)
 
 		(void)propose(f, T0 + 3 * DAY, T0 + 7 * DAY, id3);
 		assert_int_equal(json_array_size(f->st->proposals), 2);
-		assert_string_equal(json_string_value(json_object_get(
-					    json_array_get(f->st->proposals, 0), "id")),
-				    id2);
+		assert_string_equal(
+		    json_string_value(json_object_get(json_array_get(f->st->proposals, 0), "id")),
+		    id2);
 	}
 }
 
@@ -385,7 +384,8 @@ test_approval_checks(void **state)
 	json_decref(a);
 	/* expired custodian certificate */
 	a = approval(&f->dave, "dave", id, T0 + 10);
-	assert_refused(custody_check_approval(f->set, p, a), "certificate of custodian dave is not valid");
+	assert_refused(custody_check_approval(f->set, p, a),
+		       "certificate of custodian dave is not valid");
 	json_decref(a);
 	/* a signature over a different proposal */
 	a = approval(&f->alice, "alice", other, T0 + 10);
@@ -441,32 +441,31 @@ test_add_and_count(void **state)
 	unsigned n = 99;
 
 	assert_int_equal(custody_count(f->set, p, NULL), 0);
-	assert_int_equal(custody_add_approval(f->set, p, approval(&f->alice, "alice", id, T0 + 1),
-					      T0 + 1, &n),
-			 0);
+	assert_int_equal(
+	    custody_add_approval(f->set, p, approval(&f->alice, "alice", id, T0 + 1), T0 + 1, &n),
+	    0);
 	assert_int_equal(n, 1);
 	/* the same custodian again: refused, nothing changed */
-	assert_refused(custody_add_approval(f->set, p, approval(&f->alice, "alice", id, T0 + 2),
-					    T0 + 2, &n),
-		       "custodian alice already approved");
+	assert_refused(
+	    custody_add_approval(f->set, p, approval(&f->alice, "alice", id, T0 + 2), T0 + 2, &n),
+	    "custodian alice already approved");
 	assert_int_equal(n, 0);
 	assert_int_equal(json_array_size(json_object_get(p, "approvals")), 1);
 	/* every refusal of check_approval stands, and changes nothing */
 	assert_refused(custody_add_approval(f->set, p, approval(&f->mallory, "mallory", id, T0 + 2),
 					    T0 + 2, &n),
 		       "not a configured custodian");
-	assert_refused(custody_add_approval(f->set, p, approval(&f->dave, "dave", id, T0 + 2),
-					    T0 + 2, &n),
-		       "not valid");
+	assert_refused(
+	    custody_add_approval(f->set, p, approval(&f->dave, "dave", id, T0 + 2), T0 + 2, &n),
+	    "not valid");
 	assert_int_equal(json_array_size(json_object_get(p, "approvals")), 1);
 	/* an invalid approval smuggled into the state does not count */
 	json_array_append_new(json_object_get(p, "approvals"),
 			      approval(&f->mallory, "bob", id, T0 + 3));
 	assert_int_equal(custody_count(f->set, p, NULL), 1);
 	/* ... nor block the real custodian */
-	assert_int_equal(custody_add_approval(f->set, p, approval(&f->bob, "bob", id, T0 + 4), T0 + 4,
-					      &n),
-			 0);
+	assert_int_equal(
+	    custody_add_approval(f->set, p, approval(&f->bob, "bob", id, T0 + 4), T0 + 4, &n), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(custody_count(f->set, p, &names), 2);
 	assert_string_equal(json_string_value(json_array_get(names, 0)), "alice");
@@ -478,9 +477,9 @@ test_add_and_count(void **state)
 	assert_int_equal(custody_count(f->set, p, NULL), 2);
 	/* staged and expired proposals take no approvals */
 	assert_int_equal(custody_mark_staged(p, T0 + 6), 0);
-	assert_refused(custody_add_approval(f->set, p, approval(&f->carol, "carol", id, T0 + 7),
-					    T0 + 7, &n),
-		       "is staged");
+	assert_refused(
+	    custody_add_approval(f->set, p, approval(&f->carol, "carol", id, T0 + 7), T0 + 7, &n),
+	    "is staged");
 	{
 		char id2[65];
 		json_t *q = propose(f, T0 + 2 * DAY, T0, id2);
@@ -504,12 +503,12 @@ test_same_certificate_counts_once(void **state)
 	/* alice's certificate configured a second time under another name */
 	assert_int_equal(custody_set_add(f->set, "alice2", f->alice.cert), 0);
 	p = propose(f, T0 + DAY, T0, id);
-	assert_int_equal(custody_add_approval(f->set, p, approval(&f->alice, "alice", id, T0 + 1),
-					      T0 + 1, &n),
-			 0);
-	assert_refused(custody_add_approval(f->set, p, approval(&f->alice, "alice2", id, T0 + 2),
-					    T0 + 2, &n),
-		       "one certificate counts once");
+	assert_int_equal(
+	    custody_add_approval(f->set, p, approval(&f->alice, "alice", id, T0 + 1), T0 + 1, &n),
+	    0);
+	assert_refused(
+	    custody_add_approval(f->set, p, approval(&f->alice, "alice2", id, T0 + 2), T0 + 2, &n),
+	    "one certificate counts once");
 	json_array_append_new(json_object_get(p, "approvals"),
 			      approval(&f->alice, "alice2", id, T0 + 3));
 	assert_int_equal(custody_count(f->set, p, NULL), 1);
@@ -521,14 +520,14 @@ test_same_certificate_counts_once(void **state)
 static void
 stage(struct fx *f, json_t *p, p11s_time now)
 {
-	const char *av[] = { AV };
+	const char *av[] = {AV};
 	json_t *content = json_object_get(p, "content");
 
-	assert_int_equal(pol_apply_roll(&f->st->pol, av, 1, &f->new_key,
-					(p11s_time)json_integer_value(
-						json_object_get(content, "effective")),
-					now, 0),
-			 0);
+	assert_int_equal(
+	    pol_apply_roll(&f->st->pol, av, 1, &f->new_key,
+			   (p11s_time)json_integer_value(json_object_get(content, "effective")),
+			   now, 0),
+	    0);
 	assert_int_equal(custody_mark_staged(p, now), 0);
 }
 
@@ -547,12 +546,12 @@ test_filter(void **state)
 	size_t ignored = 99;
 	unsigned n;
 
-	assert_int_equal(custody_add_approval(f->set, p, approval(&f->alice, "alice", id, T0 + 1),
-					      T0 + 1, &n),
-			 0);
-	assert_int_equal(custody_add_approval(f->set, p, approval(&f->carol, "carol", id, T0 + 2),
-					      T0 + 2, &n),
-			 0);
+	assert_int_equal(
+	    custody_add_approval(f->set, p, approval(&f->alice, "alice", id, T0 + 1), T0 + 1, &n),
+	    0);
+	assert_int_equal(
+	    custody_add_approval(f->set, p, approval(&f->carol, "carol", id, T0 + 2), T0 + 2, &n),
+	    0);
 	stage(f, p, T0 + 2);
 	assert_int_equal(epochs(f), 2);
 	/* valid evidence: kept */
@@ -571,7 +570,7 @@ static void
 test_filter_without_evidence(void **state)
 {
 	struct fx *f = *state;
-	const char *av[] = { AV };
+	const char *av[] = {AV};
 	char id[65];
 	json_t *p;
 	size_t ignored = 0;
@@ -590,31 +589,33 @@ test_filter_without_evidence(void **state)
 
 	/* one approval of two */
 	p = propose(f, T0 + DAY, T0, id);
-	assert_int_equal(custody_add_approval(f->set, p, approval(&f->alice, "alice", id, T0 + 1),
-					      T0 + 1, &n),
-			 0);
+	assert_int_equal(
+	    custody_add_approval(f->set, p, approval(&f->alice, "alice", id, T0 + 1), T0 + 1, &n),
+	    0);
 	stage(f, p, T0 + 2);
 	assert_int_equal(custody_filter_set(f->set, 2, f->st, &ignored), 0);
 	assert_int_equal(ignored, 1);
 
 	/* approved, but the content changed afterwards (another effective instant) */
-	json_array_append_new(json_object_get(p, "approvals"), approval(&f->bob, "bob", id, T0 + 3));
+	json_array_append_new(json_object_get(p, "approvals"),
+			      approval(&f->bob, "bob", id, T0 + 3));
 	assert_int_equal(custody_count(f->set, p, NULL), 2);
 	json_object_set_new(json_object_get(p, "content"), "effective", json_integer(T0 + 2 * DAY));
-	assert_int_equal(pol_apply_roll(&f->st->pol, av, 1, &f->new_key, T0 + 2 * DAY, T0 + 3, 0), 0);
+	assert_int_equal(pol_apply_roll(&f->st->pol, av, 1, &f->new_key, T0 + 2 * DAY, T0 + 3, 0),
+			 0);
 	assert_int_equal(custody_filter_set(f->set, 2, f->st, &ignored), 0);
 	assert_int_equal(ignored, 1);
 	assert_int_equal(epochs(f), 1);
 
 	/* evidence for another type does not cover this one */
 	{
-		const char *oa[] = { OA };
+		const char *oa[] = {OA};
 		json_t *q = NULL;
 		char id2[65];
 
 		assert_int_equal(pol_apply_assign(&f->st->pol, oa, 1, &f->old_key, T0 - 50), 0);
-		assert_int_equal(custody_propose(f->st, plan(f, T0 + DAY, T0 + 10), "op", T0 + 10, id2),
-				 0);
+		assert_int_equal(
+		    custody_propose(f->st, plan(f, T0 + DAY, T0 + 10), "op", T0 + 10, id2), 0);
 		assert_int_equal(custody_find(f->st, id2, &q), 0);
 		assert_int_equal(custody_add_approval(f->set, q,
 						      approval(&f->alice, "alice", id2, T0 + 11),
@@ -624,8 +625,8 @@ test_filter_without_evidence(void **state)
 						      approval(&f->bob, "bob", id2, T0 + 12),
 						      T0 + 12, &n),
 				 0);
-		assert_int_equal(pol_apply_roll(&f->st->pol, oa, 1, &f->new_key, T0 + DAY, T0 + 12, 0),
-				 0);
+		assert_int_equal(
+		    pol_apply_roll(&f->st->pol, oa, 1, &f->new_key, T0 + DAY, T0 + 12, 0), 0);
 		assert_int_equal(custody_filter_set(f->set, 2, f->st, &ignored), 0);
 		assert_int_equal(ignored, 1);
 		assert_int_equal(pol_state_type(&f->st->pol, OA)->n_epochs, 1);
@@ -636,7 +637,7 @@ static void
 test_filter_with_config(void **state)
 {
 	struct fx *f = *state;
-	const char *av[] = { AV };
+	const char *av[] = {AV};
 	signer_conf *c = NULL;
 
 	assert_int_equal(signer_conf_defaults(&c), 0);
@@ -662,16 +663,16 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_id_canonical, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_content_timeline, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_propose_find_reject, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_approval_checks, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_identify, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_add_and_count, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_same_certificate_counts_once, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_filter, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_filter_without_evidence, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_filter_with_config, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_id_canonical, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_content_timeline, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_propose_find_reject, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_approval_checks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_identify, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_add_and_count, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_same_certificate_counts_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_filter, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_filter_without_evidence, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_filter_with_config, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
