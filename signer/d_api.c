@@ -1,4 +1,6 @@
 /* signerd's endpoints.  See d_api.h and SPEC §5. */
+#include <config.h>
+
 #include "signer/d_api.h"
 
 #include <inttypes.h>

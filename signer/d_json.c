@@ -1,4 +1,6 @@
 /* Strict parsing of signerd's request bodies.  See d_json.h. */
+#include <config.h>
+
 #include "signer/d_json.h"
 
 #include <string.h>

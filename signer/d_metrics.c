@@ -1,4 +1,6 @@
 /* Per-worker Prometheus counters, summed on scrape.  See d_metrics.h. */
+#include <config.h>
+
 #include "signer/d_metrics.h"
 
 #include <pthread.h>

@@ -1,4 +1,6 @@
 /* signerd's state poller.  See d_poll.h. */
+#include <config.h>
+
 #include "signer/d_poll.h"
 
 #include <errno.h>
@@ -9,6 +11,8 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "signer/audit.h"
+#include "signer/custody.h"
 #include "signer/jose.h"
 #include "signer/tokens.h"
 
@@ -22,6 +26,7 @@ typedef struct tested {
 	p11s_time effective;
 	int first_done;
 	int final_done;
+	int switch_logged;
 } tested;
 
 struct d_poller {
@@ -165,6 +170,33 @@ static void staged_tests(d_poller *p, const signer_conf *c, const d_view *v, p11
 	}
 }
 
+/*
+ * Record "switch observed" in the audit journal once a staged key this
+ * process saw is issuing (the journal deduplicates across members).  The
+ * journal lock is taken before any token lock, so this runs with none held.
+ */
+static void observe_switches(d_poller *p, const signer_conf *c, const d_view *v, p11s_time now)
+{
+	for (size_t i = 0; i < p->n_tests; i++) {
+		tested *t = &p->tests[i];
+		const pol_key *k;
+		int written = 0, r;
+
+		if (t->switch_logged || now < t->effective)
+			continue;
+		k = pol_issuing_key(&v->st->pol, t->type, now);
+		t->switch_logged = 1;
+		if (k == NULL || strcmp(k->sha1, t->sha1) != 0)
+			continue; /* replaced or withdrawn before its instant */
+		r = audit_switch_observed(c, p->me.id, t->type, t->sha1, t->effective, &written);
+		if (r != 0)
+			log_warn("cannot record the switch of %s to %s in the audit journal: %s",
+				 t->type, t->sha1, p11s_errmsg(r));
+		else if (written)
+			log_info("switch of %s to %s observed and recorded", t->type, t->sha1);
+	}
+}
+
 static void write_member(d_poller *p, p11s_time now)
 {
 	member_record m = p->me;
@@ -205,6 +237,16 @@ static void tick(d_poller *p, const signer_conf *c)
 			return;
 		}
 		ver = st->version;
+		/* honour only staged rolls that carry a valid quorum (SPEC §6) */
+		if ((r = custody_filter(c, st)) != 0) {
+			if (!p->failing)
+				log_error("state version %" PRIu64 ": cannot check roll approvals: %s; "
+					  "serving version %" PRIu64, ver, p11s_errmsg(r), p->version);
+			state_free(st);
+			p->failing = 1;
+			d_app_note_poll(p->app, 0, p->version, now);
+			return;
+		}
 		if ((r = d_view_new(st, now, &nv)) != 0) {
 			log_error("state version %" PRIu64 " is unusable: %s; serving version %" PRIu64,
 				  ver, p11s_errmsg(r), p->version);
@@ -224,8 +266,10 @@ static void tick(d_poller *p, const signer_conf *c)
 	if (changed || now - p->member_written >= MEMBER_EVERY_S)
 		write_member(p, now);
 	vr = d_slot_acquire(p->view);
-	if (vr != NULL)
+	if (vr != NULL) {
 		staged_tests(p, c, (const d_view *)vr, now);
+		observe_switches(p, c, (const d_view *)vr, now);
+	}
 	d_ref_put(vr);
 }
 

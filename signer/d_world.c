@@ -1,4 +1,6 @@
 /* Reference-counted snapshots and their publication.  See d_world.h. */
+#include <config.h>
+
 #include "signer/d_world.h"
 
 #include <stdlib.h>

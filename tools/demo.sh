@@ -28,6 +28,9 @@ uri = pkcs11:token=demo?module-path=$MODULE
 pin = file:$D/pin
 lock_file = $D/token.lock
 
+[audit]
+journal = $D/audit.jsonl
+
 [policy]
 clock_skew = 1s
 jwks_max_age = 2s
