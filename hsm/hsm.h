@@ -99,8 +99,9 @@ typedef struct hsm_key_list {
 	hsm_key_info *keys;
 } hsm_key_list;
 
-/* Private keys and certificates paired by CKA_ID (searching by class + id,
- * never by class alone: see STACK-NOTES). */
+/* Private keys and certificates paired by CKA_ID.  The search is by class,
+ * which SoftHSM2's file store only survives without a concurrent writer
+ * (STACK-NOTES): it runs under the host lock, which excludes one. */
 P11S_MUST_CHECK int hsm_list_keys(hsm_token *t, hsm_key_list **out);
 void hsm_key_list_free(hsm_key_list *l);
 

@@ -48,3 +48,10 @@ TESTS += tests/hsm/test_hsm_data
 tests_hsm_test_hsm_data_SOURCES = tests/hsm/test_hsm_data.c $(HSM_TEST_SOURCES)
 tests_hsm_test_hsm_data_CFLAGS = $(HSM_TEST_CFLAGS)
 tests_hsm_test_hsm_data_LDADD = $(HSM_TEST_LDADD)
+
+# Recovery needs the fault-injecting wrapper module (tests/lib/p11wrap.mk).
+check_PROGRAMS += tests/hsm/test_hsm_recovery
+TESTS += tests/hsm/test_hsm_recovery
+tests_hsm_test_hsm_recovery_SOURCES = tests/hsm/test_hsm_recovery.c $(HSM_TEST_SOURCES)
+tests_hsm_test_hsm_recovery_CFLAGS = $(HSM_TEST_CFLAGS)
+tests_hsm_test_hsm_recovery_LDADD = $(HSM_TEST_LDADD)

@@ -204,7 +204,7 @@ hsm_sign(hsm_signer *g, const uint8_t *msg, size_t len, uint8_t *sig, size_t *si
 	unsigned int dlen = 0;
 	const uint8_t *data = msg;
 	size_t data_len = len, need = p11s_alg_sig_len(g->alg, g->bits), got;
-	char last[200] = "", nb[32], hex[2 * HSM_ID_MAX + 1];
+	char last[200] = "", why[400] = "", nb[32], hex[2 * HSM_ID_MAX + 1];
 	CK_RV rv;
 	int r;
 
@@ -234,14 +234,18 @@ hsm_sign(hsm_signer *g, const uint8_t *msg, size_t len, uint8_t *sig, size_t *si
 			return p11s_fail(
 			    P11S_E_SESSION,
 			    "lost the session with token '%s' and could not recover it "
-			    "after %d attempts (last error %s)",
-			    g->t->label, SIGN_RECOVERIES, last);
+			    "after %d attempts (last error %s%s%s)",
+			    g->t->label, SIGN_RECOVERIES, last, why[0] != '\0' ? "; " : "", why);
 		log_warn("signing with key %s on token '%s' failed with %s; reopening the session "
 			 "(attempt %d of %d)",
 			 hsm_id_hex(g->id, g->id_len, hex), g->t->label, last, attempt + 1,
 			 SIGN_RECOVERIES);
 		hsm_sleep_ms(recover_backoff_ms[attempt]);
 		r = recover(g);
+		if (r != 0)
+			snprintf(why, sizeof(why), "reopening failed: %s", p11s_errmsg(r));
+		else
+			why[0] = '\0';
 		if (r == P11S_E_PIN_INCORRECT || r == P11S_E_PIN_LOCKED || r == P11S_E_PIN_SOURCE ||
 		    r == P11S_E_NOTFOUND || r == P11S_E_KEY_TYPE || r == P11S_E_NOMEM)
 			return r; /* retrying cannot help */

@@ -175,9 +175,12 @@ timeline_event(p11s_time now, p11s_time at, const char *what)
 	char utc[40], rel[48];
 
 	p11s_fmt_utc(at, utc, sizeof(utc));
+	if (at == now) {
+		printf("    %s  %-17s %s\n", utc, "", what);
+		return;
+	}
 	cli_fmt_duration(at > now ? at - now : now - at, rel, sizeof(rel));
-	printf("    %s  %-8s %s %s\n", utc, at == now ? "now" : rel, at > now ? "from now" : "ago ",
-	       what);
+	printf("    %s  %-8s %-8s %s\n", utc, rel, at > now ? "from now" : "ago", what);
 }
 
 struct tl_ev {
@@ -229,7 +232,7 @@ print_type_status(const signer_conf *conf, const signer_state *st, int ti, p11s_
 		snprintf(ev[n].what, sizeof(ev[n].what), __VA_ARGS__);                 \
 		n++;                                                                   \
 	} while (0)
-	EV(now, "now");
+	EV(now, "<- now");
 	EV(tl.current_since, "%.12s… issues (current)", tl.current->sha1);
 	if (tl.staged == NULL)
 		EV(tl.current->not_after, "%.12s… certificate expires", tl.current->sha1);

@@ -420,7 +420,8 @@ list_versions(hsm_token *t, char ***labels, size_t *n, label_ver **lvs, size_t *
 	for (size_t i = 0; i < *n; i++)
 		if (parse_label((*labels)[i], &v[k]) == 0)
 			k++;
-	qsort(v, k, sizeof(*v), cmp_label);
+	if (k > 1)
+		qsort(v, k, sizeof(*v), cmp_label);
 	*lvs = v;
 	*nlv = k;
 	return 0;

@@ -162,13 +162,55 @@ verify_type(const signer_conf *c, const signer_state *st, const tokens_keyset *k
 	return 1;
 }
 
+/* How telling a failure is, to pick one reason across types. */
+static int
+error_rank(const char *error)
+{
+	if (strstr(error, "verification set is empty") != NULL)
+		return 1;
+	if (strstr(error, "unknown kid") != NULL)
+		return 2;
+	return 3;
+}
+
+/* A kid of a key we know that has left the verification set: say why. */
+static void
+explain_kid(const signer_state *st, const tokens_keyset *ks, p11s_time now, tokens_verdict *v)
+{
+	char utc[40];
+
+	if (v->jwt.kid[0] == '\0' || error_rank(v->jwt.error) != 2)
+		return;
+	for (size_t i = 0; i < ks->n; i++) {
+		const pol_key *k;
+
+		if (strcmp(ks->e[i].kid, v->jwt.kid) != 0 ||
+		    (k = pol_state_key(&st->pol, ks->e[i].sha1)) == NULL)
+			continue;
+		if (k->removed_at != 0) {
+			p11s_fmt_utc(k->removed_at, utc, sizeof(utc));
+			snprintf(v->jwt.error, sizeof(v->jwt.error),
+				 "the token's key %s was removed at %s", k->sha1, utc);
+		} else if (k->not_after <= now) {
+			p11s_fmt_utc(k->not_after, utc, sizeof(utc));
+			snprintf(v->jwt.error, sizeof(v->jwt.error),
+				 "the certificate of the token's key %s expired at %s", k->sha1, utc);
+		} else {
+			snprintf(v->jwt.error, sizeof(v->jwt.error),
+				 "the token's key %s is not in the verification set of %s", k->sha1,
+				 v->type != NULL ? v->type : "any type");
+		}
+		return;
+	}
+}
+
 int
 tokens_verify(const signer_conf *c, const signer_state *st, const tokens_keyset *ks,
 	      const char *type, const char *aud, const char *token, size_t len, p11s_time now,
 	      tokens_verdict *v)
 {
-	char first_error[sizeof(v->jwt.error)] = "";
-	int r;
+	char error[sizeof(v->jwt.error)] = "", kid[sizeof(v->jwt.kid)] = "";
+	int r, rank = 0;
 
 	memset(v, 0, sizeof(*v));
 	if (type != NULL) {
@@ -176,19 +218,26 @@ tokens_verify(const signer_conf *c, const signer_state *st, const tokens_keyset 
 
 		if (ti < 0)
 			return p11s_fail(P11S_E_INVAL, "unknown type '%s'", type);
-		r = verify_type(c, st, ks, ti, aud, token, len, now, v);
-		return r < 0 ? r : 0;
+		if ((r = verify_type(c, st, ks, ti, aud, token, len, now, v)) < 0)
+			return r;
+		if (r == 0)
+			explain_kid(st, ks, now, v);
+		return 0;
 	}
 	for (size_t ti = 0; ti < c->policy.n_types; ti++) {
 		r = verify_type(c, st, ks, (int)ti, aud, token, len, now, v);
 		if (r != 0)
 			return r < 0 ? r : 0;
-		/* Keep the most telling reason: the first type's, unless a later
-		 * type knew the kid. */
-		if (first_error[0] == '\0' || strstr(first_error, "unknown kid") != NULL)
-			memcpy(first_error, v->jwt.error, sizeof(first_error));
+		if (error_rank(v->jwt.error) > rank) {
+			rank = error_rank(v->jwt.error);
+			memcpy(error, v->jwt.error, sizeof(error));
+		}
+		if (v->jwt.kid[0] != '\0')
+			memcpy(kid, v->jwt.kid, sizeof(kid));
 	}
-	memcpy(v->jwt.error, first_error, sizeof(first_error));
+	memcpy(v->jwt.error, error, sizeof(error));
+	memcpy(v->jwt.kid, kid, sizeof(kid));
+	explain_kid(st, ks, now, v);
 	return 0;
 }
 

@@ -68,6 +68,7 @@ X=$(date -d "$(openssl x509 -in "$D/av-2012.pem" -noout -enddate | cut -d= -f2)"
 say "Tokens issued and verified every second (E = $(at "$E"), old certificate expires $(at "$X"))"
 old_tok=""
 removed=0
+shown=0
 now=$(date +%s)
 while [ "$now" -le $((X + 3)) ]; do
 	tok=$("$SIGNER" issue --type AudioVideoAuthentication --sub "user-$now")
@@ -80,7 +81,8 @@ while [ "$now" -le $((X + 3)) ]; do
 	fi
 	echo "$line"
 	[ "$now" -lt "$E" ] && { old_tok=$tok; old_at=$now; }
-	if [ "$now" -eq $((E + 2)) ]; then
+	if [ "$shown" = 0 ] && [ "$now" -ge $((E + 2)) ]; then
+		shown=1
 		say "After the switch: remove --previous is refused until it is safe"
 		run remove --type AudioVideoAuthentication --previous || true
 		run status --type AudioVideoAuthentication

@@ -11,8 +11,8 @@ jwks_max_age = 2s
 past_grace = 1s
 
 [type AudioVideoAuthentication]
-token_lifetime = 6s
-min_lead = 6s
+token_lifetime = 10s
+min_lead = 10s
 issuer = https://edge.example.net
 audience = media-relay
 
@@ -24,8 +24,8 @@ EOC
 AV=AudioVideoAuthentication
 OA=OAuthTokenIssuer
 t0=$(date +%s)
-make_key av-old ES256 -60 30;   AV_OLD=$KEY_SHA1
-make_key oa-old RS256 -60 30;   OA_OLD=$KEY_SHA1
+make_key av-old ES256 -60 40;   AV_OLD=$KEY_SHA1
+make_key oa-old RS256 -60 40;   OA_OLD=$KEY_SHA1
 make_key av-new ES256 -60 3600; AV_NEW=$KEY_SHA1
 make_key oa-new RS256 -60 3600; OA_NEW=$KEY_SHA1
 expiry() { date -d "$(openssl x509 -in "$1" -noout -enddate | sed 's/notAfter=//')" +%s; }
@@ -45,8 +45,8 @@ expect_exit 1 "$SIGNER" roll --type $AV,$OA --thumbprint "$AV_NEW" --effective-d
 expect_msg "$OA"
 
 # a too-late effective date is refused, naming the type and the latest instant
-late=$(date -u -d "@$((old_expiry - 5))" +%Y-%m-%dT%H:%M:%SZ)
-latest=$(date -u -d "@$((old_expiry - 6))" +%Y-%m-%dT%H:%M:%SZ)
+late=$(date -u -d "@$((old_expiry - 9))" +%Y-%m-%dT%H:%M:%SZ)
+latest=$(date -u -d "@$((old_expiry - 10))" +%Y-%m-%dT%H:%M:%SZ)
 before=$(token_snapshot)
 expect_exit 1 "$SIGNER" roll --type $AV --thumbprint "$AV_NEW" --effective-date "$late"
 expect_msg "$AV"
@@ -66,7 +66,7 @@ expect_exit 1 "$SIGNER" roll --type $AV --thumbprint "$AV_NEW" --effective-date 
 expect_exit 0 "$SIGNER" status --json
 E_AV=$(printf '%s' "$OUT" | "$PYTHON" -c "import json,sys; print([t for t in json.load(sys.stdin)['types'] if t['type']=='$AV'][0]['staged']['effective'])")
 E_OA=$(printf '%s' "$OUT" | "$PYTHON" -c "import json,sys; print([t for t in json.load(sys.stdin)['types'] if t['type']=='$OA'][0]['staged']['effective'])")
-[ "$E_AV" = $((old_expiry - 6)) ] || fail "auto chose $E_AV for $AV, expected $((old_expiry - 6))"
+[ "$E_AV" = $((old_expiry - 10)) ] || fail "auto chose $E_AV for $AV, expected $((old_expiry - 10))"
 [ "$E_OA" = $((oa_expiry - 10)) ] || fail "auto chose $E_OA for $OA, expected $((oa_expiry - 10))"
 expect_exit 0 "$SIGNER" status
 expect_msg "switch"
@@ -77,22 +77,23 @@ b64sha256() { openssl x509 -in "$1" -outform DER | openssl dgst -sha256 -binary 
 KID_AV_OLD=$(b64sha256 "$T/av-old.pem")
 KID_AV_NEW=$(b64sha256 "$T/av-new.pem")
 
-# before E: the old key issues; the token verifies with python-jwt against the certificate
-wait_until $((E_AV - 2))
+# before E: the old key issues; the token verifies with python-jwt against the
+# certificate (issued at E - 4 s, it lives until E + 6 s)
+wait_until $((E_AV - 4))
 expect_exit 0 "$SIGNER" issue --type $AV --sub alice
 TOK_OLD=$OUT
+printf '%s\n' "$TOK_OLD" >"$T/tok_old"
+expect_exit 0 "$SIGNER" verify --token-file "$T/tok_old"
+[ "$(json_get key)" = current ] || fail "old-key token before E: role $(json_get key)"
 [ "$(kid_of "$TOK_OLD")" = "$KID_AV_OLD" ] || fail "before E the token is not signed by the old key"
 "$PYTHON" - "$TOK_OLD" "$T/av-old.pem" <<'EOP' || fail "python-jwt rejects our token"
 import sys, jwt
 from cryptography import x509
 cert = x509.load_pem_x509_certificate(open(sys.argv[2], "rb").read())
 claims = jwt.decode(sys.argv[1], cert.public_key(), algorithms=["ES256"], audience="media-relay",
-                    issuer="https://edge.example.net")
+                    issuer="https://edge.example.net", leeway=30)
 assert claims["sub"] == "alice" and len(claims["jti"]) >= 22, claims
 EOP
-printf '%s\n' "$TOK_OLD" >"$T/tok_old"
-expect_exit 0 "$SIGNER" verify --token-file "$T/tok_old"
-[ "$(json_get key)" = current ] || fail "old-key token before E: role $(json_get key)"
 
 # after E: the new key issues; the old key's token still verifies as previous
 wait_until $((E_AV + 1))

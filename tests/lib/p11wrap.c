@@ -365,6 +365,10 @@ w_C_Sign(CK_SESSION_HANDLE s, CK_BYTE_PTR data, CK_ULONG data_len, CK_BYTE_PTR s
 		rv = real->C_Sign(s, data, data_len, sig, sig_len);
 	} else if (rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED) {
 		(void)real->C_CloseSession(s);
+	} else if (rv == CKR_USER_NOT_LOGGED_IN) {
+		/* a real logout (as after a token reset): the next login is real too */
+		(void)real->C_Sign(s, data, data_len, scratch, &scratch_len);
+		(void)real->C_Logout(s);
 	} else {
 		(void)real->C_Sign(s, data, data_len, scratch, &scratch_len);
 	}

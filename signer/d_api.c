@@ -1,0 +1,700 @@
+/* signerd's endpoints.  See d_api.h and SPEC §5. */
+#include "signer/d_api.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "signer/d_json.h"
+#include "signer/d_metrics.h"
+#include "signer/jose.h"
+#include "signer/tokens.h"
+
+#define SIGNERS_PER_WORKER 8
+#define JWKS_SET_MAX 32
+#define BACKOFF_FIRST_MS 250u
+#define BACKOFF_MAX_MS 30000u
+#define NO_KEY_RETRY_S 30
+
+/* One signing key of one worker: its own PKCS#11 session, or a back-off
+ * after the token failed. */
+typedef struct wsigner {
+	char sha1[41];
+	p11s_alg alg;
+	hsm_signer *s;
+	uint64_t retry_at_ns;   /* no attempt before (after a failure) */
+	unsigned backoff_ms;
+	uint64_t last_use_ns;
+} wsigner;
+
+typedef struct wctx {
+	d_metrics *m;
+	d_cache settings;
+	d_cache view;
+	wsigner sig[SIGNERS_PER_WORKER];
+} wctx;
+
+typedef struct staged_test {
+	char type[POL_NAME_MAX];
+	char kid[64];
+	int ok;
+	p11s_time at;
+} staged_test;
+
+struct d_app {
+	hsm_token *token;
+	d_slot *settings;
+	d_slot *view;
+	member_record me;
+	wctx *w;
+	unsigned n_w;
+	pthread_mutex_t mu;     /* guards the poller's reports below */
+	int poll_ok;
+	uint64_t poll_errors;
+	uint64_t version;
+	p11s_time checked_at;
+	staged_test *tests;
+	size_t n_tests;
+};
+
+int d_app_new(const d_app_params *p, d_app **out)
+{
+	d_app *a;
+
+	*out = NULL;
+	a = calloc(1, sizeof(*a));
+	if (a == NULL)
+		return p11s_fail(P11S_E_NOMEM, "out of memory");
+	a->token = p->token;
+	a->settings = p->settings;
+	a->view = p->view;
+	a->me = *p->me;
+	a->poll_ok = 1;
+	pthread_mutex_init(&a->mu, NULL);
+	*out = a;
+	return 0;
+}
+
+int d_app_set_workers(d_app *a, unsigned n)
+{
+	unsigned i;
+	int r;
+
+	a->w = calloc(n, sizeof(*a->w));
+	if (a->w == NULL)
+		return p11s_fail(P11S_E_NOMEM, "out of memory");
+	a->n_w = n;
+	for (i = 0; i < n; i++)
+		if ((r = d_metrics_new(&a->w[i].m)) != 0)
+			return r;
+	return 0;
+}
+
+void d_app_free(d_app *a)
+{
+	unsigned i;
+	size_t k;
+
+	if (a == NULL)
+		return;
+	for (i = 0; i < a->n_w; i++) {
+		for (k = 0; k < SIGNERS_PER_WORKER; k++)
+			hsm_signer_free(a->w[i].sig[k].s);
+		d_cache_release(&a->w[i].settings);
+		d_cache_release(&a->w[i].view);
+		d_metrics_free(a->w[i].m);
+	}
+	free(a->w);
+	free(a->tests);
+	pthread_mutex_destroy(&a->mu);
+	free(a);
+}
+
+void d_app_note_poll(d_app *a, int ok, uint64_t version, p11s_time checked_at)
+{
+	pthread_mutex_lock(&a->mu);
+	a->poll_ok = ok;
+	if (ok) {
+		a->version = version;
+		a->checked_at = checked_at;
+	} else {
+		a->poll_errors++;
+	}
+	pthread_mutex_unlock(&a->mu);
+}
+
+void d_app_note_staged_test(d_app *a, const char *type, const char *kid, int ok, p11s_time at)
+{
+	staged_test *t = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&a->mu);
+	for (i = 0; i < a->n_tests; i++)
+		if (strcmp(a->tests[i].type, type) == 0) {
+			t = &a->tests[i];
+			break;
+		}
+	if (t == NULL) {
+		staged_test *n = realloc(a->tests, (a->n_tests + 1) * sizeof(*n));
+
+		if (n != NULL) {
+			a->tests = n;
+			t = &a->tests[a->n_tests++];
+		}
+	}
+	if (t != NULL) {
+		memset(t, 0, sizeof(*t));
+		snprintf(t->type, sizeof(t->type), "%s", type);
+		snprintf(t->kid, sizeof(t->kid), "%s", kid);
+		t->ok = ok;
+		t->at = at;
+	}
+	pthread_mutex_unlock(&a->mu);
+}
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static json_t *json_time(p11s_time t)
+{
+	char buf[32];
+
+	if (t == 0)
+		return json_null();
+	p11s_fmt_utc(t, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+static unsigned retry_after_s(uint64_t at_ns, uint64_t now_ns)
+{
+	uint64_t left = at_ns > now_ns ? at_ns - now_ns : 0;
+	unsigned s = (unsigned)((left + 999999999u) / 1000000000u);
+
+	return s > 0 ? s : 1;
+}
+
+static void reply_unavailable(d_req *r, unsigned retry_s, const char *error, const char *detail)
+{
+	char buf[16];
+
+	snprintf(buf, sizeof(buf), "%u", retry_s);
+	d_reply_header(r, "Retry-After", buf);
+	d_reply_error(r, 503, error, "%s", detail);
+}
+
+/* A body that is JSON and present, or an answer (415 / 400). */
+static const uint8_t *json_body(d_req *r, size_t *len)
+{
+	const uint8_t *b;
+
+	if (!d_content_type_is_json(d_req_header(r, "Content-Type"))) {
+		d_reply_error(r, 415, "unsupported_media_type",
+			      "send the request body as Content-Type: application/json");
+		return NULL;
+	}
+	b = d_req_body(r, len);
+	if (b == NULL) {
+		d_reply_error(r, 400, "bad_request", "the request body is empty; a JSON object is expected");
+		return NULL;
+	}
+	return b;
+}
+
+/* ---- signing ------------------------------------------------------------- */
+
+static wsigner *signer_slot(wctx *w, const char *sha1, p11s_alg alg)
+{
+	wsigner *oldest = &w->sig[0];
+	size_t i;
+
+	for (i = 0; i < SIGNERS_PER_WORKER; i++) {
+		wsigner *e = &w->sig[i];
+
+		if (e->sha1[0] != '\0' && e->alg == alg && strcmp(e->sha1, sha1) == 0)
+			return e;
+		if (e->last_use_ns < oldest->last_use_ns)
+			oldest = e;
+	}
+	/* Keys no longer used (rolled away) are the least recently used. */
+	hsm_signer_free(oldest->s);
+	memset(oldest, 0, sizeof(*oldest));
+	memcpy(oldest->sha1, sha1, sizeof(oldest->sha1));
+	oldest->alg = alg;
+	return oldest;
+}
+
+static void signer_failed(wctx *w, wsigner *e, unsigned worker, const char *what, int err)
+{
+	uint64_t now = d_now_ns();
+
+	hsm_signer_free(e->s);
+	e->s = NULL;
+	e->backoff_ms = e->backoff_ms == 0 ? BACKOFF_FIRST_MS
+			: (e->backoff_ms >= BACKOFF_MAX_MS / 2 ? BACKOFF_MAX_MS : 2 * e->backoff_ms);
+	e->retry_at_ns = now + (uint64_t)e->backoff_ms * 1000000u;
+	d_metrics_hsm_error(w->m);
+	log_error("worker %u: %s with key %s failed (%s); issuing answers 503 for %u ms, then retries",
+		  worker, what, e->sha1, p11s_errmsg(err), e->backoff_ms);
+}
+
+static int is_token_fault(int r)
+{
+	return r == P11S_E_SESSION || r == P11S_E_HSM || r == P11S_E_MODULE ||
+	       r == P11S_E_TOKEN_NOT_FOUND || r == P11S_E_NOTFOUND || r == P11S_E_LOCK ||
+	       r == P11S_E_CRYPTO || r == P11S_E_KEY_TYPE || r == P11S_E_MECHANISM ||
+	       r == P11S_E_PIN_INCORRECT || r == P11S_E_PIN_LOCKED;
+}
+
+/* ---- POST /v1/tokens ----------------------------------------------------- */
+
+static void handle_issue(d_app *a, d_req *r, wctx *w, const d_settings *set, const d_view *v)
+{
+	const signer_conf *c = set->conf;
+	d_issue_req q;
+	tokens_request tr;
+	const pol_key *key = NULL;
+	wsigner *e;
+	char *token = NULL;
+	p11s_time now, exp = 0;
+	uint64_t now_ns;
+	int ti, rc;
+	json_t *o = NULL;
+	uint8_t id[HSM_ID_MAX];
+	int id_len;
+	const uint8_t *body;
+	size_t len;
+
+	memset(&q, 0, sizeof(q));
+	if ((body = json_body(r, &len)) == NULL)
+		return;
+	if ((rc = d_issue_req_parse(body, len, &q)) != 0) {
+		d_reply_error(r, 400, "bad_request", "%s", p11s_errmsg(rc));
+		goto out;
+	}
+	if (signer_conf_type_index(c, q.type) < 0) {
+		d_reply_error(r, 404, "unknown_type", "type '%s' is not configured", q.type);
+		goto out;
+	}
+	memset(&tr, 0, sizeof(tr));
+	tr.type = q.type;
+	tr.sub = q.sub;
+	tr.aud = q.aud;
+	tr.lifetime = q.lifetime;
+	tr.claims = q.claims;
+	now = p11s_now();
+	rc = tokens_issuing_key(c, v->st, &tr, now, &key, &ti);
+	if (rc == P11S_E_NOTFOUND) {
+		reply_unavailable(r, NO_KEY_RETRY_S, "no_issuing_key", p11s_errmsg(rc));
+		goto out;
+	}
+	if (rc != 0) {
+		d_reply_error(r, 400, "bad_request", "%s", p11s_errmsg(rc));
+		goto out;
+	}
+	e = signer_slot(w, key->sha1, c->policy.types[ti].alg);
+	now_ns = d_now_ns();
+	e->last_use_ns = now_ns;
+	if (e->s == NULL && now_ns < e->retry_at_ns) {
+		reply_unavailable(r, retry_after_s(e->retry_at_ns, now_ns), "token_unavailable",
+				  "the signing token failed recently; retrying with back-off");
+		goto out;
+	}
+	if (e->s == NULL) {
+		id_len = p11s_unhex(key->id_hex, id, sizeof(id));
+		if (id_len <= 0) {
+			d_reply_error(r, 500, "internal", "key %s has no usable CKA_ID in the state", key->sha1);
+			goto out;
+		}
+		rc = hsm_signer_open(a->token, id, (size_t)id_len, c->policy.types[ti].alg, c->session_keys,
+				     &e->s);
+		if (rc != 0) {
+			signer_failed(w, e, d_req_worker(r), "opening a signing session", rc);
+			reply_unavailable(r, retry_after_s(e->retry_at_ns, d_now_ns()), "token_unavailable",
+					  p11s_errmsg(rc));
+			goto out;
+		}
+		log_info("worker %u: signing session open for key %s (%s)", d_req_worker(r), key->sha1,
+			 p11s_alg_name(c->policy.types[ti].alg));
+	}
+	rc = tokens_issue(c, v->ks, ti, key, e->s, &tr, now, &token, &exp);
+	if (rc == P11S_E_INVAL) {
+		d_reply_error(r, 400, "bad_request", "%s", p11s_errmsg(rc));
+		goto out;
+	}
+	if (rc != 0) {
+		if (is_token_fault(rc)) {
+			signer_failed(w, e, d_req_worker(r), "signing", rc);
+			reply_unavailable(r, retry_after_s(e->retry_at_ns, d_now_ns()), "token_unavailable",
+					  p11s_errmsg(rc));
+		} else {
+			log_error("worker %u: issuing a %s token failed: %s", d_req_worker(r), q.type,
+				  p11s_errmsg(rc));
+			d_reply_error(r, 500, "internal", "%s", p11s_errmsg(rc));
+		}
+		goto out;
+	}
+	e->backoff_ms = 0;
+	e->retry_at_ns = 0;
+	o = json_pack("{s:s, s:s, s:I}", "token", token, "kid", tokens_kid(v->ks, key->sha1),
+		      "exp", (json_int_t)exp);
+	if (o == NULL) {
+		d_reply_error(r, 500, "internal", "out of memory");
+		goto out;
+	}
+	d_metrics_issued(w->m, q.type, tokens_kid(v->ks, key->sha1));
+	d_reply_json(r, 200, o);
+out:
+	json_decref(o);
+	free(token);
+	d_issue_req_clear(&q);
+}
+
+/* ---- POST /v1/verify ----------------------------------------------------- */
+
+static void handle_verify(d_req *r, wctx *w, const d_settings *set, const d_view *v)
+{
+	const signer_conf *c = set->conf;
+	d_verify_req q;
+	tokens_verdict vd;
+	json_t *o = NULL;
+	const uint8_t *body;
+	size_t len;
+	int rc;
+
+	memset(&q, 0, sizeof(q));
+	memset(&vd, 0, sizeof(vd));
+	if ((body = json_body(r, &len)) == NULL)
+		return;
+	if ((rc = d_verify_req_parse(body, len, JWT_MAX_LEN, &q)) != 0) {
+		d_metrics_verify_failure(w->m, "bad_request");
+		d_reply_error(r, 400, "bad_request", "%s", p11s_errmsg(rc));
+		goto out;
+	}
+	if (q.type != NULL && signer_conf_type_index(c, q.type) < 0) {
+		d_metrics_verify_failure(w->m, "unknown_type");
+		d_reply_error(r, 404, "unknown_type", "type '%s' is not configured", q.type);
+		goto out;
+	}
+	rc = tokens_verify(c, v->st, v->ks, q.type, q.aud, q.token, q.token_len, p11s_now(), &vd);
+	if (rc != 0) {
+		log_error("worker %u: verification failed internally: %s", d_req_worker(r), p11s_errmsg(rc));
+		d_reply_error(r, 500, "internal", "%s", p11s_errmsg(rc));
+		goto out;
+	}
+	if (vd.valid) {
+		const char *kid = tokens_kid(v->ks, vd.sha1);
+
+		o = json_pack("{s:b, s:s, s:s, s:s, s:O}", "valid", 1, "kid", kid != NULL ? kid : "",
+			      "key", pol_role_name(vd.role), "type", vd.type, "claims", vd.jwt.claims);
+		d_metrics_verified(w->m, vd.type, pol_role_name(vd.role));
+	} else {
+		o = json_pack("{s:b, s:s}", "valid", 0, "error", vd.jwt.error);
+		d_metrics_verified(w->m, q.type != NULL ? q.type : "any", "none");
+		d_metrics_verify_failure(w->m, d_verify_reason(vd.jwt.error));
+	}
+	if (o == NULL) {
+		d_reply_error(r, 500, "internal", "out of memory");
+		goto out;
+	}
+	d_reply_json(r, 200, o);
+out:
+	json_decref(o);
+	tokens_verdict_clear(&vd);
+	d_verify_req_clear(&q);
+}
+
+/* ---- GET /.well-known/jwks.json, /.well-known/jwks/TYPE.json ------------- */
+
+static int add_type_jwks(const signer_conf *c, const d_view *v, int ti, p11s_time now, json_t *keys)
+{
+	const pol_type_conf *tc = &c->policy.types[ti];
+	pol_vkey set[JWKS_SET_MAX];
+	size_t n = 0, i, k;
+	int r;
+
+	pol_publication_set(&c->policy, &v->st->pol, tc->name, now, set, JWKS_SET_MAX, &n);
+	for (i = 0; i < n; i++) {
+		const char *kid = tokens_kid(v->ks, set[i].key->sha1);
+		const char *x5t = tokens_x5t(v->ks, set[i].key->sha1);
+		EVP_PKEY *pub = tokens_pubkey(v->ks, set[i].key->sha1);
+		json_t *jwk = NULL, *have;
+		int dup = 0;
+
+		if (kid == NULL || pub == NULL)
+			continue;
+		json_array_foreach(keys, k, have)
+			if (strcmp(json_string_value(json_object_get(have, "kid")), kid) == 0)
+				dup = 1;
+		if (dup)
+			continue; /* a combined certificate serves several types */
+		if ((r = jose_jwk(pub, tc->alg, kid, x5t, &jwk)) != 0)
+			return r;
+		if (json_array_append_new(keys, jwk) != 0)
+			return p11s_fail(P11S_E_NOMEM, "out of memory");
+	}
+	return 0;
+}
+
+static void handle_jwks(d_req *r, const d_settings *set, const d_view *v, const char *type)
+{
+	const signer_conf *c = set->conf;
+	json_t *o = NULL, *keys;
+	p11s_time now = p11s_now();
+	char cc[64];
+	size_t ti;
+	int rc = 0, one = -1;
+
+	if (type != NULL && (one = signer_conf_type_index(c, type)) < 0) {
+		d_reply_error(r, 404, "unknown_type", "type '%s' is not configured", type);
+		return;
+	}
+	o = json_pack("{s:[]}", "keys");
+	if (o == NULL) {
+		d_reply_error(r, 500, "internal", "out of memory");
+		return;
+	}
+	keys = json_object_get(o, "keys");
+	for (ti = 0; rc == 0 && ti < c->policy.n_types; ti++)
+		if (one < 0 || (int)ti == one)
+			rc = add_type_jwks(c, v, (int)ti, now, keys);
+	if (rc != 0) {
+		log_error("building the JWKS failed: %s", p11s_errmsg(rc));
+		d_reply_error(r, 500, "internal", "%s", p11s_errmsg(rc));
+	} else {
+		snprintf(cc, sizeof(cc), "public, max-age=%lld", (long long)c->policy.jwks_max_age);
+		d_reply_header(r, "Cache-Control", cc);
+		d_reply_json(r, 200, o);
+	}
+	json_decref(o);
+}
+
+/* ---- GET /v1/status ------------------------------------------------------ */
+
+static json_t *key_json(const d_view *v, const pol_key *k)
+{
+	const char *kid;
+
+	if (k == NULL)
+		return json_null();
+	kid = tokens_kid(v->ks, k->sha1);
+	return json_pack("{s:s, s:s, s:s?, s:o, s:o}", "thumbprint", k->sha1, "sha256", k->sha256,
+			 "kid", kid, "not_before", json_time(k->not_before), "not_after",
+			 json_time(k->not_after));
+}
+
+static void handle_status(d_app *a, d_req *r, const d_settings *set, const d_view *v)
+{
+	const signer_conf *c = set->conf;
+	p11s_time now = p11s_now();
+	json_t *o = NULL, *types, *t, *tests;
+	size_t ti, i;
+	int rc = 0;
+
+	o = json_pack("{s:o, s:o, s:o}", "now", json_time(now), "types", json_array(), "proposals",
+		      v->st->proposals != NULL ? json_incref(v->st->proposals) : json_array());
+	if (o == NULL)
+		goto oom;
+	types = json_object_get(o, "types");
+	for (ti = 0; ti < c->policy.n_types; ti++) {
+		const pol_type_conf *tc = &c->policy.types[ti];
+		pol_timeline tl;
+
+		if ((rc = pol_timeline_of(&c->policy, &v->st->pol, tc->name, now, &tl)) != 0) {
+			d_reply_error(r, 500, "internal", "%s", p11s_errmsg(rc));
+			goto out;
+		}
+		t = json_pack("{s:s, s:s, s:I, s:I, s:{s:o, s:o}, s:{s:o, s:o, s:o}, s:{s:o, s:o, s:o, s:o}}",
+			      "type", tc->name, "algorithm", p11s_alg_name(tc->alg),
+			      "token_lifetime", (json_int_t)tc->token_lifetime,
+			      "min_lead", (json_int_t)tc->min_lead,
+			      "current", "key", key_json(v, tl.current), "since", json_time(tl.current_since),
+			      "staged", "key", key_json(v, tl.staged), "effective", json_time(tl.effective),
+			      "staged_at", json_time(tl.staged_at),
+			      "previous", "key", key_json(v, tl.previous), "until", json_time(tl.previous_until),
+			      "expiry", json_time(tl.previous_expiry), "safe_removal",
+			      json_time(tl.previous != NULL ? tl.safe_removal : 0));
+		if (t == NULL || json_array_append_new(types, t) != 0)
+			goto oom;
+	}
+	pthread_mutex_lock(&a->mu);
+	t = json_pack("{s:s, s:s, s:I, s:I, s:I, s:o, s:o, s:b, s:I}", "id", a->me.id, "host", a->me.host,
+		      "pid", (json_int_t)a->me.pid, "state_version", (json_int_t)v->st->version,
+		      "checked_version", (json_int_t)a->version, "checked_at", json_time(a->checked_at),
+		      "started_at", json_time(a->me.started_at), "poll_ok", a->poll_ok,
+		      "poll_errors", (json_int_t)a->poll_errors);
+	tests = json_array();
+	for (i = 0; tests != NULL && i < a->n_tests; i++)
+		json_array_append_new(tests, json_pack("{s:s, s:s, s:b, s:o}", "type", a->tests[i].type,
+						       "kid", a->tests[i].kid, "ok", a->tests[i].ok,
+						       "at", json_time(a->tests[i].at)));
+	pthread_mutex_unlock(&a->mu);
+	if (t == NULL || tests == NULL || json_object_set_new(t, "staged_key_tests", tests) != 0 ||
+	    json_object_set_new(o, "member", t) != 0)
+		goto oom;
+	d_reply_json(r, 200, o);
+	goto out;
+oom:
+	d_reply_error(r, 500, "internal", "out of memory");
+out:
+	json_decref(o);
+}
+
+/* ---- GET /metrics -------------------------------------------------------- */
+
+static void handle_metrics(d_app *a, d_req *r, const d_view *v)
+{
+	d_metrics **all = NULL;
+	char *text = NULL, *extra = NULL;
+	size_t len = 0, elen = 0, i;
+	FILE *f;
+	int rc;
+
+	all = calloc(a->n_w, sizeof(*all));
+	f = open_memstream(&extra, &elen);
+	if (all == NULL || f == NULL) {
+		if (f != NULL)
+			fclose(f);
+		d_reply_error(r, 500, "internal", "out of memory");
+		goto out;
+	}
+	for (i = 0; i < a->n_w; i++)
+		all[i] = a->w[i].m;
+	pthread_mutex_lock(&a->mu);
+	fprintf(f, "# HELP p11s_state_version State version this process serves.\n"
+		"# TYPE p11s_state_version gauge\np11s_state_version %" PRIu64 "\n"
+		"# HELP p11s_state_poll_errors_total Failed polls of the token for state changes.\n"
+		"# TYPE p11s_state_poll_errors_total counter\np11s_state_poll_errors_total %" PRIu64 "\n"
+		"# HELP p11s_state_checked_timestamp_seconds Last successful poll of the token.\n"
+		"# TYPE p11s_state_checked_timestamp_seconds gauge\n"
+		"p11s_state_checked_timestamp_seconds %lld\n"
+		"# HELP p11s_staged_key_test_ok Last test signature with a staged key (1 ok, 0 failed).\n"
+		"# TYPE p11s_staged_key_test_ok gauge\n",
+		v->st->version, a->poll_errors, (long long)a->checked_at);
+	for (i = 0; i < a->n_tests; i++)
+		fprintf(f, "p11s_staged_key_test_ok{type=\"%s\",kid=\"%s\"} %d\n", a->tests[i].type,
+			a->tests[i].kid, a->tests[i].ok);
+	pthread_mutex_unlock(&a->mu);
+	if (fclose(f) != 0) {
+		d_reply_error(r, 500, "internal", "out of memory");
+		goto out;
+	}
+	if ((rc = d_metrics_render(all, a->n_w, extra, &text, &len)) != 0) {
+		d_reply_error(r, 500, "internal", "%s", p11s_errmsg(rc));
+		goto out;
+	}
+	d_reply_raw(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+out:
+	free(text);
+	free(extra);
+	free(all);
+}
+
+/* ---- routing ------------------------------------------------------------- */
+
+#define JWKS_PREFIX "/.well-known/jwks/"
+#define JWKS_SUFFIX ".json"
+
+static int route_of(const char *path, d_route *route, unsigned *mtls, int *post, char *type, size_t tlen)
+{
+	size_t n = strlen(path), pl = sizeof(JWKS_PREFIX) - 1, sl = sizeof(JWKS_SUFFIX) - 1;
+
+	type[0] = '\0';
+	*post = 0;
+	*mtls = SIGNER_MTLS_READ;
+	if (strcmp(path, "/v1/tokens") == 0) {
+		*route = D_ROUTE_TOKENS;
+		*mtls = SIGNER_MTLS_ISSUE;
+		*post = 1;
+	} else if (strcmp(path, "/v1/verify") == 0) {
+		*route = D_ROUTE_VERIFY;
+		*mtls = SIGNER_MTLS_VERIFY;
+		*post = 1;
+	} else if (strcmp(path, "/.well-known/jwks.json") == 0) {
+		*route = D_ROUTE_JWKS;
+	} else if (n > pl + sl && strncmp(path, JWKS_PREFIX, pl) == 0 &&
+		   strcmp(path + n - sl, JWKS_SUFFIX) == 0 && n - pl - sl < tlen &&
+		   memchr(path + pl, '/', n - pl - sl) == NULL) {
+		*route = D_ROUTE_JWKS;
+		memcpy(type, path + pl, n - pl - sl);
+		type[n - pl - sl] = '\0';
+	} else if (strcmp(path, "/v1/status") == 0) {
+		*route = D_ROUTE_STATUS;
+	} else if (strcmp(path, "/healthz") == 0) {
+		*route = D_ROUTE_HEALTHZ;
+		*mtls = 0;
+	} else if (strcmp(path, "/metrics") == 0) {
+		*route = D_ROUTE_METRICS;
+	} else {
+		*route = D_ROUTE_OTHER;
+		return -1;
+	}
+	return 0;
+}
+
+void d_app_handle(d_req *r, void *arg)
+{
+	d_app *a = arg;
+	unsigned wi = d_req_worker(r);
+	wctx *w = &a->w[wi];
+	const d_settings *set = (const d_settings *)d_slot_cached(a->settings, &w->settings);
+	const d_view *v = (const d_view *)d_slot_cached(a->view, &w->view);
+	d_method m = d_req_method(r);
+	char type[POL_NAME_MAX];
+	d_route route;
+	unsigned mtls;
+	int post;
+
+	if (route_of(d_req_path(r), &route, &mtls, &post, type, sizeof(type)) != 0) {
+		d_reply_error(r, 404, "not_found", "no such endpoint; see signerd(8)");
+		goto done;
+	}
+	if (post ? m != D_M_POST : (m != D_M_GET && m != D_M_HEAD)) {
+		d_reply_header(r, "Allow", post ? "POST" : "GET, HEAD");
+		d_reply_error(r, 405, "method_not_allowed", "%s is not allowed here; use %s",
+			      d_req_method_name(r), post ? "POST" : "GET");
+		goto done;
+	}
+	if (set == NULL || v == NULL) {
+		reply_unavailable(r, 1, "starting", "the state is not loaded yet");
+		goto done;
+	}
+	if ((set->conf->mtls_routes & mtls) != 0 && d_req_listen_kind(r) != D_LISTEN_UNIX &&
+	    !d_req_peer_verified(r)) {
+		d_reply_error(r, 403, "client_certificate_required",
+			      "this endpoint requires a TLS client certificate issued by the configured "
+			      "client CA");
+		goto done;
+	}
+	switch (route) {
+	case D_ROUTE_TOKENS:
+		handle_issue(a, r, w, set, v);
+		break;
+	case D_ROUTE_VERIFY:
+		handle_verify(r, w, set, v);
+		break;
+	case D_ROUTE_JWKS:
+		handle_jwks(r, set, v, type[0] != '\0' ? type : NULL);
+		break;
+	case D_ROUTE_STATUS:
+		handle_status(a, r, set, v);
+		break;
+	case D_ROUTE_METRICS:
+		handle_metrics(a, r, v);
+		break;
+	case D_ROUTE_HEALTHZ:
+	default: {
+		json_t *o = json_pack("{s:s, s:I}", "status", "ok", "state_version", (json_int_t)v->st->version);
+
+		if (o == NULL)
+			d_reply_error(r, 500, "internal", "out of memory");
+		else
+			d_reply_json(r, 200, o);
+		json_decref(o);
+		break;
+	}
+	}
+done:
+	d_metrics_request(w->m, route, d_now_ns() - d_req_start_ns(r));
+}

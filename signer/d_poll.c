@@ -1,0 +1,322 @@
+/* signerd's state poller.  See d_poll.h. */
+#include "signer/d_poll.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "signer/jose.h"
+#include "signer/tokens.h"
+
+#define MEMBER_EVERY_S 10
+#define FINAL_TEST_BEFORE_S 30
+#define MIN_INTERVAL_MS 50
+
+typedef struct tested {
+	char type[POL_NAME_MAX];
+	char sha1[41];
+	p11s_time effective;
+	int first_done;
+	int final_done;
+} tested;
+
+struct d_poller {
+	hsm_token *token;
+	d_slot *settings;
+	d_slot *view;
+	d_app *app;
+	member_record me;
+	pthread_t thread;
+	int started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int stop;
+	tested *tests;
+	size_t n_tests;
+	int failing;
+	p11s_time member_written;
+	uint64_t version;
+};
+
+static int sign_cb(void *ctx, const uint8_t *msg, size_t len, uint8_t *sig, size_t *siglen)
+{
+	return hsm_sign(ctx, msg, len, sig, siglen);
+}
+
+int d_staged_key_test(hsm_token *t, const pol_type_conf *tc, const d_view *v, const pol_key *k)
+{
+	uint8_t id[HSM_ID_MAX];
+	hsm_signer *s = NULL;
+	char *tok = NULL;
+	jwt_issue_params ip;
+	jwt_verify_params vp;
+	jwt_vkey vk;
+	jwt_result res;
+	p11s_time now = p11s_now(), exp;
+	int id_len, r;
+
+	memset(&res, 0, sizeof(res));
+	memset(&vk, 0, sizeof(vk));
+	vk.alg = tc->alg;
+	vk.kid = tokens_kid(v->ks, k->sha1);
+	vk.pub = tokens_pubkey(v->ks, k->sha1);
+	id_len = p11s_unhex(k->id_hex, id, sizeof(id));
+	if (vk.kid == NULL || vk.pub == NULL || id_len <= 0) {
+		r = p11s_fail(P11S_E_STATE, "key %s has no certificate or CKA_ID in the state", k->sha1);
+		goto out;
+	}
+	if ((r = hsm_signer_open(t, id, (size_t)id_len, tc->alg, 0, &s)) != 0)
+		goto out;
+	memset(&ip, 0, sizeof(ip));
+	ip.alg = tc->alg;
+	ip.kid = vk.kid;
+	ip.x5t = tokens_x5t(v->ks, k->sha1);
+	ip.iss = "signerd-staged-key-test";
+	ip.sub = "staged-key-test";
+	ip.now = now;
+	ip.lifetime = 60;
+	ip.sign = sign_cb;
+	ip.sign_ctx = s;
+	if ((r = jwt_issue(&ip, &tok, &exp)) != 0)
+		goto out;
+	memset(&vp, 0, sizeof(vp));
+	vp.keys = &vk;
+	vp.n_keys = 1;
+	vp.now = now;
+	vp.max_lifetime = 60;
+	if ((r = jwt_verify(tok, strlen(tok), &vp, &res)) != 0) {
+		r = p11s_fail(P11S_E_CRYPTO, "the test signature does not verify with the certificate: %s",
+			      res.error);
+		goto out;
+	}
+	r = 0;
+out:
+	jwt_result_clear(&res);
+	free(tok);
+	hsm_signer_free(s);
+	return r;
+}
+
+static tested *test_entry(d_poller *p, const char *type, const char *sha1, p11s_time effective)
+{
+	tested *t;
+	size_t i;
+
+	for (i = 0; i < p->n_tests; i++) {
+		t = &p->tests[i];
+		if (strcmp(t->type, type) == 0 && strcmp(t->sha1, sha1) == 0 && t->effective == effective)
+			return t;
+	}
+	t = realloc(p->tests, (p->n_tests + 1) * sizeof(*t));
+	if (t == NULL)
+		return NULL;
+	p->tests = t;
+	t = &p->tests[p->n_tests++];
+	memset(t, 0, sizeof(*t));
+	snprintf(t->type, sizeof(t->type), "%s", type);
+	memcpy(t->sha1, sha1, sizeof(t->sha1));
+	t->effective = effective;
+	return t;
+}
+
+static void staged_tests(d_poller *p, const signer_conf *c, const d_view *v, p11s_time now)
+{
+	size_t ti;
+
+	for (ti = 0; ti < c->policy.n_types; ti++) {
+		const pol_type_conf *tc = &c->policy.types[ti];
+		pol_timeline tl;
+		tested *t;
+		const char *kid;
+		int r, final;
+
+		if (pol_timeline_of(&c->policy, &v->st->pol, tc->name, now, &tl) != 0 || tl.staged == NULL ||
+		    now >= tl.effective)
+			continue;
+		if ((t = test_entry(p, tc->name, tl.staged->sha1, tl.effective)) == NULL)
+			continue;
+		final = tl.effective - now <= FINAL_TEST_BEFORE_S;
+		if (t->first_done && (t->final_done || !final))
+			continue;
+		kid = tokens_kid(v->ks, tl.staged->sha1);
+		r = d_staged_key_test(p->token, tc, v, tl.staged);
+		if (r == 0) {
+			log_info("staged key %s for %s passed its test signature (effective in %lld s)",
+				 tl.staged->sha1, tc->name, (long long)(tl.effective - now));
+		} else {
+			char eff[32];
+
+			p11s_fmt_utc(tl.effective, eff, sizeof(eff));
+			log_error("ALERT: staged key %s for %s FAILED its test signature, %lld s before it "
+				  "becomes effective at %s: %s; tokens issued from then on will fail "
+				  "unless the token is fixed or the roll is replaced",
+				  tl.staged->sha1, tc->name, (long long)(tl.effective - now), eff,
+				  p11s_errmsg(r));
+		}
+		d_app_note_staged_test(p->app, tc->name, kid != NULL ? kid : tl.staged->sha1, r == 0, now);
+		/* A failed first test is repeated at the final check. */
+		t->first_done = 1;
+		if (final)
+			t->final_done = 1;
+	}
+}
+
+static void write_member(d_poller *p, p11s_time now)
+{
+	member_record m = p->me;
+	int r;
+
+	m.version = p->version;
+	m.checked_at = now;
+	if ((r = member_write(p->token, &m)) != 0) {
+		log_warn("cannot write member record %s: %s", m.id, p11s_errmsg(r));
+		return;
+	}
+	p->member_written = now;
+}
+
+static void tick(d_poller *p, const signer_conf *c)
+{
+	p11s_time now = p11s_now();
+	signer_state *st = NULL;
+	d_view *nv = NULL;
+	d_ref *vr;
+	uint64_t ver = 0;
+	int r, changed = 0;
+
+	if ((r = state_peek_version(p->token, &ver)) != 0) {
+		if (!p->failing)
+			log_warn("cannot poll the token for state changes: %s; serving version %" PRIu64
+				 " meanwhile", p11s_errmsg(r), p->version);
+		p->failing = 1;
+		d_app_note_poll(p->app, 0, p->version, now);
+		return;
+	}
+	if (ver != p->version) {
+		if ((r = state_load(p->token, &st)) != 0) {
+			if (!p->failing)
+				log_warn("cannot load state version %" PRIu64 ": %s", ver, p11s_errmsg(r));
+			p->failing = 1;
+			d_app_note_poll(p->app, 0, p->version, now);
+			return;
+		}
+		ver = st->version;
+		if ((r = d_view_new(st, now, &nv)) != 0) {
+			log_error("state version %" PRIu64 " is unusable: %s; serving version %" PRIu64,
+				  ver, p11s_errmsg(r), p->version);
+			p->failing = 1;
+			d_app_note_poll(p->app, 0, p->version, now);
+			return;
+		}
+		d_slot_publish(p->view, &nv->ref);
+		log_info("state version %" PRIu64 " loaded (was %" PRIu64 ")", ver, p->version);
+		p->version = ver;
+		changed = 1;
+	}
+	if (p->failing)
+		log_info("polling the token works again (state version %" PRIu64 ")", p->version);
+	p->failing = 0;
+	d_app_note_poll(p->app, 1, p->version, now);
+	if (changed || now - p->member_written >= MEMBER_EVERY_S)
+		write_member(p, now);
+	vr = d_slot_acquire(p->view);
+	if (vr != NULL)
+		staged_tests(p, c, (const d_view *)vr, now);
+	d_ref_put(vr);
+}
+
+static void *poll_main(void *arg)
+{
+	d_poller *p = arg;
+
+	pthread_mutex_lock(&p->mu);
+	while (!p->stop) {
+		d_ref *sr;
+		int64_t ms = 500;
+		struct timespec ts;
+
+		pthread_mutex_unlock(&p->mu);
+		sr = d_slot_acquire(p->settings);
+		if (sr != NULL) {
+			const signer_conf *c = ((const d_settings *)sr)->conf;
+
+			ms = c->poll_interval_ms;
+			tick(p, c);
+		}
+		d_ref_put(sr);
+		if (ms < MIN_INTERVAL_MS)
+			ms = MIN_INTERVAL_MS;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += ms / 1000;
+		ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_mutex_lock(&p->mu);
+		while (!p->stop && pthread_cond_timedwait(&p->cv, &p->mu, &ts) != ETIMEDOUT)
+			;
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+int d_poller_start(const d_poll_params *pp, d_poller **out)
+{
+	d_poller *p;
+	pthread_condattr_t ca;
+	d_ref *vr;
+	int e;
+
+	*out = NULL;
+	p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return p11s_fail(P11S_E_NOMEM, "out of memory");
+	p->token = pp->token;
+	p->settings = pp->settings;
+	p->view = pp->view;
+	p->app = pp->app;
+	p->me = *pp->me;
+	vr = d_slot_acquire(p->view);
+	if (vr != NULL)
+		p->version = ((const d_view *)vr)->st->version;
+	d_ref_put(vr);
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&p->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	e = pthread_create(&p->thread, NULL, poll_main, p);
+	if (e != 0) {
+		d_poller_stop(p);
+		return p11s_fail(P11S_E_INTERNAL, "cannot start the state poller: %s", strerror(e));
+	}
+	p->started = 1;
+	*out = p;
+	return 0;
+}
+
+void d_poller_stop(d_poller *p)
+{
+	int r;
+
+	if (p == NULL)
+		return;
+	if (p->started) {
+		pthread_mutex_lock(&p->mu);
+		p->stop = 1;
+		pthread_cond_signal(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+		pthread_join(p->thread, NULL);
+		if (p->member_written != 0 && (r = member_remove(p->token, p->me.id)) != 0)
+			log_warn("cannot remove member record %s: %s", p->me.id, p11s_errmsg(r));
+	}
+	pthread_cond_destroy(&p->cv);
+	pthread_mutex_destroy(&p->mu);
+	free(p->tests);
+	free(p);
+}

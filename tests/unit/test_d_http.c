@@ -1,0 +1,571 @@
+/*
+ * signerd's HTTP layer over real sockets with a test handler: routing of
+ * answers, limits (413), connection deadlines (slow loris, idle keep-alive),
+ * graceful stop, UNIX socket handling and listen-address parsing.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include <cmocka.h>
+
+#include "signer/d_http.h"
+
+static char tmpdir[PATH_MAX];
+static char sock_path[PATH_MAX];
+
+/* ---- the handler under test ---------------------------------------------- */
+
+static void handler(d_req *r, void *arg)
+{
+	const char *p = d_req_path(r);
+	json_t *o;
+
+	(void)arg;
+	if (strcmp(p, "/noreply") == 0)
+		return;
+	if (strcmp(p, "/slow") == 0) {
+		struct timespec ts = { 0, 400 * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	if (strcmp(p, "/error") == 0) {
+		d_reply_header(r, "Retry-After", "7");
+		d_reply_error(r, 503, "token_unavailable", "code %d", 42);
+		return;
+	}
+	if (strcmp(p, "/body") == 0) {
+		size_t len = 0;
+		const uint8_t *b = d_req_body(r, &len);
+
+		o = json_pack("{s:I, s:s#}", "len", (json_int_t)len, "body", b != NULL ? (const char *)b : "",
+			      (int)len);
+		d_reply_json(r, 200, o);
+		json_decref(o);
+		return;
+	}
+	o = json_pack("{s:b, s:s, s:s, s:i, s:b, s:i}", "ok", 1, "path", p, "method", d_req_method_name(r),
+		      "kind", (int)d_req_listen_kind(r), "verified", d_req_peer_verified(r), "worker",
+		      (int)d_req_worker(r));
+	d_reply_json(r, 200, o);
+	json_decref(o);
+}
+
+static d_server *start(unsigned timeout, size_t max_body, const char *const *listen, size_t n)
+{
+	d_server_params p;
+	d_server *s = NULL;
+	int r;
+
+	memset(&p, 0, sizeof(p));
+	p.listen = listen;
+	p.n_listen = n;
+	p.limits.max_body = max_body;
+	p.limits.max_headers = 8192;
+	p.limits.request_timeout = timeout;
+	p.workers = 2;
+	p.handler = handler;
+	r = d_server_new(&p, &s);
+	if (r != 0)
+		fail_msg("d_server_new: %s", p11s_errmsg(r));
+	assert_int_equal(d_server_start(s), 0);
+	return s;
+}
+
+static d_server *start_default(unsigned timeout)
+{
+	char unix_listen[PATH_MAX + 8];
+	const char *listen[2];
+
+	snprintf(unix_listen, sizeof(unix_listen), "unix:%s", sock_path);
+	listen[0] = unix_listen;
+	listen[1] = "http://127.0.0.1:0";
+	return start(timeout, 1024, listen, 2);
+}
+
+/* ---- a small blocking client ----------------------------------------------- */
+
+static int dial(const char *name)
+{
+	struct timeval tv = { 5, 0 };
+	int fd;
+
+	if (strncmp(name, "unix:", 5) == 0) {
+		struct sockaddr_un sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sun_family = AF_UNIX;
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", name + 5);
+		fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		assert_true(fd >= 0);
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+			close(fd);
+			return -1;
+		}
+	} else {
+		struct sockaddr_in sa;
+		const char *port = strrchr(name, ':');
+
+		assert_non_null(port);
+		memset(&sa, 0, sizeof(sa));
+		sa.sin_family = AF_INET;
+		sa.sin_port = htons((uint16_t)atoi(port + 1));
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		assert_true(fd >= 0);
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+			close(fd);
+			return -1;
+		}
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+static void send_all(int fd, const char *s, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
+
+		assert_true(w > 0);
+		s += w;
+		n -= (size_t)w;
+	}
+}
+
+/* Read one response (headers + Content-Length body); returns the status, 0
+ * on EOF before any byte, -1 on timeout. */
+static int read_response(int fd, char *buf, size_t cap)
+{
+	size_t n = 0;
+	char *hdr_end = NULL;
+	long clen = -1;
+
+	buf[0] = '\0';
+	for (;;) {
+		ssize_t r;
+
+		if (hdr_end != NULL) {
+			size_t have = n - (size_t)(hdr_end + 4 - buf);
+
+			if (clen >= 0 && have >= (size_t)clen)
+				break;
+		}
+		assert_true(n + 1 < cap);
+		r = recv(fd, buf + n, cap - n - 1, 0);
+		if (r < 0)
+			return -1;
+		if (r == 0) {
+			if (n == 0)
+				return 0;
+			break;
+		}
+		n += (size_t)r;
+		buf[n] = '\0';
+		if (hdr_end == NULL && (hdr_end = strstr(buf, "\r\n\r\n")) != NULL) {
+			const char *cl = strstr(buf, "Content-Length: ");
+
+			clen = cl != NULL && cl < hdr_end ? atol(cl + 16) : 0;
+		}
+	}
+	assert_true(strncmp(buf, "HTTP/1.1 ", 9) == 0);
+	return atoi(buf + 9);
+}
+
+static int request(const char *name, const char *req, char *buf, size_t cap)
+{
+	int fd = dial(name), st;
+
+	assert_true(fd >= 0);
+	send_all(fd, req, strlen(req));
+	st = read_response(fd, buf, cap);
+	close(fd);
+	return st;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- tests ----------------------------------------------------------------- */
+
+static void test_listen_parse(void **state)
+{
+	d_listen_addr a;
+
+	(void)state;
+	assert_int_equal(d_listen_parse("unix:/run/x.sock", &a), 0);
+	assert_int_equal(a.kind, D_LISTEN_UNIX);
+	assert_string_equal(a.path, "/run/x.sock");
+	assert_int_equal(d_listen_parse("http://127.0.0.1:8080", &a), 0);
+	assert_int_equal(a.kind, D_LISTEN_HTTP);
+	assert_string_equal(a.host, "127.0.0.1");
+	assert_string_equal(a.port, "8080");
+	assert_int_equal(d_listen_parse("https://[::1]:8443", &a), 0);
+	assert_int_equal(a.kind, D_LISTEN_HTTPS);
+	assert_string_equal(a.host, "::1");
+	assert_int_equal(d_listen_parse("https://*:443", &a), 0);
+	assert_string_equal(a.host, "");
+	assert_int_equal(d_listen_parse("https://0.0.0.0:0", &a), 0);
+	assert_string_equal(a.port, "0");
+}
+
+static void expect_listen_error(const char *s, const char *msg)
+{
+	d_listen_addr a, z;
+	int r;
+
+	memset(&a, 0x5a, sizeof(a));
+	memset(&z, 0, sizeof(z));
+	r = d_listen_parse(s, &a);
+	assert_int_equal(r, P11S_E_CONFIG);
+	if (strstr(p11s_errmsg(r), msg) == NULL)
+		fail_msg("'%s': message '%s' lacks '%s'", s, p11s_errmsg(r), msg);
+	assert_memory_equal(&a, &z, sizeof(z));
+}
+
+static void test_listen_parse_refusals(void **state)
+{
+	char longpath[200];
+
+	(void)state;
+	expect_listen_error("tcp://1.2.3.4:5", "not understood");
+	expect_listen_error("unix:relative.sock", "absolute path");
+	expect_listen_error("http://host", "lacks a port");
+	expect_listen_error("http://host:", "port must be a number");
+	expect_listen_error("http://host:99999", "port must be a number");
+	expect_listen_error("http://host:80x", "port must be a number");
+	expect_listen_error("https://[::1]8443", "IPv6 host must be written in brackets");
+	expect_listen_error("http://a/b:80", "bad host");
+	memset(longpath, 'a', sizeof(longpath) - 1);
+	longpath[0] = '/';
+	longpath[sizeof(longpath) - 1] = '\0';
+	{
+		char l[256];
+
+		snprintf(l, sizeof(l), "unix:%s", longpath);
+		expect_listen_error(l, "longer than");
+	}
+	expect_listen_error(NULL, "empty");
+}
+
+static void test_basic_unix_and_tcp(void **state)
+{
+	d_server *s = start_default(5);
+	char buf[8192];
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(d_server_n_listen(s), 2);
+	assert_int_equal(stat(sock_path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0660);
+	assert_int_equal(request(d_server_listen_name(s, 0), "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n", buf,
+				 sizeof(buf)), 200);
+	assert_non_null(strstr(buf, "\"kind\":1"));
+	assert_non_null(strstr(buf, "Content-Type: application/json"));
+	assert_non_null(strstr(buf, "Cache-Control: no-store"));
+	assert_int_equal(request(d_server_listen_name(s, 1), "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n", buf,
+				 sizeof(buf)), 200);
+	assert_non_null(strstr(buf, "\"kind\":2"));
+	assert_non_null(strstr(buf, "\"verified\":false"));
+	assert_int_equal(request(d_server_listen_name(s, 1), "GET /noreply HTTP/1.1\r\nHost: x\r\n\r\n", buf,
+				 sizeof(buf)), 500);
+	assert_non_null(strstr(buf, "{\"error\":\"internal\",\"detail\":\"the handler did not answer\"}"));
+	assert_int_equal(request(d_server_listen_name(s, 1), "GET /error HTTP/1.1\r\nHost: x\r\n\r\n", buf,
+				 sizeof(buf)), 503);
+	assert_non_null(strstr(buf, "Retry-After: 7"));
+	assert_non_null(strstr(buf, "{\"error\":\"token_unavailable\",\"detail\":\"code 42\"}"));
+	d_server_stop(s, 1);
+	d_server_free(s);
+	assert_int_equal(stat(sock_path, &st), -1);
+}
+
+static void test_keepalive_and_body(void **state)
+{
+	d_server *s = start_default(5);
+	char buf[8192];
+	const char *req = "POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello";
+	int fd;
+
+	(void)state;
+	fd = dial(d_server_listen_name(s, 1));
+	assert_true(fd >= 0);
+	send_all(fd, req, strlen(req));
+	assert_int_equal(read_response(fd, buf, sizeof(buf)), 200);
+	assert_non_null(strstr(buf, "\"len\":5,\"body\":\"hello\""));
+	send_all(fd, "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n", 29);
+	assert_int_equal(read_response(fd, buf, sizeof(buf)), 200);
+	close(fd);
+	d_server_free(s);
+}
+
+static void test_body_too_large(void **state)
+{
+	d_server *s = start_default(5);
+	char buf[8192], req[4096];
+	int n;
+
+	(void)state;
+	n = snprintf(req, sizeof(req), "POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n");
+	memset(req + n, 'a', 2000);
+	req[n + 2000] = '\0';
+	assert_int_equal(request(d_server_listen_name(s, 1), req, buf, sizeof(buf)), 413);
+	/* the server is fine afterwards */
+	assert_int_equal(request(d_server_listen_name(s, 1), "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n", buf,
+				 sizeof(buf)), 200);
+	d_server_free(s);
+}
+
+static void test_slow_loris(void **state)
+{
+	d_server *s = start_default(1);
+	char buf[8192];
+	double t0 = now_s();
+	int fd, st = -1, i;
+
+	(void)state;
+	fd = dial(d_server_listen_name(s, 1));
+	assert_true(fd >= 0);
+	send_all(fd, "GET /ok HTTP/1.1\r\n", 18);
+	/* one header byte every 200 ms: never idle long enough for a read
+	 * timeout, but the connection's deadline still applies */
+	for (i = 0; i < 20; i++) {
+		struct timespec ts = { 0, 200 * 1000000L };
+		ssize_t w;
+
+		nanosleep(&ts, NULL);
+		w = send(fd, "X", 1, MSG_NOSIGNAL);
+		if (w < 0)
+			break;
+		/* meanwhile others are served at once */
+		if (i == 1)
+			assert_int_equal(request(d_server_listen_name(s, 0), "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n",
+						 buf, sizeof(buf)), 200);
+		{
+			struct timeval tv = { 0, 1000 };
+			char c;
+
+			setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+			if (recv(fd, &c, 1, MSG_PEEK) >= 0)
+				break;
+		}
+	}
+	{
+		struct timeval tv = { 5, 0 };
+
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	}
+	st = read_response(fd, buf, sizeof(buf));
+	assert_int_equal(st, 408);
+	assert_non_null(strstr(buf, "\"error\":\"request_timeout\""));
+	assert_true(now_s() - t0 < 3.0);
+	assert_int_equal(read_response(fd, buf, sizeof(buf)), 0); /* closed */
+	close(fd);
+	d_server_free(s);
+}
+
+static void test_idle_keepalive_closed(void **state)
+{
+	d_server *s = start_default(1);
+	char buf[8192];
+	double t0;
+	int fd;
+
+	(void)state;
+	fd = dial(d_server_listen_name(s, 1));
+	assert_true(fd >= 0);
+	send_all(fd, "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n", 29);
+	assert_int_equal(read_response(fd, buf, sizeof(buf)), 200);
+	t0 = now_s();
+	assert_int_equal(read_response(fd, buf, sizeof(buf)), 0); /* closed, no 408 after an answer */
+	assert_true(now_s() - t0 < 3.0);
+	close(fd);
+	d_server_free(s);
+}
+
+struct slow_client {
+	const char *name;
+	int status;
+	char buf[8192];
+};
+
+static void *slow_client_main(void *arg)
+{
+	struct slow_client *c = arg;
+
+	c->status = request(c->name, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n", c->buf, sizeof(c->buf));
+	return NULL;
+}
+
+static void test_graceful_stop(void **state)
+{
+	d_server *s = start_default(5);
+	struct slow_client c;
+	struct timespec ts = { 0, 100 * 1000000L };
+	char name[300];
+	pthread_t th;
+	int fd, idle;
+	char buf[8192];
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	snprintf(name, sizeof(name), "%s", d_server_listen_name(s, 1));
+	c.name = name;
+	/* an idle keep-alive connection must not hold the stop up */
+	idle = dial(name);
+	assert_true(idle >= 0);
+	send_all(idle, "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n", 29);
+	assert_int_equal(read_response(idle, buf, sizeof(buf)), 200);
+	assert_int_equal(pthread_create(&th, NULL, slow_client_main, &c), 0);
+	nanosleep(&ts, NULL);
+	d_server_stop(s, 5);
+	pthread_join(th, NULL);
+	/* the request in flight when the stop came was answered */
+	assert_int_equal(c.status, 200);
+	assert_non_null(strstr(c.buf, "\"path\":\"/slow\""));
+	assert_int_equal(read_response(idle, buf, sizeof(buf)), 0);
+	close(idle);
+	/* no longer accepting */
+	fd = dial(name);
+	assert_int_equal(fd, -1);
+	d_server_free(s);
+}
+
+static void test_unix_socket_files(void **state)
+{
+	char unix_listen[PATH_MAX + 8];
+	const char *listen[1];
+	d_server_params p;
+	d_server *s = NULL, *s2 = NULL;
+	struct sockaddr_un sa;
+	char buf[4096];
+	FILE *f;
+	int fd, r;
+
+	(void)state;
+	snprintf(unix_listen, sizeof(unix_listen), "unix:%s", sock_path);
+	listen[0] = unix_listen;
+	/* a stale socket (nobody listening) is replaced */
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	assert_true(strlen(sock_path) < sizeof(sa.sun_path));
+	memcpy(sa.sun_path, sock_path, strlen(sock_path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(fd);
+	s = start(5, 1024, listen, 1);
+	assert_int_equal(request(d_server_listen_name(s, 0), "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n", buf,
+				 sizeof(buf)), 200);
+	/* a live one is not */
+	memset(&p, 0, sizeof(p));
+	p.listen = listen;
+	p.n_listen = 1;
+	p.limits.request_timeout = 5;
+	p.workers = 1;
+	p.handler = handler;
+	r = d_server_new(&p, &s2);
+	assert_int_equal(r, P11S_E_IO);
+	assert_non_null(strstr(p11s_errmsg(r), "another process is serving on"));
+	assert_null(s2);
+	d_server_free(s);
+	/* a file that is not a socket is never removed */
+	f = fopen(sock_path, "w");
+	assert_non_null(f);
+	fclose(f);
+	r = d_server_new(&p, &s2);
+	assert_int_equal(r, P11S_E_IO);
+	assert_non_null(strstr(p11s_errmsg(r), "is not a socket"));
+	assert_int_equal(access(sock_path, F_OK), 0);
+	unlink(sock_path);
+}
+
+static void test_server_refusals(void **state)
+{
+	const char *listen[1] = { "https://127.0.0.1:0" };
+	const char *bad[1] = { "ftp://x" };
+	d_server_params p;
+	d_server *s = (d_server *)&p;
+	int r;
+
+	(void)state;
+	memset(&p, 0, sizeof(p));
+	p.handler = handler;
+	r = d_server_new(&p, &s);
+	assert_int_equal(r, P11S_E_CONFIG);
+	assert_non_null(strstr(p11s_errmsg(r), "no listen address"));
+	assert_null(s);
+	p.listen = listen;
+	p.n_listen = 1;
+	r = d_server_new(&p, &s);
+	assert_int_equal(r, P11S_E_CONFIG);
+	assert_non_null(strstr(p11s_errmsg(r), "tls_certificate and tls_key"));
+	p.tls.certificate = "/nonexistent/cert.pem";
+	p.tls.key = "/nonexistent/key.pem";
+	r = d_server_new(&p, &s);
+	assert_int_equal(r, P11S_E_CONFIG);
+	assert_non_null(strstr(p11s_errmsg(r), "cannot load the TLS certificate chain /nonexistent/cert.pem"));
+	p.listen = bad;
+	r = d_server_new(&p, &s);
+	assert_int_equal(r, P11S_E_CONFIG);
+	assert_non_null(strstr(p11s_errmsg(r), "not understood"));
+	assert_null(s);
+	d_server_free(NULL);
+}
+
+static int setup(void **state)
+{
+	const char *base = getenv("TMPDIR");
+
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "%s/test_d_http.XXXXXX", base != NULL ? base : "/tmp");
+	if (mkdtemp(tmpdir) == NULL)
+		return -1;
+	if ((size_t)snprintf(sock_path, sizeof(sock_path), "%s/s.sock", tmpdir) >= sizeof(sock_path) ||
+	    strlen(sock_path) >= 100)
+		return -1;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	unlink(sock_path);
+	rmdir(tmpdir);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_listen_parse),
+		cmocka_unit_test(test_listen_parse_refusals),
+		cmocka_unit_test(test_basic_unix_and_tcp),
+		cmocka_unit_test(test_keepalive_and_body),
+		cmocka_unit_test(test_body_too_large),
+		cmocka_unit_test(test_slow_loris),
+		cmocka_unit_test(test_idle_keepalive_closed),
+		cmocka_unit_test(test_graceful_stop),
+		cmocka_unit_test(test_unix_socket_files),
+		cmocka_unit_test(test_server_refusals),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
