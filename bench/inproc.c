@@ -3,8 +3,14 @@
  * through the product's own layers: hsm_signer + jwt_issue for issuing,
  * jwt_verify with the certificate's public key for verifying.
  *
- *   inproc --uri URI --pin-file F --key LABEL --op issue|verify
+ *   inproc --uri URI --pin-file F --key LABEL --op issue|verify|sigverify
  *          [--threads N] [--seconds S] [--warmup S] [--session-copy]
+ *
+ * sigverify checks only the signature of an issued token the way jwt_verify
+ * must at least do it (a fresh EVP_DigestVerify over the signing input, EC
+ * signature converted to DER once beforehand): the difference to verify is
+ * the cost of the JOSE checks, the difference to `openssl speed` the cost of
+ * hashing the input and setting up OpenSSL per call.
  *
  * The algorithm follows the key (EC P-256: ES256, RSA: RS256).  Each issuing
  * thread has its own hsm_signer (its own session, optionally with the key
@@ -17,9 +23,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/rsa.h>
+
 #include "bench/bench.h"
 #include "common/log.h"
 #include "hsm/hsm.h"
+#include "common/util.h"
 #include "signer/jose.h"
 
 typedef struct shared {
@@ -28,6 +39,9 @@ typedef struct shared {
 	char x5t[64];
 	jwt_vkey vkey;
 	const char *token; /* for verify */
+	size_t input_len;  /* sigverify: header.claims */
+	uint8_t *sig;      /* sigverify: DER (EC) or raw (RSA) signature */
+	size_t sig_len;
 } shared;
 
 typedef struct ctx {
@@ -100,6 +114,69 @@ verify_op(void *p)
 	return r;
 }
 
+static int
+sigverify_op(void *p)
+{
+	ctx *c = p;
+	const shared *sh = c->sh;
+	EVP_MD_CTX *m = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pc = NULL;
+	int ok = 0;
+
+	if (m != NULL && EVP_DigestVerifyInit(m, &pc, EVP_sha256(), NULL, sh->vkey.pub) == 1 &&
+	    (sh->alg != P11S_ALG_RS256 || EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING) == 1))
+		ok = EVP_DigestVerify(m, sh->sig, sh->sig_len, (const uint8_t *)sh->token,
+				      sh->input_len) == 1;
+	EVP_MD_CTX_free(m);
+	if (!ok)
+		fprintf(stderr, "inproc: the signature did not verify\n");
+	return ok ? 0 : -1;
+}
+
+/* Split the token for sigverify: signing input length and the signature in
+ * the form EVP_DigestVerify takes. */
+static int
+prepare_sigverify(shared *sh)
+{
+	const char *dot = strrchr(sh->token, '.');
+	uint8_t *raw = NULL;
+	size_t raw_len = 0;
+	ECDSA_SIG *es = NULL;
+	BIGNUM *br = NULL, *bs = NULL;
+	unsigned char *der = NULL;
+	int n, r = -1;
+
+	if (dot == NULL || p11s_b64url_decode(dot + 1, strlen(dot + 1), &raw, &raw_len) != 0)
+		goto out;
+	sh->input_len = (size_t)(dot - sh->token);
+	if (sh->alg == P11S_ALG_RS256) {
+		sh->sig = raw;
+		sh->sig_len = raw_len;
+		raw = NULL;
+		r = 0;
+		goto out;
+	}
+	if (raw_len != 64 || (es = ECDSA_SIG_new()) == NULL ||
+	    (br = BN_bin2bn(raw, 32, NULL)) == NULL || (bs = BN_bin2bn(raw + 32, 32, NULL)) == NULL ||
+	    !ECDSA_SIG_set0(es, br, bs))
+		goto out;
+	br = bs = NULL;
+	if ((n = i2d_ECDSA_SIG(es, &der)) <= 0 || (sh->sig = malloc((size_t)n)) == NULL)
+		goto out;
+	memcpy(sh->sig, der, (size_t)n);
+	sh->sig_len = (size_t)n;
+	r = 0;
+out:
+	if (r != 0)
+		fprintf(stderr, "inproc: cannot split the issued token\n");
+	OPENSSL_free(der);
+	ECDSA_SIG_free(es);
+	BN_free(br);
+	BN_free(bs);
+	free(raw);
+	return r;
+}
+
 /* kid, x5t, algorithm and public key of the key labelled `label`. */
 static int
 load_key(hsm_token *t, const char *label, shared *sh, uint8_t id[HSM_ID_MAX], size_t *id_len)
@@ -168,7 +245,7 @@ main(int argc, char **argv)
 	const char *uri = NULL, *pin_file = NULL, *key = NULL, *op = NULL;
 	unsigned threads = 1;
 	double seconds = 3, warmup = 0.3;
-	int copy = 0, o, r = 1, verify;
+	int copy = 0, o, r = 1, verify, sigverify;
 	char pin_source[4096];
 	hsm_open_params hp;
 	hsm_token *t = NULL;
@@ -195,9 +272,11 @@ main(int argc, char **argv)
 		}
 	}
 	if (optind != argc || uri == NULL || pin_file == NULL || key == NULL || op == NULL ||
-	    (strcmp(op, "issue") != 0 && strcmp(op, "verify") != 0))
+	    (strcmp(op, "issue") != 0 && strcmp(op, "verify") != 0 &&
+	     strcmp(op, "sigverify") != 0))
 		usage();
-	verify = strcmp(op, "verify") == 0;
+	sigverify = strcmp(op, "sigverify") == 0;
+	verify = sigverify || strcmp(op, "verify") == 0;
 	p11s_log_init("inproc", 0, LOG_WARNING);
 	if ((size_t)snprintf(pin_source, sizeof(pin_source), "file:%s", pin_file) >=
 	    sizeof(pin_source)) {
@@ -237,9 +316,11 @@ main(int argc, char **argv)
 		if (issue_one(&sh, cs[0].signer, &token) != 0)
 			goto out;
 		sh.token = token;
+		if (sigverify && prepare_sigverify(&sh) != 0)
+			goto out;
 	}
-	if (bench_threads(verify ? verify_op : issue_op, args, threads, warmup, seconds, &res) !=
-	    0)
+	if (bench_threads(sigverify ? sigverify_op : verify ? verify_op : issue_op, args, threads,
+			  warmup, seconds, &res) != 0)
 		goto out;
 	printf("{\"bench\":\"inproc\",\"op\":\"%s\",\"alg\":\"%s\",\"threads\":%u,"
 	       "\"session_copy\":%d,\"ops\":%llu,\"seconds\":%.3f,\"rate\":%.1f,\"cpu\":%.3f}\n",
@@ -253,6 +334,7 @@ out:
 	free(cs);
 	free(args);
 	free(token);
+	free(sh.sig);
 	EVP_PKEY_free(sh.vkey.pub);
 	hsm_close(t);
 	return r;

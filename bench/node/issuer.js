@@ -44,18 +44,26 @@ if (cluster.isPrimary) {
 			else
 				console.log('ready');
 		});
-		w.on('exit', (code) => {
-			if (code !== 0) {
-				console.error(`worker exited with ${code}`);
-				process.exit(1);
+		w.on('exit', (code, sig) => {
+			if (stopping) {
+				if (Object.keys(cluster.workers).length === 0)
+					process.exit(0);
+				return;
 			}
+			console.error(`worker exited with ${code ?? sig}`);
+			process.exit(1);
 		});
 	};
+	let stopping = false;
 	fork();
+	// stop: end the workers and wait for them, so that the parent sees
+	// their CPU time when it reaps this process
 	process.on('SIGTERM', () => {
+		stopping = true;
+		if (Object.keys(cluster.workers).length === 0)
+			process.exit(0);
 		for (const id in cluster.workers)
-			cluster.workers[id].kill();
-		process.exit(0);
+			cluster.workers[id].process.kill('SIGTERM');
 	});
 } else {
 	const pkcs11js = require('pkcs11js');
