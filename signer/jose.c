@@ -510,37 +510,59 @@ select_keys(jwt_result *res, const jwt_verify_params *p, p11s_alg alg, const cha
  * EC: r and s each in [1, order-1], then DER for OpenSSL.  Returns 0, a
  * BADTOKEN, or an internal error.  *der is OPENSSL_malloc'd.
  */
+/* Group orders, big-endian (SEC 2): r and s must lie in [1, n-1]. */
+static const uint8_t p256_order[32] = {
+	0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+};
+static const uint8_t p384_order[48] = {
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xc7, 0x63, 0x4d, 0x81, 0xf4, 0x37, 0x2d, 0xdf,
+	0x58, 0x1a, 0x0d, 0xb2, 0x48, 0xb0, 0xa7, 0x7a, 0xec, 0xec, 0x19, 0x6a, 0xcc, 0xc5, 0x29, 0x73,
+};
+
+static int
+is_zero(const uint8_t *p, size_t n)
+{
+	uint8_t acc = 0;
+
+	for (size_t i = 0; i < n; i++)
+		acc |= p[i];
+	return acc == 0;
+}
+
 static int
 ec_sig_to_der(jwt_result *res, p11s_alg alg, const uint8_t *sig, size_t siglen, uint8_t **der,
 	      size_t *derlen)
 {
 	int r = P11S_E_INTERNAL, n;
 	size_t half = siglen / 2;
-	EC_GROUP *group = NULL;
+	const uint8_t *order = alg == P11S_ALG_ES384 ? p384_order : p256_order;
 	BIGNUM *br = NULL, *bs = NULL;
 	ECDSA_SIG *es = NULL;
-	const BIGNUM *order;
 	unsigned char *d = NULL;
 
 	*der = NULL;
 	*derlen = 0;
-	group = EC_GROUP_new_by_curve_name(alg == P11S_ALG_ES384 ? NID_secp384r1
-								 : NID_X9_62_prime256v1);
-	br = BN_bin2bn(sig, (int)half, NULL);
-	bs = BN_bin2bn(sig + half, (int)half, NULL);
-	if (group == NULL || br == NULL || bs == NULL) {
-		log_openssl("EC signature decoding");
-		r = p11s_fail(P11S_E_CRYPTO, "cannot decode an EC signature");
+	if (half != (alg == P11S_ALG_ES384 ? sizeof(p384_order) : sizeof(p256_order))) {
+		r = bad(res, "%s signature has the wrong length", p11s_alg_name(alg));
 		goto out;
 	}
-	order = EC_GROUP_get0_order(group);
-	if (BN_is_zero(br) || BN_is_zero(bs)) {
+	if (is_zero(sig, half) || is_zero(sig + half, half)) {
 		r = bad(res, "%s signature has r or s equal to zero", p11s_alg_name(alg));
 		goto out;
 	}
-	if (BN_cmp(br, order) >= 0 || BN_cmp(bs, order) >= 0) {
+	/* fixed-length big-endian: memcmp orders them as numbers */
+	if (memcmp(sig, order, half) >= 0 || memcmp(sig + half, order, half) >= 0) {
 		r = bad(res, "%s signature has r or s not below the %s group order",
 			p11s_alg_name(alg), alg_curve(alg));
+		goto out;
+	}
+	br = BN_bin2bn(sig, (int)half, NULL);
+	bs = BN_bin2bn(sig + half, (int)half, NULL);
+	if (br == NULL || bs == NULL) {
+		log_openssl("EC signature decoding");
+		r = p11s_fail(P11S_E_CRYPTO, "cannot decode an EC signature");
 		goto out;
 	}
 	if ((es = ECDSA_SIG_new()) == NULL || !ECDSA_SIG_set0(es, br, bs)) {
@@ -563,7 +585,6 @@ out:
 	ECDSA_SIG_free(es);
 	BN_free(br);
 	BN_free(bs);
-	EC_GROUP_free(group);
 	return r;
 }
 
