@@ -216,6 +216,10 @@ key_from_json(json_t *o, pol_state *ps)
 	    (r = get_time(o, "not_after", &k.not_after)) != 0 ||
 	    (r = get_time(o, "removed_at", &k.removed_at)) != 0)
 		return r;
+	/* Refused here, not by pol_state_put_key (P11S_E_INVAL), so that
+	 * load_newest skips the record instead of failing the load. */
+	if (k.sha1[0] == '\0')
+		return p11s_fail(P11S_E_STATE, "state record: a key has no SHA-1 thumbprint");
 	v = json_object_get(o, "keytype");
 	if (!json_is_string(v) || (k.keytype = keytype_parse(json_string_value(v))) == P11S_KT_NONE)
 		return p11s_fail(P11S_E_STATE, "state record: key %s has an unknown key type", k.sha1);
