@@ -69,5 +69,5 @@ fuzz_fuzz_http_json_LDADD = $(fuzz_run_http_json_LDADD)
 # `make` builds the fuzzers too in a fuzzing build; `make fuzzers` alone.
 fuzzers: $(FUZZ_BINS)
 all-local: fuzzers
-.PHONY: fuzzers
 endif
+.PHONY: fuzzers

@@ -182,11 +182,22 @@ test_free_null(void **state)
 	hsm_uri_free(NULL);
 }
 
+/* p11-kit would cut a label at an encoded NUL: "no token" or a shorter label. */
+static void
+test_encoded_nul(void **state)
+{
+	parse_bad("pkcs11:token=%00?module-path=/m.so", "NUL");
+	parse_bad("pkcs11:token=a%00b", "NUL");
+	parse_bad("pkcs11:serial=1%002", "NUL");
+	parse_bad("pkcs11:token=edge?module-path=/x%00y", "NUL");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_token_and_module),
+	    cmocka_unit_test(test_encoded_nul),
 	    cmocka_unit_test(test_all_parts),
 	    cmocka_unit_test(test_percent_encoding),
 	    cmocka_unit_test(test_upper_case_scheme_and_type),
