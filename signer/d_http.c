@@ -107,6 +107,7 @@ struct d_server {
 	int has_tls;
 	pthread_cond_t unbound_cv;  /* workers that stopped accepting, under mu */
 	unsigned n_unbound;
+	atomic_size_t open_conns;   /* over all workers, for balancing accepts */
 };
 
 struct d_req {
@@ -420,6 +421,7 @@ static void conn_unlink_free(d_worker *w, d_conn *c)
 		}
 	bufferevent_decref(c->bev);
 	w->n_conns--;
+	atomic_fetch_sub(&w->srv->open_conns, 1);
 	free(c);
 }
 
@@ -463,7 +465,7 @@ static struct bufferevent *conn_new_cb(struct event_base *base, void *arg)
 	d_worker *w = wl->w;
 	struct bufferevent *bev = NULL;
 	d_conn *c;
-	size_t b;
+	size_t b, total;
 
 	if (wl->l->addr.kind == D_LISTEN_HTTPS) {
 		SSL *ssl;
@@ -501,8 +503,15 @@ static struct bufferevent *conn_new_cb(struct event_base *base, void *arg)
 	c->hnext = w->hash[b];
 	w->hash[b] = c;
 	w->n_conns++;
+	total = atomic_fetch_add(&w->srv->open_conns, 1) + 1;
 	if (w->n_conns >= w->max_conns) {
 		log_warn("worker %u: %zu connections open, pausing accept", w->idx, w->n_conns);
+		pause_accept(w, 1);
+	} else if (w->srv->n_w > 1 && w->n_conns * w->srv->n_w > total + w->srv->n_w) {
+		/* All workers watch the same listening sockets, and libevent's
+		 * accept loop would take a whole burst of connections into this
+		 * one: above its share, this worker stops accepting until its
+		 * next tick (sweep) so that the others take the rest. */
 		pause_accept(w, 1);
 	}
 	return bev;
