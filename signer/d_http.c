@@ -42,6 +42,7 @@
 #define CONN_BUCKETS 1024
 #define TICK_MS 250
 #define DRAIN_TICK_MS 20
+#define BALANCE_PAUSE_US 1000
 
 typedef struct d_conn {
 	struct bufferevent *bev;  /* we hold one reference */
@@ -81,6 +82,7 @@ typedef struct d_worker {
 	struct event *stop_ev;
 	struct event *reconf_ev;
 	struct event *tick_ev;
+	struct event *resume_ev;    /* re-enables accept after a balancing pause */
 	d_conn *conns;
 	d_conn *hash[CONN_BUCKETS];
 	size_t n_conns;
@@ -510,9 +512,12 @@ static struct bufferevent *conn_new_cb(struct event_base *base, void *arg)
 	} else if (w->srv->n_w > 1 && w->n_conns * w->srv->n_w > total + w->srv->n_w) {
 		/* All workers watch the same listening sockets, and libevent's
 		 * accept loop would take a whole burst of connections into this
-		 * one: above its share, this worker stops accepting until its
-		 * next tick (sweep) so that the others take the rest. */
+		 * one: above its share, this worker stops accepting for a
+		 * millisecond so that the others take the rest. */
+		static const struct timeval resume = { 0, BALANCE_PAUSE_US };
+
 		pause_accept(w, 1);
+		event_add(w->resume_ev, &resume);
 	}
 	return bev;
 }
@@ -571,6 +576,16 @@ static void sweep(d_worker *w, uint64_t now)
 		}
 		pp = &c->next;
 	}
+	if (!w->draining && w->n_conns < w->max_conns)
+		pause_accept(w, 0);
+}
+
+static void resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	d_worker *w = arg;
+
+	(void)fd;
+	(void)what;
 	if (!w->draining && w->n_conns < w->max_conns)
 		pause_accept(w, 0);
 }
@@ -914,7 +929,9 @@ static int worker_init(d_server *s, d_worker *w, unsigned idx, size_t max_conns)
 	w->stop_ev = event_new(w->base, -1, 0, stop_cb, w);
 	w->reconf_ev = event_new(w->base, -1, 0, reconf_cb, w);
 	w->tick_ev = event_new(w->base, -1, EV_PERSIST, tick_cb, w);
-	if (w->stop_ev == NULL || w->reconf_ev == NULL || w->tick_ev == NULL || event_add(w->tick_ev, &tv) != 0)
+	w->resume_ev = evtimer_new(w->base, resume_cb, w);
+	if (w->stop_ev == NULL || w->reconf_ev == NULL || w->tick_ev == NULL || w->resume_ev == NULL ||
+	    event_add(w->tick_ev, &tv) != 0)
 		return p11s_fail(P11S_E_NOMEM, "cannot create the events of worker %u", idx);
 	return 0;
 }
@@ -939,6 +956,8 @@ static void worker_free(d_worker *w)
 		event_free(w->reconf_ev);
 	if (w->tick_ev != NULL)
 		event_free(w->tick_ev);
+	if (w->resume_ev != NULL)
+		event_free(w->resume_ev);
 	if (w->base != NULL)
 		event_base_free(w->base);
 	SSL_CTX_free(w->ssl_ctx);
