@@ -307,8 +307,13 @@ check_roll_key(const pol_conf *c, const pol_state *s, const char *const *types, 
 						   "Key %s is already the current key of type %s "
 						   "(since %s).",
 						   key->sha1, types[i], t1);
+			/* --replace withdraws the pending epoch: re-staging the same
+			 * key at another instant is how a roll is rescheduled. */
+			if (replace)
+				continue;
 			return poli_refuse(why, POL_R_SAME_KEY, types[i], 0, 0,
-					   "Key %s is already staged for type %s, effective at %s.",
+					   "Key %s is already staged for type %s, effective at %s; "
+					   "give --replace to reschedule it.",
 					   key->sha1, types[i], t1);
 		}
 	}

@@ -632,7 +632,8 @@ const cli_command cli_cmd_roll = {
 	"                         7/22/2012 6:00:00 AM in the local zone (TZ); 'auto' picks the\n"
 	"                         latest instant that satisfies every rule\n"
 	"  --dry-run              print the timeline, change nothing\n"
-	"  --replace              withdraw a roll already pending for these types\n",
+	"  --replace              withdraw a roll already pending for these types (also to\n"
+	"                         reschedule the same key to another instant)\n",
 	run_roll,
 };
 

@@ -20,6 +20,7 @@ INTEGRATION_TESTS = \
 	tests/integration/rollover.sh \
 	tests/integration/verify_adversarial.sh \
 	tests/integration/roll_refusals.sh \
+	tests/integration/pool_signerd.sh \
 	$(NULL)
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS)
