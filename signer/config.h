@@ -11,7 +11,8 @@
 #include "common/error.h"
 #include "policy/policy.h"
 
-#define SIGNER_DEFAULT_CONFIG SYSCONFDIR "/p11-signer/signer.conf"
+/* A contract (SPEC §8), like the other /etc defaults: not moved by --prefix. */
+#define SIGNER_DEFAULT_CONFIG "/etc/p11-signer/signer.conf"
 
 typedef struct signer_type_extra {
 	char *issuer;   /* default "p11-signer" */
