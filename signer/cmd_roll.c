@@ -319,8 +319,32 @@ type_status_json(const signer_conf *conf, const signer_state *st, int ti, p11s_t
 	return o;
 }
 
+/* The state version that staged `sha1` most recently (0 if unknown). */
+static uint64_t
+staged_in_version(const signer_state *st, const char *sha1)
+{
+	json_t *ev;
+	size_t i;
+	uint64_t v = 0;
+
+	json_array_foreach(st->history, i, ev) {
+		const char *key = json_string_value(json_object_get(ev, "key"));
+
+		if (json_is_string(json_object_get(ev, "action")) &&
+		    strcmp(json_string_value(json_object_get(ev, "action")), "stage") == 0 &&
+		    key != NULL && strcmp(key, sha1) == 0)
+			v = (uint64_t)json_integer_value(json_object_get(ev, "version"));
+	}
+	return v;
+}
+
+/*
+ * signerd members attached to the token: the state version each has loaded,
+ * and for every staged roll whether that member has loaded it yet.
+ */
 static int
-print_members(hsm_token *t, const signer_state *st, p11s_time now, json_t *json_out)
+print_members(const signer_conf *conf, hsm_token *t, const signer_state *st, p11s_time now,
+	      json_t *json_out)
 {
 	member_record *m = NULL;
 	size_t n = 0;
@@ -332,18 +356,37 @@ print_members(hsm_token *t, const signer_state *st, p11s_time now, json_t *json_
 		printf("members attached to this token: %s\n", n == 0 ? "none" : "");
 	for (size_t i = 0; i < n; i++) {
 		int current = m[i].version >= st->version;
+		json_t *rolls = json_object();
 
-		if (json_out != NULL) {
-			json_array_append_new(
-				json_out, json_pack("{s:s, s:s, s:I, s:I, s:I, s:b}", "member", m[i].id,
-						    "host", m[i].host, "pid", (json_int_t)m[i].pid,
-						    "version", (json_int_t)m[i].version, "checked_at",
-						    (json_int_t)m[i].checked_at, "up_to_date", current));
-			continue;
+		if (json_out == NULL)
+			printf("  %-32s state v%llu %s, last check %llds ago\n", m[i].id,
+			       (unsigned long long)m[i].version, current ? "(up to date)" : "(BEHIND)",
+			       (long long)(now - m[i].checked_at));
+		for (size_t ti = 0; ti < conf->policy.n_types; ti++) {
+			const char *type = conf->policy.types[ti].name;
+			pol_timeline tl;
+			uint64_t v;
+
+			if (pol_timeline_of(&conf->policy, &st->pol, type, now, &tl) != 0 ||
+			    tl.staged == NULL)
+				continue;
+			v = staged_in_version(st, tl.staged->sha1);
+			json_object_set_new(rolls, type, json_boolean(v != 0 && m[i].version >= v));
+			if (json_out == NULL)
+				printf("  %-32s   staged roll of %s to %.12s…: %s\n", "", type,
+				       tl.staged->sha1,
+				       v != 0 && m[i].version >= v ? "loaded" : "NOT LOADED YET");
 		}
-		printf("  %-32s state v%llu %s, last check %llds ago\n", m[i].id,
-		       (unsigned long long)m[i].version, current ? "(up to date)" : "(BEHIND)",
-		       (long long)(now - m[i].checked_at));
+		if (json_out != NULL)
+			json_array_append_new(
+				json_out, json_pack("{s:s, s:s, s:I, s:I, s:I, s:b, s:o}", "member",
+						    m[i].id, "host", m[i].host, "pid",
+						    (json_int_t)m[i].pid, "version",
+						    (json_int_t)m[i].version, "checked_at",
+						    (json_int_t)m[i].checked_at, "up_to_date", current,
+						    "staged_loaded", rolls));
+		else
+			json_decref(rolls);
 	}
 	free(m);
 	return 0;
@@ -387,7 +430,7 @@ run_status(cli *c, int argc, char **argv)
 		for (size_t i = 0; i < c->conf->policy.n_types; i++)
 			if (ti < 0 || (int)i == ti)
 				json_array_append_new(arr, type_status_json(c->conf, st, (int)i, now));
-		if ((r = print_members(t, st, now, mem)) != 0)
+		if ((r = print_members(c->conf, t, st, now, mem)) != 0)
 			goto out;
 		doc = json_pack("{s:I, s:I, s:O, s:O, s:O}", "now", (json_int_t)now, "state_version",
 				(json_int_t)st->version, "types", arr, "members", mem, "proposals",
@@ -401,7 +444,7 @@ run_status(cli *c, int argc, char **argv)
 		for (size_t i = 0; i < c->conf->policy.n_types; i++)
 			if (ti < 0 || (int)i == ti)
 				print_type_status(c->conf, st, (int)i, now);
-		if ((r = print_members(t, st, now, NULL)) != 0)
+		if ((r = print_members(c->conf, t, st, now, NULL)) != 0)
 			goto out;
 	}
 	r = 0;

@@ -362,6 +362,7 @@ state_log(signer_state *st, p11s_time at, const char *action, json_t *details)
 
 	if (ev == NULL || json_object_set_new(ev, "at", json_integer(at)) != 0 ||
 	    json_object_set_new(ev, "action", json_string(action)) != 0 ||
+	    json_object_set_new(ev, "version", json_integer((json_int_t)(st->version + 1))) != 0 ||
 	    json_array_append_new(st->history, ev) != 0) {
 		return p11s_fail(P11S_E_NOMEM, "out of memory");
 	}

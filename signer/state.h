@@ -59,7 +59,9 @@ P11S_MUST_CHECK int state_peek_version(hsm_token *t, uint64_t *version);
 typedef int (*state_edit_fn)(signer_state *st, void *arg);
 P11S_MUST_CHECK int state_update(hsm_token *t, state_edit_fn fn, void *arg, signer_state **out);
 
-/* Append {at, action, ...details} to st->history (details: object, stolen). */
+/* Append {at, action, version, ...details} to st->history (details: object,
+ * stolen); version is the state version that carries the event, for an edit
+ * inside state_update (which writes st->version + 1). */
 P11S_MUST_CHECK int state_log(signer_state *st, p11s_time at, const char *action, json_t *details);
 
 typedef struct member_record {

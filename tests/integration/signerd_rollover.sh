@@ -122,6 +122,23 @@ done
 took=$("$PYTHON" -c "import time; print('%.2f' % (time.time() - $staged_at))")
 pass "both processes saw the staged roll and publish its key within ${took}s"
 
+# signer status tells, from the member records on the token, that both have it
+i=0
+while :; do
+	n=$("$SIGNER" status --json | "$PYTHON" -c "
+import json, sys
+m = json.load(sys.stdin)['members']
+print(sum(1 for x in m if x['staged_loaded'].get('$AV')))")
+	[ "$n" = 2 ] && break
+	i=$((i + 1))
+	[ $i -lt 20 ] || fail "signer status shows $n of 2 members with the staged roll loaded"
+	sleep 0.1
+done
+"$SIGNER" status --type $AV >"$T/status.txt"
+[ "$(grep -c 'staged roll of AudioVideoAuthentication to .*: loaded' "$T/status.txt")" = 2 ] ||
+	fail "status text does not show both members with the roll loaded: $(cat "$T/status.txt")"
+pass "signer status: both members have loaded the staged roll"
+
 wait $LOAD || fail "load generator failed"
 KID_OLD=$(openssl x509 -in "$T/av-old.pem" -outform DER | openssl dgst -sha256 -binary | basenc --base64url | tr -d '=')
 KID_NEW=$(openssl x509 -in "$T/av-new.pem" -outform DER | openssl dgst -sha256 -binary | basenc --base64url | tr -d '=')
