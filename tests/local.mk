@@ -30,3 +30,11 @@ TESTS += tests/unit/test_state
 tests_unit_test_state_SOURCES = tests/unit/test_state.c
 tests_unit_test_state_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_state_LDADD = $(SIGNER_LIBS) $(SIGNER_DEPLIBS) $(CMOCKA_LIBS)
+
+# The state store's conflict path against a real token.
+check_PROGRAMS += tests/hsm/test_state_conflict
+TESTS += tests/hsm/test_state_conflict
+tests_hsm_test_state_conflict_SOURCES = tests/hsm/test_state_conflict.c \
+	tests/hsm/hsmtest.c tests/hsm/hsmtest.h $(NULL)
+tests_hsm_test_state_conflict_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_hsm_test_state_conflict_LDADD = tests/lib/libtestutil.a $(SIGNER_LIBS) $(SIGNER_DEPLIBS) $(CMOCKA_LIBS)
