@@ -21,6 +21,21 @@ n=$(grep -c '^C_Login ' "$T/p11.log")
 unchanged "wrong PIN"
 pass "wrong PIN: exit 3, one C_Login"
 
+# prompt: read from the terminal with echo off (script(1) gives us a pty)
+OUT=$( (sleep 0.5; printf '%s\n' "$TEST_PIN") | script -qec "\"$SIGNER\" --pin prompt list" /dev/null 2>&1) ||
+	fail "prompt with the right PIN failed: $OUT"
+expect_msg "Enter PIN"
+expect_msg 'label "base"'
+case "$OUT" in *"$TEST_PIN"*) fail "the PIN typed at the prompt was echoed: $OUT" ;; esac
+OUT=$( (sleep 0.5; printf '000000\n') | script -qec "\"$SIGNER\" --pin prompt list" /dev/null 2>&1) &&
+	fail "prompt with a wrong PIN succeeded"
+expect_msg "refused the PIN"
+case "$OUT" in *000000*) fail "the wrong PIN typed at the prompt was echoed" ;; esac
+# without a terminal (a new session has none), prompt says what to use instead
+expect_exit 2 setsid -w "$SIGNER" --pin prompt list
+expect_msg "no terminal"
+pass "prompt: echo off, wrong PIN refused"
+
 # PIN given on the command line instead of a source: refused without echo
 expect_exit 2 "$SIGNER" --pin 123456 list
 case "$OUT" in *123456*) fail "the PIN was echoed" ;; esac
