@@ -62,11 +62,16 @@ types_json(const char *const *types, size_t n)
 	return a;
 }
 
+/* Exit code of a command that may be refused by policy: a refusal prints its
+ * rule and sentence, any other error its reason. */
 static int
-print_refusal(const pol_refusal *why)
+finish(int r, const pol_refusal *why)
 {
-	fprintf(stderr, "signer: refused (%s): %s\n", pol_rule_name(why->rule), why->msg);
-	return EXIT_REFUSED;
+	if (r == P11S_E_POLICY && why->rule != POL_OK) {
+		fprintf(stderr, "signer: refused (%s): %s\n", pol_rule_name(why->rule), why->msg);
+		return EXIT_REFUSED;
+	}
+	return r == 0 ? EXIT_OK : cli_fail(r);
 }
 
 /* Resolve --thumbprint to a key on the token with its candidate facts. */
@@ -155,7 +160,6 @@ run_assign(cli *c, int argc, char **argv)
 		return cli_usage(&cli_cmd_assign, "unexpected argument '%s'", argv[optind]);
 	if (type_arg == NULL || thumb == NULL)
 		return cli_usage(&cli_cmd_assign, "--type and --thumbprint are required");
-	memset(&p, 0, sizeof(p));
 	if ((r = cli_split_types(type_arg, &types_buf, &types, &n)) != 0 ||
 	    (r = check_types(c->conf, types, n)) != 0 || (r = audit_begin(c->conf, &p.audit)) != 0 ||
 	    (r = resolve_key(c, thumb, &l, &pk, &cand)) != 0)
@@ -183,9 +187,7 @@ out:
 	hsm_key_list_free(l);
 	free(types);
 	free(types_buf);
-	if (r == P11S_E_POLICY)
-		return print_refusal(&p.why);
-	return r == 0 ? EXIT_OK : cli_fail(r);
+	return finish(r, &p.why);
 }
 
 const cli_command cli_cmd_assign = {
@@ -659,9 +661,7 @@ out:
 	hsm_key_list_free(l);
 	free(types);
 	free(types_buf);
-	if (r == P11S_E_POLICY && p.why.rule != POL_OK)
-		return print_refusal(&p.why);
-	return r == 0 ? EXIT_OK : cli_fail(r);
+	return finish(r, &p.why);
 }
 
 const cli_command cli_cmd_roll = {
@@ -775,9 +775,7 @@ out:
 				    json_pack("{s:s, s:b}", "type", p.type, "force", p.force), r);
 	audit_end(p.audit);
 	state_free(st);
-	if (r == P11S_E_POLICY && p.why.rule != POL_OK)
-		return print_refusal(&p.why);
-	return r == 0 ? EXIT_OK : cli_fail(r);
+	return finish(r, &p.why);
 }
 
 const cli_command cli_cmd_remove = {
