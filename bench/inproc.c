@@ -31,7 +31,7 @@
 #include "common/log.h"
 #include "hsm/hsm.h"
 #include "common/util.h"
-#include "signer/jose.h"
+#include "signer/jose/jose.h"
 
 typedef struct shared {
 	p11s_alg alg;

@@ -1,3 +1,4 @@
+# common/: errors, logging, parsing, PIN sources, clock (depends on nothing).
 noinst_LIBRARIES += libcommon.a
 libcommon_a_SOURCES = \
 	common/error.c common/error.h \
@@ -5,4 +6,5 @@ libcommon_a_SOURCES = \
 	common/util.c common/util.h \
 	common/alg.c common/alg.h \
 	common/pin.c common/pin.h \
+	common/parse.c common/parse.h \
 	$(NULL)

@@ -1,2 +1,2 @@
 # Man pages.
-dist_man_MANS += doc/signer.1 doc/signer.conf.5
+dist_man_MANS += doc/signer.1 doc/signer.conf.5 doc/signerd.8

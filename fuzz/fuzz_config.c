@@ -10,7 +10,7 @@
 
 #include "common/log.h"
 #include "fuzz/fuzz.h"
-#include "signer/config.h"
+#include "signer/conf.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

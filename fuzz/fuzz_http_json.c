@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "fuzz/fuzz.h"
-#include "signer/d_json.h"
-#include "signer/jose.h"
+#include "signer/daemon/json.h"
+#include "signer/jose/jose.h"
 
 /* A parsed optional string: absent, or non-empty without NUL and <= max bytes. */
 static void

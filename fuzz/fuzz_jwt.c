@@ -27,7 +27,7 @@
 #include "common/util.h"
 #include "fuzz/fuzz.h"
 #include "fuzz/fuzz_jwt_keys.h"
-#include "signer/jose.h"
+#include "signer/jose/jose.h"
 
 #define FUZZ_NOW ((p11s_time)1700000000) /* 2023-11-14T22:13:20Z */
 #define FUZZ_ISS "https://issuer.test"

@@ -22,7 +22,7 @@
 
 #include "common/error.h"
 #include "common/util.h"
-#include "signer/config.h"
+#include "signer/conf.h"
 
 typedef struct audit_txn audit_txn;
 

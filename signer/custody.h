@@ -35,7 +35,7 @@
 
 #include "common/error.h"
 #include "policy/policy.h"
-#include "signer/config.h"
+#include "signer/conf.h"
 #include "signer/state.h"
 
 #define CUSTODY_DOMAIN "p11-signer approval v1\n"

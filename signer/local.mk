@@ -1,15 +1,11 @@
-# signer/: programs and glue.  libsigner.a itself is declared in config.mk.
-libsigner_a_SOURCES += \
+# signer/: the core shared by the CLI and the daemon: configuration, state on
+# the token, verification sets, custodians and the audit journal.
+noinst_LIBRARIES += libsigner.a
+libsigner_a_SOURCES = \
+	signer/conf.c signer/conf.h \
 	signer/state.c signer/state.h \
 	signer/tokens.c signer/tokens.h \
+	signer/custody.c signer/custody.h \
+	signer/audit.c signer/audit.h \
 	$(NULL)
-
-bin_PROGRAMS += signer/signer
-signer_signer_SOURCES = \
-	signer/cli.c signer/cli.h \
-	signer/cmd_keys.c \
-	signer/cmd_roll.c \
-	signer/cmd_jwt.c \
-	$(NULL)
-signer_signer_CFLAGS = $(AM_CFLAGS) $(P11KIT_CFLAGS)
-signer_signer_LDADD = $(SIGNER_LIBS) $(SIGNER_DEPLIBS)
+libsigner_a_CFLAGS = $(AM_CFLAGS) $(INIH_CFLAGS) $(P11KIT_CFLAGS) $(LIBEVENT_CFLAGS)

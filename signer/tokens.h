@@ -10,8 +10,8 @@
 
 #include "hsm/hsm.h"
 #include "policy/policy.h"
-#include "signer/config.h"
-#include "signer/jose.h"
+#include "signer/conf.h"
+#include "signer/jose/jose.h"
 #include "signer/state.h"
 
 /* Public keys of every key of a state, parsed once (certificates -> EVP_PKEY). */

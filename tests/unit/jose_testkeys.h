@@ -7,7 +7,7 @@
 
 #include <openssl/evp.h>
 
-#include "signer/jose.h"
+#include "signer/jose/jose.h"
 
 #define TK_NOW ((p11s_time)1700000000)
 #define TK_LEEWAY 60

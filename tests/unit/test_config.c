@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "signer/config.h"
+#include "signer/conf.h"
 
 #define H ((int64_t)3600)
 #define D ((int64_t)86400)

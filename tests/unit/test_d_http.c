@@ -24,7 +24,7 @@
 
 #include <cmocka.h>
 
-#include "signer/d_http.h"
+#include "signer/daemon/http.h"
 
 static char tmpdir[PATH_MAX];
 static char sock_path[PATH_MAX];

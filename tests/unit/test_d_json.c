@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "signer/d_json.h"
+#include "signer/daemon/json.h"
 
 static int parse_issue(const char *body, d_issue_req *q)
 {

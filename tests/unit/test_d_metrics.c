@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "signer/d_metrics.h"
+#include "signer/daemon/metrics.h"
 
 static char *render(d_metrics **m, size_t n, const char *extra)
 {

@@ -13,7 +13,7 @@
 
 #include "common/parse.h"
 #include "common/pin.h"
-#include "signer/config.h"
+#include "signer/conf.h"
 
 /* ---- the schema ------------------------------------------------------------ */
 

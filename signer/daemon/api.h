@@ -11,8 +11,8 @@
 
 #include "common/error.h"
 #include "hsm/hsm.h"
-#include "signer/d_http.h"
-#include "signer/d_world.h"
+#include "signer/daemon/http.h"
+#include "signer/daemon/snapshot.h"
 #include "signer/state.h"
 
 typedef struct d_app d_app;

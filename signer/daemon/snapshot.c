@@ -1,7 +1,7 @@
 /* Reference-counted snapshots and their publication.  See d_world.h. */
 #include <config.h>
 
-#include "signer/d_world.h"
+#include "signer/daemon/snapshot.h"
 
 #include <stdlib.h>
 

@@ -12,7 +12,7 @@
 #include "common/log.h"
 #include "common/pin.h"
 #include "common/util.h"
-#include "signer/cli.h"
+#include "signer/cli/cli.h"
 #include "signer/custody.h"
 
 #define KEY_FILE_PEEK 64

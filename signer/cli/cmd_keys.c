@@ -15,7 +15,7 @@
 #include "common/log.h"
 #include "common/pin.h"
 #include "common/util.h"
-#include "signer/cli.h"
+#include "signer/cli/cli.h"
 
 #define MAX_INPUT_FILE (1u << 20)
 

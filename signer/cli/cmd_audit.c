@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "signer/audit.h"
-#include "signer/cli.h"
+#include "signer/cli/cli.h"
 
 static int
 run_audit(cli *c, int argc, char **argv)

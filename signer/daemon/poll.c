@@ -1,7 +1,7 @@
 /* signerd's state poller.  See d_poll.h. */
 #include <config.h>
 
-#include "signer/d_poll.h"
+#include "signer/daemon/poll.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -13,7 +13,7 @@
 #include "common/log.h"
 #include "signer/audit.h"
 #include "signer/custody.h"
-#include "signer/jose.h"
+#include "signer/jose/jose.h"
 #include "signer/tokens.h"
 
 #define MEMBER_EVERY_S 10

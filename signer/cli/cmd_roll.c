@@ -9,7 +9,7 @@
 #include "common/log.h"
 #include "common/parse.h"
 #include "common/util.h"
-#include "signer/cli.h"
+#include "signer/cli/cli.h"
 #include "signer/custody.h"
 
 /* Everything a state edit needs; the edit re-runs the policy on the fresh

@@ -7,7 +7,7 @@
 #include "hsm/hsm.h"
 #include "policy/policy.h"
 #include "signer/audit.h"
-#include "signer/config.h"
+#include "signer/conf.h"
 #include "signer/state.h"
 
 enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_TOKEN = 3 };

@@ -11,7 +11,7 @@
 
 #include "common/parse.h"
 #include "common/util.h"
-#include "signer/cli.h"
+#include "signer/cli/cli.h"
 #include "signer/tokens.h"
 
 static int

@@ -1,7 +1,7 @@
 /* Per-worker Prometheus counters, summed on scrape.  See d_metrics.h. */
 #include <config.h>
 
-#include "signer/d_metrics.h"
+#include "signer/daemon/metrics.h"
 
 #include <pthread.h>
 #include <stdio.h>

@@ -11,8 +11,8 @@
 
 #include "common/error.h"
 #include "hsm/hsm.h"
-#include "signer/d_api.h"
-#include "signer/d_world.h"
+#include "signer/daemon/api.h"
+#include "signer/daemon/snapshot.h"
 #include "signer/state.h"
 
 typedef struct d_poller d_poller;

@@ -1,7 +1,7 @@
 /* signerd's endpoints.  See d_api.h and SPEC §5. */
 #include <config.h>
 
-#include "signer/d_api.h"
+#include "signer/daemon/api.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -10,9 +10,9 @@
 #include <string.h>
 
 #include "common/log.h"
-#include "signer/d_json.h"
-#include "signer/d_metrics.h"
-#include "signer/jose.h"
+#include "signer/daemon/json.h"
+#include "signer/daemon/metrics.h"
+#include "signer/jose/jose.h"
 #include "signer/tokens.h"
 
 #define SIGNERS_PER_WORKER 8

@@ -26,7 +26,7 @@
 #include <openssl/rsa.h>
 
 #include "common/log.h"
-#include "signer/jose.h"
+#include "signer/jose/jose.h"
 
 #define JTI_BYTES 16
 #define RSA_MIN_SIG 256 /* 2048-bit modulus */

@@ -6,7 +6,7 @@
 /* <config.h>: "config.h" would find signer/config.h (the configuration module) */
 #include <config.h>
 
-#include "signer/d_http.h"
+#include "signer/daemon/http.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -14,7 +14,7 @@
 
 #include "common/parse.h"
 #include "common/util.h"
-#include "signer/cli.h"
+#include "signer/cli/cli.h"
 
 #define STATUS_MAX (1u << 20)
 #define STATUS_PATH "/v1/status"

@@ -17,7 +17,7 @@
 
 #include "common/error.h"
 #include "common/util.h"
-#include "signer/config.h"
+#include "signer/conf.h"
 #include "signer/state.h"
 #include "signer/tokens.h"
 

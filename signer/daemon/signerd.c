@@ -22,11 +22,11 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "hsm/hsm.h"
-#include "signer/config.h"
-#include "signer/d_api.h"
-#include "signer/d_http.h"
-#include "signer/d_poll.h"
-#include "signer/d_world.h"
+#include "signer/conf.h"
+#include "signer/daemon/api.h"
+#include "signer/daemon/http.h"
+#include "signer/daemon/poll.h"
+#include "signer/daemon/snapshot.h"
 #include "signer/state.h"
 
 #define EXIT_FAIL 1

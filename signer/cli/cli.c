@@ -15,9 +15,9 @@
 #include "common/parse.h"
 #include "common/pin.h"
 #include "common/util.h"
-#include "signer/cli.h"
+#include "signer/cli/cli.h"
 #include "signer/custody.h"
-#include "signer/jose.h"
+#include "signer/jose/jose.h"
 
 static const cli_command *const commands[] = {
 	&cli_cmd_keygen, &cli_cmd_csr,	  &cli_cmd_import, &cli_cmd_list,  &cli_cmd_assign,

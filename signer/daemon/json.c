@@ -1,7 +1,7 @@
 /* Strict parsing of signerd's request bodies.  See d_json.h. */
 #include <config.h>
 
-#include "signer/d_json.h"
+#include "signer/daemon/json.h"
 
 #include <string.h>
 #include <strings.h>

@@ -1,0 +1,22 @@
+# tests/integration/: the real binaries against throwaway SoftHSM2 tokens.
+INTEGRATION_TESTS = \
+	tests/integration/state_concurrency.sh \
+	tests/integration/state_crash.sh \
+	tests/integration/cli_keys.sh \
+	tests/integration/cli_refusals.sh \
+	tests/integration/rollover.sh \
+	tests/integration/verify_adversarial.sh \
+	tests/integration/roll_refusals.sh \
+	tests/integration/pool_signerd.sh \
+	tests/integration/custody_quorum.sh \
+	tests/integration/pool_check.sh \
+	tests/integration/signerd_api.sh \
+	tests/integration/signerd_rollover.sh \
+	tests/integration/signerd_faults.sh \
+	$(NULL)
+TESTS += $(INTEGRATION_TESTS)
+EXTRA_DIST += $(INTEGRATION_TESTS) \
+	tests/integration/signerd_lib.sh \
+	tests/integration/fake_member.py \
+	tests/integration/forge.py \
+	$(NULL)
