@@ -1,5 +1,5 @@
 /* Thread driver and small helpers shared by the bench programs. */
-#include <config.h>
+#include "config.h"
 
 #include <errno.h>
 #include <math.h>

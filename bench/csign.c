@@ -12,7 +12,7 @@
  * CKM_SHA256_RSA_PKCS over the message.  The message is a JWS signing input
  * of the size the issuer signs.  Prints one JSON line.
  */
-#include <config.h>
+#include "config.h"
 
 #include <dlfcn.h>
 #include <getopt.h>

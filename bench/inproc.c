@@ -16,7 +16,7 @@
  * thread has its own hsm_signer (its own session, optionally with the key
  * copied into a session object).  Prints one JSON line.
  */
-#include <config.h>
+#include "config.h"
 
 #include <getopt.h>
 #include <stdio.h>

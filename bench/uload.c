@@ -16,7 +16,7 @@
  * Prints one JSON line: requests, rate, non-2xx answers, errors, p50/p90/
  * p99/p99.9/max latency in microseconds and the generator's own CPU time.
  */
-#include <config.h>
+#include "config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

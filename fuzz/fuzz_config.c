@@ -2,7 +2,7 @@
  * Fuzz target: signer.conf text (signer_conf_parse), the operator's file
  * and the first thing signerd and signer read.  Input: the file's bytes.
  */
-#include <config.h>
+#include "config.h"
 
 #include <stdlib.h>
 #include <string.h>

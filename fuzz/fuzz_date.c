@@ -4,7 +4,7 @@
  * zone is fixed to one with daylight saving time so the US-form date path
  * (gaps and overlaps) is exercised the same way everywhere.
  */
-#include <config.h>
+#include "config.h"
 
 #include <stdlib.h>
 #include <string.h>

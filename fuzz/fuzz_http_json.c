@@ -4,7 +4,7 @@
  * connect, and the Content-Type check.  Input: the request body; both
  * parsers read every input.
  */
-#include <config.h>
+#include "config.h"
 
 #include <stdlib.h>
 #include <string.h>

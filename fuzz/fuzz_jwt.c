@@ -12,7 +12,7 @@
  *                so the claim checks behind the signature are reached.
  *   bit 2:       also require iss FUZZ_ISS and aud FUZZ_AUD.
  */
-#include <config.h>
+#include "config.h"
 
 #include <stdlib.h>
 #include <string.h>

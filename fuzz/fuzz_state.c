@@ -8,7 +8,7 @@
  * unchanged; every refusal must be P11S_E_STATE, the code on which
  * state_load skips a bad record instead of failing.
  */
-#include <config.h>
+#include "config.h"
 
 #include <stdlib.h>
 #include <string.h>

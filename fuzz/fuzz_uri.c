@@ -2,7 +2,7 @@
  * Fuzz target: PKCS#11 token URIs (hsm_uri_parse), from signer.conf, the
  * command line and the environment.  Input: the URI text.
  */
-#include <config.h>
+#include "config.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -4,7 +4,7 @@
  * Usage: run_X FILE|DIR...  (directories: every regular file in them, in
  * name order).  Exit 0 when every input ran; a bug aborts in the target.
  */
-#include <config.h>
+#include "config.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,5 +1,5 @@
 /* The hash-chained audit journal; the format is described in audit.h. */
-#include <config.h>
+#include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,5 +1,5 @@
 /* <config.h> is the build configuration: "config.h" would find signer/config.h. */
-#include <config.h>
+#include "config.h"
 
 #include <errno.h>
 #include <stdarg.h>

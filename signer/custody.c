@@ -1,5 +1,5 @@
 /* Proposals, approvals and quorum evidence (SPEC §6); formats in custody.h. */
-#include <config.h>
+#include "config.h"
 
 #include <ctype.h>
 #include <openssl/core_names.h>

@@ -2,7 +2,7 @@
  * The rollover state on the token (SPEC §4); the record format and the write
  * protocol are described in state.h.
  */
-#include <config.h>
+#include "config.h"
 
 #include <inttypes.h>
 #include <openssl/crypto.h>

@@ -1,4 +1,4 @@
-#include <config.h>
+#include "config.h"
 
 #include <openssl/x509.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* signer — the operators' and key custodians' command line (SPEC §8). */
-#include <config.h>
+#include "config.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -1,5 +1,5 @@
 /* signer audit verify: check the hash chain of the audit journal (SPEC §6). */
-#include <config.h>
+#include "config.h"
 
 #include <getopt.h>
 #include <stdio.h>

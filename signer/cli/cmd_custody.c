@@ -1,5 +1,5 @@
 /* signer proposals, approve, reject: custodian quorum (SPEC §6). */
-#include <config.h>
+#include "config.h"
 
 #include <getopt.h>
 #include <openssl/bn.h>

@@ -1,5 +1,5 @@
 /* signer issue, verify. */
-#include <config.h>
+#include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,5 +1,5 @@
 /* signer keygen, csr, import, list. */
-#include <config.h>
+#include "config.h"
 
 #include <getopt.h>
 #include <openssl/bio.h>

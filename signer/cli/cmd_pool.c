@@ -3,7 +3,7 @@
  * before the effective instant, each member that lacks the staged key or has
  * a different effective instant (SPEC §7).
  */
-#include <config.h>
+#include "config.h"
 
 #include <curl/curl.h>
 #include <getopt.h>

@@ -1,5 +1,5 @@
 /* signer assign, roll, status, remove: the rollover lifecycle (SPEC §3). */
-#include <config.h>
+#include "config.h"
 
 #include <getopt.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* signerd's endpoints.  See d_api.h and SPEC §5. */
-#include <config.h>
+#include "config.h"
 
 #include "signer/daemon/api.h"
 

@@ -4,7 +4,7 @@
  * graceful stop.  See d_http.h.
  */
 /* <config.h>: "config.h" would find signer/config.h (the configuration module) */
-#include <config.h>
+#include "config.h"
 
 #include "signer/daemon/http.h"
 

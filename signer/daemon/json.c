@@ -1,5 +1,5 @@
 /* Strict parsing of signerd's request bodies.  See d_json.h. */
-#include <config.h>
+#include "config.h"
 
 #include "signer/daemon/json.h"
 

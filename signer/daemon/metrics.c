@@ -1,5 +1,5 @@
 /* Per-worker Prometheus counters, summed on scrape.  See d_metrics.h. */
-#include <config.h>
+#include "config.h"
 
 #include "signer/daemon/metrics.h"
 

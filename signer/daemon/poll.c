@@ -1,5 +1,5 @@
 /* signerd's state poller.  See d_poll.h. */
-#include <config.h>
+#include "config.h"
 
 #include "signer/daemon/poll.h"
 

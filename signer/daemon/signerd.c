@@ -5,7 +5,7 @@
  * Signals are taken synchronously by the main thread (sigwait).
  */
 /* <config.h>: "config.h" would find signer/config.h (the configuration module) */
-#include <config.h>
+#include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>

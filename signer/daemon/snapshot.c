@@ -1,5 +1,5 @@
 /* Reference-counted snapshots and their publication.  See d_world.h. */
-#include <config.h>
+#include "config.h"
 
 #include "signer/daemon/snapshot.h"
 

@@ -7,7 +7,7 @@
  * claims JSON and the time/aud/iss checks.  Nothing in the claims is trusted or
  * parsed before the signature verifies.
  */
-#include <config.h>
+#include "config.h"
 
 #include <limits.h>
 #include <stdarg.h>

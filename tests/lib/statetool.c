@@ -9,7 +9,7 @@
  *                                                   then increments until killed)
  *   statetool URI PIN_SOURCE LOCK_FILE get         (prints "VERSION N")
  */
-#include <config.h>
+#include "config.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* The audit journal: appends, transactions, chain verification, anchors. */
-#include <config.h>
+#include "config.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

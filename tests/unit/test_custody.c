@@ -1,5 +1,5 @@
 /* Proposals, approvals, quorum counting and the quorum filter (SPEC §6). */
-#include <config.h>
+#include "config.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

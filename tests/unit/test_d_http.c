@@ -3,6 +3,8 @@
  * answers, limits (413), connection deadlines (slow loris, idle keep-alive),
  * graceful stop, UNIX socket handling and listen-address parsing.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>

@@ -1,4 +1,6 @@
 /* signerd request bodies: strict parsing, with a negative test per rule. */
+#include "config.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,6 @@
 /* signerd metrics: per-worker counters summed into Prometheus text. */
+#include "config.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /* Serialization of the rollover state: round trip, integrity, versioning. */
-#include <config.h>
+#include "config.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
