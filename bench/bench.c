@@ -176,8 +176,8 @@ bench_arg_count(const char *opt, const char *s, unsigned max)
 	errno = 0;
 	v = strtoul(s, &end, 10);
 	if (errno != 0 || end == s || *end != '\0' || v < 1 || v > max) {
-		fprintf(stderr, "bench: %s wants a whole number from 1 to %u, not '%s'\n", opt,
-			max, s);
+		fprintf(stderr, "bench: %s wants a whole number from 1 to %u, not '%s'\n", opt, max,
+			s);
 		exit(2);
 	}
 	return (unsigned)v;

@@ -12,9 +12,9 @@
 typedef int (*bench_op_fn)(void *arg);
 
 typedef struct bench_result {
-	uint64_t ops;       /* operations completed inside the window */
-	double seconds;     /* length of the window */
-	double rate;        /* ops / seconds */
+	uint64_t ops;	    /* operations completed inside the window */
+	double seconds;	    /* length of the window */
+	double rate;	    /* ops / seconds */
 	double cpu_seconds; /* process user+system CPU inside the window */
 } bench_result;
 

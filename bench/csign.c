@@ -157,11 +157,11 @@ int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"module", required_argument, NULL, 'm'},  {"token", required_argument, NULL, 't'},
+	    {"module", required_argument, NULL, 'm'},	{"token", required_argument, NULL, 't'},
 	    {"pin-file", required_argument, NULL, 'p'}, {"key", required_argument, NULL, 'k'},
-	    {"alg", required_argument, NULL, 'a'},     {"threads", required_argument, NULL, 'n'},
-	    {"seconds", required_argument, NULL, 's'}, {"warmup", required_argument, NULL, 'w'},
-	    {"session-copy", no_argument, NULL, 'c'},  {NULL, 0, NULL, 0}};
+	    {"alg", required_argument, NULL, 'a'},	{"threads", required_argument, NULL, 'n'},
+	    {"seconds", required_argument, NULL, 's'},	{"warmup", required_argument, NULL, 'w'},
+	    {"session-copy", no_argument, NULL, 'c'},	{NULL, 0, NULL, 0}};
 	const char *module = SOFTHSM_MODULE, *token = NULL, *pin_file = NULL, *key = NULL,
 		   *alg = NULL;
 	unsigned threads = 1;
@@ -183,16 +183,35 @@ main(int argc, char **argv)
 
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
-		case 'm': module = optarg; break;
-		case 't': token = optarg; break;
-		case 'p': pin_file = optarg; break;
-		case 'k': key = optarg; break;
-		case 'a': alg = optarg; break;
-		case 'n': threads = bench_arg_count("--threads", optarg, 64); break;
-		case 's': seconds = bench_arg_seconds("--seconds", optarg); break;
-		case 'w': warmup = bench_arg_seconds("--warmup", optarg); break;
-		case 'c': copy = 1; break;
-		default: usage();
+		case 'm':
+			module = optarg;
+			break;
+		case 't':
+			token = optarg;
+			break;
+		case 'p':
+			pin_file = optarg;
+			break;
+		case 'k':
+			key = optarg;
+			break;
+		case 'a':
+			alg = optarg;
+			break;
+		case 'n':
+			threads = bench_arg_count("--threads", optarg, 64);
+			break;
+		case 's':
+			seconds = bench_arg_seconds("--seconds", optarg);
+			break;
+		case 'w':
+			warmup = bench_arg_seconds("--warmup", optarg);
+			break;
+		case 'c':
+			copy = 1;
+			break;
+		default:
+			usage();
 		}
 	}
 	if (optind != argc || token == NULL || pin_file == NULL || key == NULL || alg == NULL ||

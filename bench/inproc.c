@@ -29,8 +29,8 @@
 
 #include "bench/bench.h"
 #include "common/log.h"
-#include "hsm/hsm.h"
 #include "common/util.h"
+#include "hsm/hsm.h"
 #include "signer/jose/jose.h"
 
 typedef struct shared {
@@ -40,7 +40,7 @@ typedef struct shared {
 	jwt_vkey vkey;
 	const char *token; /* for verify */
 	size_t input_len;  /* sigverify: header.claims */
-	uint8_t *sig;      /* sigverify: DER (EC) or raw (RSA) signature */
+	uint8_t *sig;	   /* sigverify: DER (EC) or raw (RSA) signature */
 	size_t sig_len;
 } shared;
 
@@ -157,8 +157,8 @@ prepare_sigverify(shared *sh)
 		goto out;
 	}
 	if (raw_len != 64 || (es = ECDSA_SIG_new()) == NULL ||
-	    (br = BN_bin2bn(raw, 32, NULL)) == NULL || (bs = BN_bin2bn(raw + 32, 32, NULL)) == NULL ||
-	    !ECDSA_SIG_set0(es, br, bs))
+	    (br = BN_bin2bn(raw, 32, NULL)) == NULL ||
+	    (bs = BN_bin2bn(raw + 32, 32, NULL)) == NULL || !ECDSA_SIG_set0(es, br, bs))
 		goto out;
 	br = bs = NULL;
 	if ((n = i2d_ECDSA_SIG(es, &der)) <= 0 || (sh->sig = malloc((size_t)n)) == NULL)
@@ -236,12 +236,15 @@ usage(void)
 int
 main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"uri", required_argument, NULL, 'u'},     {"pin-file", required_argument, NULL, 'p'},
-	    {"key", required_argument, NULL, 'k'},     {"op", required_argument, NULL, 'o'},
-	    {"threads", required_argument, NULL, 'n'}, {"seconds", required_argument, NULL, 's'},
-	    {"warmup", required_argument, NULL, 'w'},  {"session-copy", no_argument, NULL, 'c'},
-	    {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"uri", required_argument, NULL, 'u'},
+					     {"pin-file", required_argument, NULL, 'p'},
+					     {"key", required_argument, NULL, 'k'},
+					     {"op", required_argument, NULL, 'o'},
+					     {"threads", required_argument, NULL, 'n'},
+					     {"seconds", required_argument, NULL, 's'},
+					     {"warmup", required_argument, NULL, 'w'},
+					     {"session-copy", no_argument, NULL, 'c'},
+					     {NULL, 0, NULL, 0}};
 	const char *uri = NULL, *pin_file = NULL, *key = NULL, *op = NULL;
 	unsigned threads = 1;
 	double seconds = 3, warmup = 0.3;
@@ -260,20 +263,36 @@ main(int argc, char **argv)
 	memset(&sh, 0, sizeof(sh));
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
-		case 'u': uri = optarg; break;
-		case 'p': pin_file = optarg; break;
-		case 'k': key = optarg; break;
-		case 'o': op = optarg; break;
-		case 'n': threads = bench_arg_count("--threads", optarg, 64); break;
-		case 's': seconds = bench_arg_seconds("--seconds", optarg); break;
-		case 'w': warmup = bench_arg_seconds("--warmup", optarg); break;
-		case 'c': copy = 1; break;
-		default: usage();
+		case 'u':
+			uri = optarg;
+			break;
+		case 'p':
+			pin_file = optarg;
+			break;
+		case 'k':
+			key = optarg;
+			break;
+		case 'o':
+			op = optarg;
+			break;
+		case 'n':
+			threads = bench_arg_count("--threads", optarg, 64);
+			break;
+		case 's':
+			seconds = bench_arg_seconds("--seconds", optarg);
+			break;
+		case 'w':
+			warmup = bench_arg_seconds("--warmup", optarg);
+			break;
+		case 'c':
+			copy = 1;
+			break;
+		default:
+			usage();
 		}
 	}
 	if (optind != argc || uri == NULL || pin_file == NULL || key == NULL || op == NULL ||
-	    (strcmp(op, "issue") != 0 && strcmp(op, "verify") != 0 &&
-	     strcmp(op, "sigverify") != 0))
+	    (strcmp(op, "issue") != 0 && strcmp(op, "verify") != 0 && strcmp(op, "sigverify") != 0))
 		usage();
 	sigverify = strcmp(op, "sigverify") == 0;
 	verify = sigverify || strcmp(op, "verify") == 0;
@@ -319,8 +338,10 @@ main(int argc, char **argv)
 		if (sigverify && prepare_sigverify(&sh) != 0)
 			goto out;
 	}
-	if (bench_threads(sigverify ? sigverify_op : verify ? verify_op : issue_op, args, threads,
-			  warmup, seconds, &res) != 0)
+	if (bench_threads(sigverify ? sigverify_op
+			  : verify  ? verify_op
+				    : issue_op,
+			  args, threads, warmup, seconds, &res) != 0)
 		goto out;
 	printf("{\"bench\":\"inproc\",\"op\":\"%s\",\"alg\":\"%s\",\"threads\":%u,"
 	       "\"session_copy\":%d,\"ops\":%llu,\"seconds\":%.3f,\"rate\":%.1f,\"cpu\":%.3f}\n",

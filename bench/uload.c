@@ -51,8 +51,8 @@ typedef struct target {
 
 typedef struct conn {
 	int fd;
-	int busy;         /* a request is in flight */
-	size_t out_off;   /* bytes of the request written */
+	int busy;	  /* a request is in flight */
+	size_t out_off;	  /* bytes of the request written */
 	uint64_t t_start; /* ns: sent (closed loop) or due (open loop) */
 	char *in;
 	size_t in_len, in_cap;
@@ -123,8 +123,8 @@ conn_open(const target *tg, int ep, conn *c)
 	struct epoll_event ev;
 	int one = 1;
 
-	c->fd = socket(tg->unix_socket ? AF_UNIX : tg->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC,
-		       0);
+	c->fd =
+	    socket(tg->unix_socket ? AF_UNIX : tg->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
 		return -1;
 	if (connect(c->fd, (const struct sockaddr *)&tg->addr, tg->addr_len) != 0) {
@@ -293,7 +293,7 @@ run(void *p)
 	conn *cs = NULL;
 	struct epoll_event evs[64], tev;
 	int ep = -1, tfd = -1;
-	uint64_t k = 0;     /* open loop: requests dispatched */
+	uint64_t k = 0;	    /* open loop: requests dispatched */
 	uint64_t armed = 0; /* the timer's expiry */
 
 	x->failed = 1;
@@ -543,8 +543,8 @@ number(const char *opt, const char *s, double min, double max)
 	errno = 0;
 	v = strtod(s, &end);
 	if (errno != 0 || end == s || *end != '\0' || !(v >= min && v <= max)) {
-		fprintf(stderr, "uload: %s wants a number from %g to %g, not '%s'\n", opt, min,
-			max, s);
+		fprintf(stderr, "uload: %s wants a number from %g to %g, not '%s'\n", opt, min, max,
+			s);
 		exit(2);
 	}
 	return v;
@@ -563,13 +563,17 @@ usage(void)
 int
 main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"unix", required_argument, NULL, 'u'},      {"tcp", required_argument, NULL, 'T'},
-	    {"path", required_argument, NULL, 'P'},      {"body", required_argument, NULL, 'b'},
-	    {"body-file", required_argument, NULL, 'f'}, {"connections", required_argument, NULL, 'c'},
-	    {"threads", required_argument, NULL, 't'},   {"seconds", required_argument, NULL, 'd'},
-	    {"warmup", required_argument, NULL, 'w'},    {"rate", required_argument, NULL, 'R'},
-	    {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"unix", required_argument, NULL, 'u'},
+					     {"tcp", required_argument, NULL, 'T'},
+					     {"path", required_argument, NULL, 'P'},
+					     {"body", required_argument, NULL, 'b'},
+					     {"body-file", required_argument, NULL, 'f'},
+					     {"connections", required_argument, NULL, 'c'},
+					     {"threads", required_argument, NULL, 't'},
+					     {"seconds", required_argument, NULL, 'd'},
+					     {"warmup", required_argument, NULL, 'w'},
+					     {"rate", required_argument, NULL, 'R'},
+					     {NULL, 0, NULL, 0}};
 	const char *unix_path = NULL, *tcp = NULL, *path = NULL, *body = NULL, *body_file = NULL;
 	unsigned nconn = 16, nthreads = 1;
 	double seconds = 3, warmup = 0.5, rate = 0, u0, u1, total_rate;
@@ -584,17 +588,38 @@ main(int argc, char **argv)
 
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
-		case 'u': unix_path = optarg; break;
-		case 'T': tcp = optarg; break;
-		case 'P': path = optarg; break;
-		case 'b': body = optarg; break;
-		case 'f': body_file = optarg; break;
-		case 'c': nconn = (unsigned)number("--connections", optarg, 1, 10000); break;
-		case 't': nthreads = (unsigned)number("--threads", optarg, 1, 64); break;
-		case 'd': seconds = number("--seconds", optarg, 0.1, 86400); break;
-		case 'w': warmup = number("--warmup", optarg, 0, 3600); break;
-		case 'R': rate = number("--rate", optarg, 1, 1e7); break;
-		default: usage();
+		case 'u':
+			unix_path = optarg;
+			break;
+		case 'T':
+			tcp = optarg;
+			break;
+		case 'P':
+			path = optarg;
+			break;
+		case 'b':
+			body = optarg;
+			break;
+		case 'f':
+			body_file = optarg;
+			break;
+		case 'c':
+			nconn = (unsigned)number("--connections", optarg, 1, 10000);
+			break;
+		case 't':
+			nthreads = (unsigned)number("--threads", optarg, 1, 64);
+			break;
+		case 'd':
+			seconds = number("--seconds", optarg, 0.1, 86400);
+			break;
+		case 'w':
+			warmup = number("--warmup", optarg, 0, 3600);
+			break;
+		case 'R':
+			rate = number("--rate", optarg, 1, 1e7);
+			break;
+		default:
+			usage();
 		}
 	}
 	if (optind != argc || (unix_path == NULL) == (tcp == NULL) || path == NULL ||
@@ -672,9 +697,8 @@ main(int argc, char **argv)
 	       "\"max_us\":%.0f,\"cpu\":%.3f}\n",
 	       unix_path != NULL ? "unix" : "tcp", nconn, nthreads, rate,
 	       (unsigned long long)counted, seconds, total_rate, (unsigned long long)non2xx,
-	       (unsigned long long)errors, (unsigned long long)reconnects,
-	       (unsigned long long)late, val[0], val[1], val[2], val[3], (double)max_ns / 1000.0,
-	       u1 - u0);
+	       (unsigned long long)errors, (unsigned long long)reconnects, (unsigned long long)late,
+	       val[0], val[1], val[2], val[3], (double)max_ns / 1000.0, u1 - u0);
 	r = 0;
 out:
 	free(xs);

@@ -8,10 +8,10 @@ static const struct {
 	p11s_alg alg;
 	const char *name;
 } alg_names[] = {
-	{ P11S_ALG_ES256, "ES256" },
-	{ P11S_ALG_ES384, "ES384" },
-	{ P11S_ALG_RS256, "RS256" },
-	{ P11S_ALG_PS256, "PS256" },
+    {P11S_ALG_ES256, "ES256"},
+    {P11S_ALG_ES384, "ES384"},
+    {P11S_ALG_RS256, "RS256"},
+    {P11S_ALG_PS256, "PS256"},
 };
 
 const char *
@@ -38,10 +38,14 @@ const char *
 p11s_keytype_name(p11s_keytype kt)
 {
 	switch (kt) {
-	case P11S_KT_EC_P256: return "EC P-256";
-	case P11S_KT_EC_P384: return "EC P-384";
-	case P11S_KT_RSA: return "RSA";
-	default: return "unknown";
+	case P11S_KT_EC_P256:
+		return "EC P-256";
+	case P11S_KT_EC_P384:
+		return "EC P-384";
+	case P11S_KT_RSA:
+		return "RSA";
+	default:
+		return "unknown";
 	}
 }
 
@@ -49,11 +53,15 @@ int
 p11s_alg_fits(p11s_alg alg, p11s_keytype kt, unsigned bits)
 {
 	switch (alg) {
-	case P11S_ALG_ES256: return kt == P11S_KT_EC_P256;
-	case P11S_ALG_ES384: return kt == P11S_KT_EC_P384;
+	case P11S_ALG_ES256:
+		return kt == P11S_KT_EC_P256;
+	case P11S_ALG_ES384:
+		return kt == P11S_KT_EC_P384;
 	case P11S_ALG_RS256:
-	case P11S_ALG_PS256: return kt == P11S_KT_RSA && bits >= 2048;
-	default: return 0;
+	case P11S_ALG_PS256:
+		return kt == P11S_KT_RSA && bits >= 2048;
+	default:
+		return 0;
 	}
 }
 
@@ -61,10 +69,14 @@ size_t
 p11s_alg_sig_len(p11s_alg alg, unsigned bits)
 {
 	switch (alg) {
-	case P11S_ALG_ES256: return 64;
-	case P11S_ALG_ES384: return 96;
+	case P11S_ALG_ES256:
+		return 64;
+	case P11S_ALG_ES384:
+		return 96;
 	case P11S_ALG_RS256:
-	case P11S_ALG_PS256: return (bits + 7) / 8;
-	default: return 0;
+	case P11S_ALG_PS256:
+		return (bits + 7) / 8;
+	default:
+		return 0;
 	}
 }

@@ -13,32 +13,58 @@ const char *
 p11s_strerror(int err)
 {
 	switch (err) {
-	case P11S_OK: return "success";
-	case P11S_E_INTERNAL: return "internal error";
-	case P11S_E_NOMEM: return "out of memory";
-	case P11S_E_INVAL: return "invalid input";
-	case P11S_E_NOTFOUND: return "not found";
-	case P11S_E_AMBIGUOUS: return "ambiguous";
-	case P11S_E_EXISTS: return "already exists";
-	case P11S_E_IO: return "I/O error";
-	case P11S_E_CRYPTO: return "cryptographic operation failed";
-	case P11S_E_CONFIG: return "configuration refused";
-	case P11S_E_PIN_SOURCE: return "PIN source unreadable";
-	case P11S_E_MODULE: return "PKCS#11 module could not be loaded";
-	case P11S_E_TOKEN_NOT_FOUND: return "token not found";
-	case P11S_E_PIN_INCORRECT: return "the token refused the PIN";
-	case P11S_E_PIN_LOCKED: return "the token's PIN is locked";
-	case P11S_E_HSM: return "token error";
-	case P11S_E_SESSION: return "token session lost";
-	case P11S_E_KEY_MISMATCH: return "certificate does not match the private key";
-	case P11S_E_KEY_TYPE: return "key type does not fit the algorithm";
-	case P11S_E_MECHANISM: return "mechanism not supported by the token";
-	case P11S_E_LOCK: return "token lock file unusable";
-	case P11S_E_STATE: return "state on the token unreadable";
-	case P11S_E_CONFLICT: return "concurrent update conflict";
-	case P11S_E_POLICY: return "refused by policy";
-	case P11S_E_BADTOKEN: return "invalid token";
-	default: return "unknown error";
+	case P11S_OK:
+		return "success";
+	case P11S_E_INTERNAL:
+		return "internal error";
+	case P11S_E_NOMEM:
+		return "out of memory";
+	case P11S_E_INVAL:
+		return "invalid input";
+	case P11S_E_NOTFOUND:
+		return "not found";
+	case P11S_E_AMBIGUOUS:
+		return "ambiguous";
+	case P11S_E_EXISTS:
+		return "already exists";
+	case P11S_E_IO:
+		return "I/O error";
+	case P11S_E_CRYPTO:
+		return "cryptographic operation failed";
+	case P11S_E_CONFIG:
+		return "configuration refused";
+	case P11S_E_PIN_SOURCE:
+		return "PIN source unreadable";
+	case P11S_E_MODULE:
+		return "PKCS#11 module could not be loaded";
+	case P11S_E_TOKEN_NOT_FOUND:
+		return "token not found";
+	case P11S_E_PIN_INCORRECT:
+		return "the token refused the PIN";
+	case P11S_E_PIN_LOCKED:
+		return "the token's PIN is locked";
+	case P11S_E_HSM:
+		return "token error";
+	case P11S_E_SESSION:
+		return "token session lost";
+	case P11S_E_KEY_MISMATCH:
+		return "certificate does not match the private key";
+	case P11S_E_KEY_TYPE:
+		return "key type does not fit the algorithm";
+	case P11S_E_MECHANISM:
+		return "mechanism not supported by the token";
+	case P11S_E_LOCK:
+		return "token lock file unusable";
+	case P11S_E_STATE:
+		return "state on the token unreadable";
+	case P11S_E_CONFLICT:
+		return "concurrent update conflict";
+	case P11S_E_POLICY:
+		return "refused by policy";
+	case P11S_E_BADTOKEN:
+		return "invalid token";
+	default:
+		return "unknown error";
 	}
 }
 

@@ -40,11 +40,16 @@ static const char *
 prio_name(int prio)
 {
 	switch (prio) {
-	case LOG_ERR: return "error";
-	case LOG_WARNING: return "warning";
-	case LOG_NOTICE: return "notice";
-	case LOG_INFO: return "info";
-	default: return "debug";
+	case LOG_ERR:
+		return "error";
+	case LOG_WARNING:
+		return "warning";
+	case LOG_NOTICE:
+		return "notice";
+	case LOG_INFO:
+		return "info";
+	default:
+		return "debug";
 	}
 }
 

@@ -9,7 +9,7 @@ void p11s_log_init(const char *ident, int to_syslog, int level);
 void p11s_log_set_level(int level);
 int p11s_log_level(void);
 void p11s_log(int prio, const char *func, int line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 /* Drain OpenSSL's error queue into the log at `prio`. */
 void p11s_log_openssl(int prio, const char *func, int line, const char *what);
 

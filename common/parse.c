@@ -15,8 +15,8 @@
 #define DURATION_MAX ((int64_t)36500 * 86400)
 
 static const char duration_forms[] =
-	"expected a whole number of seconds or a number with one unit s, m, h or d "
-	"(300, 90s, 15m, 8h, 1d)";
+    "expected a whole number of seconds or a number with one unit s, m, h or d "
+    "(300, 90s, 15m, 8h, 1d)";
 
 static int
 is_digit(char c)
@@ -40,16 +40,27 @@ p11s_parse_duration(const char *s, int64_t *seconds)
 	}
 	if (p == s)
 		return p11s_fail(P11S_E_INVAL,
-				 "invalid duration \"%.80s\": it must start with a digit (no sign, no space); %s",
+				 "invalid duration \"%.80s\": it must start with a digit (no sign, "
+				 "no space); %s",
 				 s, duration_forms);
 	while (is_digit(*p))
 		p++;
 	switch (*p) {
-	case '\0': mult = 1; break;
-	case 's': mult = 1; break;
-	case 'm': mult = 60; break;
-	case 'h': mult = 3600; break;
-	case 'd': mult = 86400; break;
+	case '\0':
+		mult = 1;
+		break;
+	case 's':
+		mult = 1;
+		break;
+	case 'm':
+		mult = 60;
+		break;
+	case 'h':
+		mult = 3600;
+		break;
+	case 'd':
+		mult = 86400;
+		break;
 	case '.':
 	case ',':
 		return p11s_fail(P11S_E_INVAL,
@@ -61,12 +72,13 @@ p11s_parse_duration(const char *s, int64_t *seconds)
 	}
 	if (*p != '\0' && p[1] != '\0')
 		return p11s_fail(P11S_E_INVAL,
-				 "invalid duration \"%.80s\": unexpected text after the unit; %s", s,
-				 duration_forms);
+				 "invalid duration \"%.80s\": unexpected text after the unit; %s",
+				 s, duration_forms);
 	if (v > DURATION_MAX / mult)
-		return p11s_fail(P11S_E_INVAL,
-				 "invalid duration \"%.80s\": too large (the maximum is 36500d); %s", s,
-				 duration_forms);
+		return p11s_fail(
+		    P11S_E_INVAL,
+		    "invalid duration \"%.80s\": too large (the maximum is 36500d); %s", s,
+		    duration_forms);
 	*seconds = v * mult;
 	return 0;
 }
@@ -74,7 +86,7 @@ p11s_parse_duration(const char *s, int64_t *seconds)
 /* ---- dates ---------------------------------------------------------------- */
 
 static const char date_forms[] =
-	"expected 2012-07-22T06:00:00Z or 7/22/2012 6:00:00 AM (local time)";
+    "expected 2012-07-22T06:00:00Z or 7/22/2012 6:00:00 AM (local time)";
 
 static int
 date_fail(const char *s, const char *why)
@@ -270,10 +282,11 @@ local_to_utc(const char *s, const struct tm *wall, p11s_time *out)
 			cand[j++] = cand[i];
 	n = j;
 	if (n == 0) {
-		snprintf(why, sizeof(why),
-			 "that local time does not exist in %s (skipped at a daylight-saving change); "
-			 "give an offset or Z instead",
-			 zone_name());
+		snprintf(
+		    why, sizeof(why),
+		    "that local time does not exist in %s (skipped at a daylight-saving change); "
+		    "give an offset or Z instead",
+		    zone_name());
 		return date_fail(s, why);
 	}
 	if (n > 1) {
@@ -347,8 +360,8 @@ p11s_parse_date(const char *s, p11s_time *out)
 /* ---- thumbprints ------------------------------------------------------------ */
 
 static const char thumb_forms[] =
-	"expected the SHA-1 (40 hex digits) or SHA-256 (64 hex digits) thumbprint of a "
-	"certificate, or a prefix of at least 8 hex digits; spaces and colons are ignored";
+    "expected the SHA-1 (40 hex digits) or SHA-256 (64 hex digits) thumbprint of a "
+    "certificate, or a prefix of at least 8 hex digits; spaces and colons are ignored";
 
 /* Invisible characters that certificate viewers put into copied thumbprints:
  * U+200E, U+200F, U+FEFF, U+00A0.  Returns their UTF-8 length, or 0. */
@@ -386,16 +399,18 @@ p11s_thumbprint_normalize(const char *in, char out[65])
 			c = (char)(c - 'A' + 'a');
 		if (!is_digit(c) && !(c >= 'a' && c <= 'f')) {
 			out[0] = '\0';
-			return p11s_fail(P11S_E_INVAL,
-					 "invalid thumbprint \"%.140s\": it contains characters other "
-					 "than hex digits; %s",
-					 in, thumb_forms);
+			return p11s_fail(
+			    P11S_E_INVAL,
+			    "invalid thumbprint \"%.140s\": it contains characters other "
+			    "than hex digits; %s",
+			    in, thumb_forms);
 		}
 		if (n == 64) {
 			out[0] = '\0';
-			return p11s_fail(P11S_E_INVAL,
-					 "invalid thumbprint \"%.140s\": more than 64 hex digits; %s", in,
-					 thumb_forms);
+			return p11s_fail(
+			    P11S_E_INVAL,
+			    "invalid thumbprint \"%.140s\": more than 64 hex digits; %s", in,
+			    thumb_forms);
 		}
 		out[n++] = c;
 	}
@@ -444,7 +459,7 @@ p11s_thumbprint_match(const char *query, const char *const *sha1, const char *co
 		len = strlen(list);
 		snprintf(list + len, sizeof(list) - len, "%s%s", hits > 1 ? ", " : "",
 			 sha1 != NULL && sha1[i] != NULL && sha1[i][0] != '\0' ? sha1[i]
-									 : "(no SHA-1)");
+									       : "(no SHA-1)");
 	}
 	if (hits == 0)
 		return p11s_fail(P11S_E_NOTFOUND,
@@ -452,10 +467,11 @@ p11s_thumbprint_match(const char *query, const char *const *sha1, const char *co
 				 qlen == 40 || qlen == 64 ? "equal to" : "starting with", query, n,
 				 n == 1 ? "" : "s");
 	if (hits > 1)
-		return p11s_fail(P11S_E_AMBIGUOUS,
-				 "thumbprint prefix \"%s\" matches %zu certificates (SHA-1 %s); give more "
-				 "hex digits",
-				 query, hits, list);
+		return p11s_fail(
+		    P11S_E_AMBIGUOUS,
+		    "thumbprint prefix \"%s\" matches %zu certificates (SHA-1 %s); give more "
+		    "hex digits",
+		    query, hits, list);
 	*index = first;
 	return 0;
 }

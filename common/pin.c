@@ -51,14 +51,15 @@ p11s_secret_source_check(const char *source)
 	if (strcmp(source, "prompt") == 0)
 		return 0;
 	/* Never echo the source back: a user may have typed the PIN itself. */
-	return p11s_fail(P11S_E_PIN_SOURCE, "unrecognised secret source (the value is not shown): %s",
-			 accepted);
+	return p11s_fail(P11S_E_PIN_SOURCE,
+			 "unrecognised secret source (the value is not shown): %s", accepted);
 }
 
 int
 p11s_secret_source_rereadable(const char *source)
 {
-	return source != NULL && (strncmp(source, "file:", 5) == 0 || strncmp(source, "env:", 4) == 0);
+	return source != NULL &&
+	       (strncmp(source, "file:", 5) == 0 || strncmp(source, "env:", 4) == 0);
 }
 
 /*
@@ -109,12 +110,14 @@ read_prompt(p11s_secret *s, const char *what)
 	int fd, r;
 
 	if ((fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY)) < 0)
-		return p11s_fail(P11S_E_PIN_SOURCE,
-				 "the %s source is 'prompt' but there is no terminal; use file:, env: or fd:",
-				 what);
+		return p11s_fail(
+		    P11S_E_PIN_SOURCE,
+		    "the %s source is 'prompt' but there is no terminal; use file:, env: or fd:",
+		    what);
 	if (tcgetattr(fd, &old) != 0) {
 		close(fd);
-		return p11s_fail(P11S_E_PIN_SOURCE, "cannot prompt for the %s: not a terminal", what);
+		return p11s_fail(P11S_E_PIN_SOURCE, "cannot prompt for the %s: not a terminal",
+				 what);
 	}
 	quiet = old;
 	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
@@ -146,8 +149,8 @@ p11s_secret_read(const char *source, const char *what, p11s_secret **out)
 		const char *path = source + 5;
 
 		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-			r = p11s_fail(P11S_E_PIN_SOURCE, "cannot open the %s file %s: %s", what, path,
-				      strerror(errno));
+			r = p11s_fail(P11S_E_PIN_SOURCE, "cannot open the %s file %s: %s", what,
+				      path, strerror(errno));
 			goto out;
 		}
 		r = read_fd_line(fd, s, what, path);
@@ -156,7 +159,8 @@ p11s_secret_read(const char *source, const char *what, p11s_secret **out)
 		const char *v = getenv(source + 4);
 
 		if (v == NULL) {
-			r = p11s_fail(P11S_E_PIN_SOURCE, "the environment variable %s holding the %s is not set",
+			r = p11s_fail(P11S_E_PIN_SOURCE,
+				      "the environment variable %s holding the %s is not set",
 				      source + 4, what);
 			goto out;
 		}
@@ -168,8 +172,8 @@ p11s_secret_read(const char *source, const char *what, p11s_secret **out)
 				len--;
 		}
 		if (len > P11S_SECRET_MAX) {
-			r = p11s_fail(P11S_E_PIN_SOURCE, "the %s in %s is longer than %d bytes", what,
-				      source + 4, P11S_SECRET_MAX);
+			r = p11s_fail(P11S_E_PIN_SOURCE, "the %s in %s is longer than %d bytes",
+				      what, source + 4, P11S_SECRET_MAX);
 			goto out;
 		}
 		s->len = len;

@@ -56,7 +56,7 @@ p11s_unhex(const char *in, uint8_t *out, size_t outmax)
 }
 
 static const char b64url_alphabet[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 int
 p11s_b64url_encode(const uint8_t *in, size_t len, char **out)
@@ -120,7 +120,8 @@ p11s_b64url_decode(const char *in, size_t len, uint8_t **out, size_t *outlen)
 	*out = NULL;
 	*outlen = 0;
 	if (len % 4 == 1)
-		return p11s_fail(P11S_E_INVAL, "base64url text has an impossible length (%zu)", len);
+		return p11s_fail(P11S_E_INVAL, "base64url text has an impossible length (%zu)",
+				 len);
 	if ((o = malloc(len * 3 / 4 + 1)) == NULL)
 		return p11s_fail(P11S_E_NOMEM, "out of memory");
 	for (i = 0; i < len; i++) {
@@ -128,9 +129,10 @@ p11s_b64url_decode(const char *in, size_t len, uint8_t **out, size_t *outlen)
 
 		if (v < 0) {
 			free(o);
-			return p11s_fail(P11S_E_INVAL,
-					 "base64url text has a character outside [A-Za-z0-9_-] at offset %zu",
-					 i);
+			return p11s_fail(
+			    P11S_E_INVAL,
+			    "base64url text has a character outside [A-Za-z0-9_-] at offset %zu",
+			    i);
 		}
 		acc = acc << 6 | (uint32_t)v;
 		bits += 6;
@@ -142,7 +144,8 @@ p11s_b64url_decode(const char *in, size_t len, uint8_t **out, size_t *outlen)
 	}
 	if (acc != 0) {
 		free(o);
-		return p11s_fail(P11S_E_INVAL, "base64url text is not canonical (trailing bits set)");
+		return p11s_fail(P11S_E_INVAL,
+				 "base64url text is not canonical (trailing bits set)");
 	}
 	o[j] = '\0';
 	*out = o;

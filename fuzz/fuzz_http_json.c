@@ -40,8 +40,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_str(iq.sub, 1, D_SUB_MAX);
 		check_str(iq.aud, 0, D_SUB_MAX);
 		if (iq.lifetime < 0 ||
-		    (iq.claims != NULL && (!json_is_object(iq.claims) ||
-					   json_object_size(iq.claims) > D_CLAIMS_MAX)))
+		    (iq.claims != NULL &&
+		     (!json_is_object(iq.claims) || json_object_size(iq.claims) > D_CLAIMS_MAX)))
 			abort();
 	} else if (iq.root != NULL || (r != P11S_E_INVAL && r != P11S_E_NOMEM) ||
 		   strlen(p11s_errmsg(r)) == 0) {

@@ -62,8 +62,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	r = state_from_json(rec, total, &st);
 	if (r == 0) {
-		if (st->proposals == NULL || !json_is_array(st->proposals) ||
-		    st->history == NULL || !json_is_array(st->history))
+		if (st->proposals == NULL || !json_is_array(st->proposals) || st->history == NULL ||
+		    !json_is_array(st->history))
 			abort();
 		round_trip(st);
 	} else if (st != NULL || (r != P11S_E_STATE && r != P11S_E_NOMEM) ||

@@ -28,8 +28,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if ((u->token != NULL && u->token[0] == '\0') ||
 		    (u->serial != NULL && u->serial[0] == '\0') ||
 		    (u->object != NULL && u->object[0] == '\0') ||
-		    (u->module_path != NULL && u->module_path[0] == '\0') ||
-		    u->id_len > HSM_ID_MAX)
+		    (u->module_path != NULL && u->module_path[0] == '\0') || u->id_len > HSM_ID_MAX)
 			abort();
 	} else if (u != NULL || (r != P11S_E_INVAL && r != P11S_E_NOMEM) ||
 		   strlen(p11s_errmsg(r)) == 0) {

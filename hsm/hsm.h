@@ -29,11 +29,11 @@ typedef struct hsm_signer hsm_signer;
 /* The parts of an RFC 7512 PKCS#11 URI this product uses. */
 typedef struct hsm_uri {
 	char *module_path; /* module-path= (query), or NULL */
-	char *token;       /* token= label, or NULL */
-	char *serial;      /* serial=, or NULL */
-	char *object;      /* object= (CKA_LABEL), or NULL */
+	char *token;	   /* token= label, or NULL */
+	char *serial;	   /* serial=, or NULL */
+	char *object;	   /* object= (CKA_LABEL), or NULL */
 	uint8_t id[HSM_ID_MAX];
-	size_t id_len;     /* id= (CKA_ID), 0 when absent */
+	size_t id_len; /* id= (CKA_ID), 0 when absent */
 } hsm_uri;
 
 /* Parse (through p11-kit's URI parser); errors name the offending part. */
@@ -43,10 +43,10 @@ void hsm_uri_free(hsm_uri *u);
 /* ---- opening a token ---------------------------------------------------- */
 
 typedef struct hsm_open_params {
-	const char *uri;            /* PKCS#11 URI naming the token (required) */
+	const char *uri;	    /* PKCS#11 URI naming the token (required) */
 	const char *default_module; /* used when the URI has no module-path */
-	const char *lock_file;      /* host-wide advisory lock; NULL = none */
-	const char *pin_source;     /* file:/env:/fd:/prompt; NULL = do not log in */
+	const char *lock_file;	    /* host-wide advisory lock; NULL = none */
+	const char *pin_source;	    /* file:/env:/fd:/prompt; NULL = do not log in */
 	unsigned start_attempts;    /* C_Initialize/token-find retries; 0 = default 5 */
 } hsm_open_params;
 
@@ -78,19 +78,19 @@ void hsm_unlock(hsm_token *t);
 
 typedef struct hsm_key_info {
 	uint8_t id[HSM_ID_MAX];
-	size_t id_len;              /* CKA_ID pairing key and certificate */
-	char *label;                /* CKA_LABEL of the private key (or cert) */
+	size_t id_len; /* CKA_ID pairing key and certificate */
+	char *label;   /* CKA_LABEL of the private key (or cert) */
 	int has_private;
 	int has_public;
 	int has_cert;
 	p11s_keytype keytype;
-	unsigned bits;              /* RSA modulus bits, EC field bits */
-	int sensitive;              /* CKA_SENSITIVE */
-	int extractable;            /* CKA_EXTRACTABLE */
-	int never_extractable;      /* CKA_NEVER_EXTRACTABLE */
-	int always_sensitive;       /* CKA_ALWAYS_SENSITIVE */
-	X509 *cert;                 /* owned; NULL when has_cert == 0 */
-	char sha1[41];              /* certificate thumbprints, "" without cert */
+	unsigned bits;	       /* RSA modulus bits, EC field bits */
+	int sensitive;	       /* CKA_SENSITIVE */
+	int extractable;       /* CKA_EXTRACTABLE */
+	int never_extractable; /* CKA_NEVER_EXTRACTABLE */
+	int always_sensitive;  /* CKA_ALWAYS_SENSITIVE */
+	X509 *cert;	       /* owned; NULL when has_cert == 0 */
+	char sha1[41];	       /* certificate thumbprints, "" without cert */
 	char sha256[65];
 } hsm_key_info;
 
@@ -129,8 +129,8 @@ P11S_MUST_CHECK int hsm_find_key_by_label(hsm_token *t, const char *label, uint8
  * Signature: ecdsa-with-SHA256 (P-256), ecdsa-with-SHA384 (P-384),
  * sha256WithRSAEncryption (RSA).
  */
-P11S_MUST_CHECK int hsm_make_csr(hsm_token *t, const uint8_t *id, size_t id_len, const char *subject,
-				 char **pem);
+P11S_MUST_CHECK int hsm_make_csr(hsm_token *t, const uint8_t *id, size_t id_len,
+				 const char *subject, char **pem);
 
 /*
  * Store a certificate for a private key already on the token.  The key is the
@@ -186,7 +186,8 @@ typedef struct hsm_data {
 } hsm_data;
 
 /* Labels only (cheap: no values read).  *labels is an array of n strings. */
-P11S_MUST_CHECK int hsm_data_labels(hsm_token *t, const char *application, char ***labels, size_t *n);
+P11S_MUST_CHECK int hsm_data_labels(hsm_token *t, const char *application, char ***labels,
+				    size_t *n);
 void hsm_data_labels_free(char **labels, size_t n);
 /* Read the objects of `application` whose label is `label` (NULL: all). */
 P11S_MUST_CHECK int hsm_data_read(hsm_token *t, const char *application, const char *label,

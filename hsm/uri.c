@@ -166,9 +166,10 @@ hsm_uri_parse(const char *uri, hsm_uri **out)
 	/* p11-kit keeps a label up to its first NUL, so "token=%00" would read as
 	 * "no token named" and "token=a%00b" as "a": refuse them outright. */
 	if (strcasestr(uri, "%00") != NULL)
-		return p11s_fail(P11S_E_INVAL,
-				 "the PKCS#11 URI contains an encoded NUL byte (%%00); labels, serials "
-				 "and paths cannot hold one");
+		return p11s_fail(
+		    P11S_E_INVAL,
+		    "the PKCS#11 URI contains an encoded NUL byte (%%00); labels, serials "
+		    "and paths cannot hold one");
 	rest = uri + 7;
 	q = strchr(rest, '?');
 	if ((r = check_parts(rest, q != NULL ? (size_t)(q - rest) : strlen(rest), ';', 0)) != 0 ||

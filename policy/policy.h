@@ -26,14 +26,14 @@ typedef struct pol_type_conf {
 	char name[POL_NAME_MAX];
 	p11s_alg alg;
 	int64_t token_lifetime; /* seconds */
-	int64_t min_lead;       /* seconds */
+	int64_t min_lead;	/* seconds */
 } pol_type_conf;
 
 typedef struct pol_conf {
-	int64_t clock_skew;        /* default 60 s */
-	int64_t jwks_max_age;      /* default 300 s (rule 3a) */
-	int64_t past_grace;        /* how far in the past E may be; default 5 s (rule 3) */
-	unsigned quorum;           /* default 1 (rule 5, SPEC §6) */
+	int64_t clock_skew;	   /* default 60 s */
+	int64_t jwks_max_age;	   /* default 300 s (rule 3a) */
+	int64_t past_grace;	   /* how far in the past E may be; default 5 s (rule 3) */
+	unsigned quorum;	   /* default 1 (rule 5, SPEC §6) */
 	int64_t proposal_lifetime; /* default 72 h */
 	pol_type_conf *types;
 	size_t n_types;
@@ -42,27 +42,27 @@ typedef struct pol_conf {
 /* A key known to the state: its certificate's facts.  The policy ignores the
  * fields marked (store). */
 typedef struct pol_key {
-	char sha1[41];          /* certificate SHA-1 thumbprint, lower-case hex: the key's name */
-	char sha256[65];        /* certificate SHA-256 thumbprint */
+	char sha1[41];	 /* certificate SHA-1 thumbprint, lower-case hex: the key's name */
+	char sha256[65]; /* certificate SHA-256 thumbprint */
 	p11s_keytype keytype;
 	unsigned bits;
 	p11s_time not_before;
 	p11s_time not_after;
-	p11s_time removed_at;   /* 0 while on the token */
+	p11s_time removed_at;	 /* 0 while on the token */
 	char id_hex[2 * 64 + 1]; /* (store) CKA_ID */
-	uint8_t *cert_der;      /* (store) DER certificate, owned */
-	size_t cert_len;        /* (store) */
+	uint8_t *cert_der;	 /* (store) DER certificate, owned */
+	size_t cert_len;	 /* (store) */
 } pol_key;
 
 typedef struct pol_epoch {
-	char key[41];           /* pol_key.sha1 */
-	p11s_time effective;    /* from this instant the key issues */
-	p11s_time staged_at;    /* when the roll (or assignment) was accepted */
+	char key[41];	     /* pol_key.sha1 */
+	p11s_time effective; /* from this instant the key issues */
+	p11s_time staged_at; /* when the roll (or assignment) was accepted */
 } pol_epoch;
 
 typedef struct pol_type_state {
 	char name[POL_NAME_MAX];
-	pol_epoch *epochs;      /* sorted by effective, ascending */
+	pol_epoch *epochs; /* sorted by effective, ascending */
 	size_t n_epochs;
 } pol_type_state;
 
@@ -76,7 +76,7 @@ typedef struct pol_state {
 /* ---- state helpers (allocation; the only non-const functions) ----------- */
 
 void pol_state_init(pol_state *s);
-void pol_state_free(pol_state *s);  /* frees members, not s itself */
+void pol_state_free(pol_state *s); /* frees members, not s itself */
 P11S_MUST_CHECK int pol_state_copy(const pol_state *src, pol_state *dst);
 const pol_key *pol_state_key(const pol_state *s, const char *sha1);
 const pol_type_state *pol_state_type(const pol_state *s, const char *type);
@@ -88,35 +88,35 @@ P11S_MUST_CHECK int pol_state_put_key(pol_state *s, const pol_key *k);
 
 typedef enum {
 	POL_OK = 0,
-	POL_R_UNKNOWN_TYPE,        /* type not configured */
-	POL_R_NOT_ON_TOKEN,        /* rule 1: private key or certificate missing */
-	POL_R_KEY_MISMATCH,        /* rule 1: certificate does not match the key */
-	POL_R_KEY_TYPE,            /* rule 1: key type does not fit the type's algorithm */
-	POL_R_KEY_REMOVED,         /* the key was removed earlier */
-	POL_R_NOT_YET_VALID,       /* rule 2: notBefore > E */
-	POL_R_EXPIRED,             /* rule 2: certificate expired (or expires before E) */
+	POL_R_UNKNOWN_TYPE,	      /* type not configured */
+	POL_R_NOT_ON_TOKEN,	      /* rule 1: private key or certificate missing */
+	POL_R_KEY_MISMATCH,	      /* rule 1: certificate does not match the key */
+	POL_R_KEY_TYPE,		      /* rule 1: key type does not fit the type's algorithm */
+	POL_R_KEY_REMOVED,	      /* the key was removed earlier */
+	POL_R_NOT_YET_VALID,	      /* rule 2: notBefore > E */
+	POL_R_EXPIRED,		      /* rule 2: certificate expired (or expires before E) */
 	POL_R_EXPIRES_BEFORE_CURRENT, /* rule 2: does not outlive the current certificate */
-	POL_R_VALIDITY_TOO_SHORT,  /* rule 2: notAfter - E < largest token lifetime */
-	POL_R_IN_PAST,             /* rule 3: E < now - past_grace */
-	POL_R_LEAD_TOO_SHORT,      /* rule 3: current.notAfter - E < max min_lead */
-	POL_R_JWKS_CACHE,          /* rule 3a: E - now < jwks_max_age */
-	POL_R_TEST_SIGNATURE,      /* rule 3b */
-	POL_R_PENDING,             /* rule 4: another roll pending, no --replace */
-	POL_R_NO_CURRENT,          /* roll of a type that has no key yet (use assign) */
-	POL_R_ALREADY_ASSIGNED,    /* assign to a type that already has a key (use roll) */
-	POL_R_SAME_KEY,            /* the key already issues for the type */
-	POL_R_NO_AUTO,             /* --effective-date auto: no instant satisfies every rule */
-	POL_R_NO_PREVIOUS,         /* remove --previous: nothing to remove */
-	POL_R_IN_USE,              /* the key still issues or is staged for some type */
-	POL_R_REMOVE_TOO_EARLY,    /* remove before the safe instant (without force) */
+	POL_R_VALIDITY_TOO_SHORT,     /* rule 2: notAfter - E < largest token lifetime */
+	POL_R_IN_PAST,		      /* rule 3: E < now - past_grace */
+	POL_R_LEAD_TOO_SHORT,	      /* rule 3: current.notAfter - E < max min_lead */
+	POL_R_JWKS_CACHE,	      /* rule 3a: E - now < jwks_max_age */
+	POL_R_TEST_SIGNATURE,	      /* rule 3b */
+	POL_R_PENDING,		      /* rule 4: another roll pending, no --replace */
+	POL_R_NO_CURRENT,	      /* roll of a type that has no key yet (use assign) */
+	POL_R_ALREADY_ASSIGNED,	      /* assign to a type that already has a key (use roll) */
+	POL_R_SAME_KEY,		      /* the key already issues for the type */
+	POL_R_NO_AUTO,		      /* --effective-date auto: no instant satisfies every rule */
+	POL_R_NO_PREVIOUS,	      /* remove --previous: nothing to remove */
+	POL_R_IN_USE,		      /* the key still issues or is staged for some type */
+	POL_R_REMOVE_TOO_EARLY,	      /* remove before the safe instant (without force) */
 } pol_rule;
 
 typedef struct pol_refusal {
 	pol_rule rule;
 	char type[POL_NAME_MAX]; /* the type that set the bound, "" if none */
-	int64_t bound;           /* the limit violated: seconds (lead, lifetime, cache) or an instant */
-	p11s_time nearest;       /* nearest acceptable instant (e.g. latest acceptable E), 0 = none */
-	char msg[640];           /* one complete sentence; instants in UTC (RFC 3339) */
+	int64_t bound;	   /* the limit violated: seconds (lead, lifetime, cache) or an instant */
+	p11s_time nearest; /* nearest acceptable instant (e.g. latest acceptable E), 0 = none */
+	char msg[640];	   /* one complete sentence; instants in UTC (RFC 3339) */
 } pol_refusal;
 
 /* Name of a rule for logs and JSON ("lead_too_short"). */
@@ -125,9 +125,9 @@ const char *pol_rule_name(pol_rule r);
 /* Facts about the candidate key that only the token can establish (rule 1, 3b). */
 typedef struct pol_candidate {
 	const pol_key *key;
-	int on_token;           /* private key and certificate are on the token */
-	int cert_matches_key;   /* certificate public key == private key */
-	int test_signature_ok;  /* rule 3b; ignored by pol_check_assign */
+	int on_token;	       /* private key and certificate are on the token */
+	int cert_matches_key;  /* certificate public key == private key */
+	int test_signature_ok; /* rule 3b; ignored by pol_check_assign */
 } pol_candidate;
 
 /*
@@ -135,24 +135,26 @@ typedef struct pol_candidate {
  * that fails, in the order of SPEC §3).  `types` are type names; duplicates
  * are allowed and ignored.
  */
-P11S_MUST_CHECK int pol_check_assign(const pol_conf *c, const pol_state *s, const char *const *types,
-				     size_t n_types, const pol_candidate *k, p11s_time now,
-				     pol_refusal *why);
+P11S_MUST_CHECK int pol_check_assign(const pol_conf *c, const pol_state *s,
+				     const char *const *types, size_t n_types,
+				     const pol_candidate *k, p11s_time now, pol_refusal *why);
 P11S_MUST_CHECK int pol_check_roll(const pol_conf *c, const pol_state *s, const char *const *types,
 				   size_t n_types, const pol_candidate *k, p11s_time effective,
 				   p11s_time now, int replace, pol_refusal *why);
 /* The latest E that satisfies every rule of pol_check_roll, or P11S_E_POLICY
  * (POL_R_NO_AUTO, or the rule that cannot be met whatever E) with the reason. */
-P11S_MUST_CHECK int pol_auto_effective(const pol_conf *c, const pol_state *s, const char *const *types,
-				       size_t n_types, const pol_candidate *k, p11s_time now,
-				       int replace, p11s_time *effective, pol_refusal *why);
+P11S_MUST_CHECK int pol_auto_effective(const pol_conf *c, const pol_state *s,
+				       const char *const *types, size_t n_types,
+				       const pol_candidate *k, p11s_time now, int replace,
+				       p11s_time *effective, pol_refusal *why);
 
 /* Record admitted decisions (call only after the matching check passed). */
 P11S_MUST_CHECK int pol_apply_assign(pol_state *s, const char *const *types, size_t n_types,
 				     const pol_key *k, p11s_time now);
 /* Appends the epoch; with replace, first withdraws pending epochs of those types. */
 P11S_MUST_CHECK int pol_apply_roll(pol_state *s, const char *const *types, size_t n_types,
-				   const pol_key *k, p11s_time effective, p11s_time now, int replace);
+				   const pol_key *k, p11s_time effective, p11s_time now,
+				   int replace);
 
 /* ---- the effective view ------------------------------------------------- */
 
@@ -190,14 +192,14 @@ void pol_publication_set(const pol_conf *c, const pol_state *s, const char *type
 
 typedef struct pol_timeline {
 	const pol_key *current;
-	p11s_time current_since;    /* effective instant of the current key */
+	p11s_time current_since; /* effective instant of the current key */
 	const pol_key *staged;
-	p11s_time effective;        /* E of the staged key (0 without) */
+	p11s_time effective; /* E of the staged key (0 without) */
 	p11s_time staged_at;
-	const pol_key *previous;    /* newest older key not removed, or NULL */
-	p11s_time previous_until;   /* when it stopped issuing (switch instant) */
-	p11s_time previous_expiry;  /* its certificate's notAfter */
-	p11s_time safe_removal;     /* pol_safe_removal() for previous */
+	const pol_key *previous;   /* newest older key not removed, or NULL */
+	p11s_time previous_until;  /* when it stopped issuing (switch instant) */
+	p11s_time previous_expiry; /* its certificate's notAfter */
+	p11s_time safe_removal;	   /* pol_safe_removal() for previous */
 } pol_timeline;
 
 P11S_MUST_CHECK int pol_timeline_of(const pol_conf *c, const pol_state *s, const char *type,

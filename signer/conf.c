@@ -25,23 +25,23 @@ enum base { B_CONF, B_TYPE, B_EXTRA, B_CUSTODIAN };
 
 enum kind {
 	K_STRING,   /* char *, non-empty text */
-	K_PATH,     /* char *, absolute path */
-	K_URI,      /* char *, "pkcs11:..." */
+	K_PATH,	    /* char *, absolute path */
+	K_URI,	    /* char *, "pkcs11:..." */
 	K_SECRET,   /* char *, secret source (file:, env:, fd:, prompt); never echoed */
-	K_BOOL,     /* int */
+	K_BOOL,	    /* int */
 	K_DURATION, /* int64_t seconds */
-	K_UINT,     /* unsigned */
-	K_MSEC,     /* int64_t milliseconds */
-	K_SIZE,     /* size_t bytes */
-	K_ALG,      /* p11s_alg */
+	K_UINT,	    /* unsigned */
+	K_MSEC,	    /* int64_t milliseconds */
+	K_SIZE,	    /* size_t bytes */
+	K_ALG,	    /* p11s_alg */
 	K_LISTEN,   /* appended to signer_conf.listen */
 	K_ROUTES,   /* unsigned, signer_mtls_routes bits */
 };
 
-#define F_REQUIRED 0x1u      /* no default: must be given (or come from a built-in type) */
-#define F_REPEAT 0x2u        /* may be given several times */
-#define F_DEF_LIFETIME 0x4u  /* default: the type's token_lifetime */
-#define F_DEF_MTLS 0x8u      /* default: "issue" with client_ca, else none */
+#define F_REQUIRED 0x1u	    /* no default: must be given (or come from a built-in type) */
+#define F_REPEAT 0x2u	    /* may be given several times */
+#define F_DEF_LIFETIME 0x4u /* default: the type's token_lifetime */
+#define F_DEF_MTLS 0x8u	    /* default: "issue" with client_ca, else none */
 
 typedef struct key_def {
 	enum sect sect;
@@ -61,45 +61,44 @@ typedef struct key_def {
 #define U(m) B_CUSTODIAN, offsetof(signer_custodian, m)
 
 static const key_def keys[] = {
-	{SEC_TOKEN, "uri", K_URI, C(token_uri), 0, 0,
-	 "pkcs11:token=edge?module-path=" SOFTHSM_MODULE, 0},
-	{SEC_TOKEN, "pin", K_SECRET, C(token_pin), 0, 0, "file:/etc/p11-signer/pin", 0},
-	{SEC_TOKEN, "lock_file", K_PATH, C(lock_file), 0, 0, "/run/p11-signer/token.lock", 0},
-	{SEC_TOKEN, "session_keys", K_BOOL, C(session_keys), 0, 1, "no", 0},
+    {SEC_TOKEN, "uri", K_URI, C(token_uri), 0, 0, "pkcs11:token=edge?module-path=" SOFTHSM_MODULE,
+     0},
+    {SEC_TOKEN, "pin", K_SECRET, C(token_pin), 0, 0, "file:/etc/p11-signer/pin", 0},
+    {SEC_TOKEN, "lock_file", K_PATH, C(lock_file), 0, 0, "/run/p11-signer/token.lock", 0},
+    {SEC_TOKEN, "session_keys", K_BOOL, C(session_keys), 0, 1, "no", 0},
 
-	{SEC_POLICY, "clock_skew", K_DURATION, C(policy.clock_skew), 0, 3600, "60s", 0},
-	{SEC_POLICY, "jwks_max_age", K_DURATION, C(policy.jwks_max_age), 0, 7 * DAY, "300s", 0},
-	{SEC_POLICY, "past_grace", K_DURATION, C(policy.past_grace), 0, 3600, "5s", 0},
-	{SEC_POLICY, "quorum", K_UINT, C(policy.quorum), 1, 16, "1", 0},
-	{SEC_POLICY, "proposal_lifetime", K_DURATION, C(policy.proposal_lifetime), 60, 30 * DAY,
-	 "72h", 0},
+    {SEC_POLICY, "clock_skew", K_DURATION, C(policy.clock_skew), 0, 3600, "60s", 0},
+    {SEC_POLICY, "jwks_max_age", K_DURATION, C(policy.jwks_max_age), 0, 7 * DAY, "300s", 0},
+    {SEC_POLICY, "past_grace", K_DURATION, C(policy.past_grace), 0, 3600, "5s", 0},
+    {SEC_POLICY, "quorum", K_UINT, C(policy.quorum), 1, 16, "1", 0},
+    {SEC_POLICY, "proposal_lifetime", K_DURATION, C(policy.proposal_lifetime), 60, 30 * DAY, "72h",
+     0},
 
-	{SEC_TYPE, "algorithm", K_ALG, T(alg), 0, 0, NULL, F_REQUIRED},
-	{SEC_TYPE, "token_lifetime", K_DURATION, T(token_lifetime), 1, 30 * DAY, "1h", 0},
-	{SEC_TYPE, "min_lead", K_DURATION, T(min_lead), 0, 365 * DAY, NULL, F_DEF_LIFETIME},
-	{SEC_TYPE, "issuer", K_STRING, X(issuer), 0, 0, "p11-signer", 0},
-	{SEC_TYPE, "audience", K_STRING, X(audience), 0, 0, NULL, 0},
+    {SEC_TYPE, "algorithm", K_ALG, T(alg), 0, 0, NULL, F_REQUIRED},
+    {SEC_TYPE, "token_lifetime", K_DURATION, T(token_lifetime), 1, 30 * DAY, "1h", 0},
+    {SEC_TYPE, "min_lead", K_DURATION, T(min_lead), 0, 365 * DAY, NULL, F_DEF_LIFETIME},
+    {SEC_TYPE, "issuer", K_STRING, X(issuer), 0, 0, "p11-signer", 0},
+    {SEC_TYPE, "audience", K_STRING, X(audience), 0, 0, NULL, 0},
 
-	{SEC_SERVER, "listen", K_LISTEN, C(listen), 0, 0, "unix:/run/p11-signer/signerd.sock",
-	 F_REPEAT},
-	{SEC_SERVER, "tls_certificate", K_PATH, C(tls_certificate), 0, 0, NULL, 0},
-	{SEC_SERVER, "tls_key", K_PATH, C(tls_key), 0, 0, NULL, 0},
-	{SEC_SERVER, "client_ca", K_PATH, C(client_ca), 0, 0, NULL, 0},
-	{SEC_SERVER, "mtls_routes", K_ROUTES, C(mtls_routes), 0, 0, NULL, F_DEF_MTLS},
-	{SEC_SERVER, "workers", K_UINT, C(workers), 0, 256, "0", 0},
-	{SEC_SERVER, "max_body", K_SIZE, C(max_body), 1024, 16777216, "65536", 0},
-	{SEC_SERVER, "request_timeout", K_DURATION, C(request_timeout), 1, 300, "10s", 0},
-	{SEC_SERVER, "poll_interval_ms", K_MSEC, C(poll_interval_ms), 50, 2000, "500", 0},
+    {SEC_SERVER, "listen", K_LISTEN, C(listen), 0, 0, "unix:/run/p11-signer/signerd.sock",
+     F_REPEAT},
+    {SEC_SERVER, "tls_certificate", K_PATH, C(tls_certificate), 0, 0, NULL, 0},
+    {SEC_SERVER, "tls_key", K_PATH, C(tls_key), 0, 0, NULL, 0},
+    {SEC_SERVER, "client_ca", K_PATH, C(client_ca), 0, 0, NULL, 0},
+    {SEC_SERVER, "mtls_routes", K_ROUTES, C(mtls_routes), 0, 0, NULL, F_DEF_MTLS},
+    {SEC_SERVER, "workers", K_UINT, C(workers), 0, 256, "0", 0},
+    {SEC_SERVER, "max_body", K_SIZE, C(max_body), 1024, 16777216, "65536", 0},
+    {SEC_SERVER, "request_timeout", K_DURATION, C(request_timeout), 1, 300, "10s", 0},
+    {SEC_SERVER, "poll_interval_ms", K_MSEC, C(poll_interval_ms), 50, 2000, "500", 0},
 
-	{SEC_AUDIT, "journal", K_PATH, C(journal), 0, 0, "/var/lib/p11-signer/audit.jsonl", 0},
+    {SEC_AUDIT, "journal", K_PATH, C(journal), 0, 0, "/var/lib/p11-signer/audit.jsonl", 0},
 
-	{SEC_CUSTODIAN, "certificate", K_PATH, U(certificate), 0, 0, NULL, F_REQUIRED},
+    {SEC_CUSTODIAN, "certificate", K_PATH, U(certificate), 0, 0, NULL, F_REQUIRED},
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
-static const char *const sect_names[] = {"token", "policy", "type", "server", "audit",
-					 "custodian"};
+static const char *const sect_names[] = {"token", "policy", "type", "server", "audit", "custodian"};
 
 /* Types that always exist; a [type NAME] section overrides their fields.
  * min_lead 0: follows token_lifetime (SPEC §3: "8 h (= token lifetime)"). */
@@ -109,8 +108,8 @@ static const struct builtin_type {
 	int64_t token_lifetime;
 	int64_t min_lead;
 } builtin_types[] = {
-	{"AudioVideoAuthentication", P11S_ALG_ES256, 8 * 3600, 0},
-	{"OAuthTokenIssuer", P11S_ALG_RS256, 3600, 24 * 3600},
+    {"AudioVideoAuthentication", P11S_ALG_ES256, 8 * 3600, 0},
+    {"OAuthTokenIssuer", P11S_ALG_RS256, 3600, 24 * 3600},
 };
 
 /* ---- parsing context -------------------------------------------------------- */
@@ -125,18 +124,18 @@ typedef struct inst {
 
 typedef struct ctx {
 	signer_conf *c;
-	const char *file;   /* for messages; NULL for defaults */
-	int r;              /* first error */
+	const char *file; /* for messages; NULL for defaults */
+	int r;		  /* first error */
 	int lineno;
 	/* current section */
 	int in_section;
 	enum sect sect;
-	size_t idx;         /* type or custodian index */
-	inst global;        /* [token], [policy], [server], [audit] */
+	size_t idx;			    /* type or custodian index */
+	inst global;			    /* [token], [policy], [server], [audit] */
 	int global_line[SEC_CUSTODIAN + 1]; /* section lines of the global sections */
-	inst *types;        /* parallel to c->policy.types */
-	inst *custs;        /* parallel to c->custodians */
-	int *listen_line;   /* parallel to c->listen */
+	inst *types;			    /* parallel to c->policy.types */
+	inst *custs;			    /* parallel to c->custodians */
+	int *listen_line;		    /* parallel to c->listen */
 	/* input */
 	FILE *f;
 	const char *text;
@@ -158,9 +157,8 @@ sect_label(const ctx *x, enum sect s, size_t idx, char *out, size_t outlen)
 }
 
 /* "FILE:LINE: LABEL KEY: detail" as P11S_E_CONFIG. */
-static int
-conf_fail(const ctx *x, int line, const char *label, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+static int conf_fail(const ctx *x, int line, const char *label, const char *key, const char *fmt,
+		     ...) __attribute__((format(printf, 5, 6)));
 
 static int
 conf_fail(const ctx *x, int line, const char *label, const char *key, const char *fmt, ...)
@@ -183,9 +181,8 @@ conf_fail(const ctx *x, int line, const char *label, const char *key, const char
 }
 
 /* Error about key k of the current or given instance. */
-static int
-key_fail(const ctx *x, const key_def *k, size_t idx, int line, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+static int key_fail(const ctx *x, const key_def *k, size_t idx, int line, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 static int
 key_fail(const ctx *x, const key_def *k, size_t idx, int line, const char *fmt, ...)
@@ -229,11 +226,13 @@ expectation(const key_def *k, char *out, size_t outlen)
 		break;
 	case K_URI:
 		snprintf(out, outlen,
-			 "a PKCS#11 URI such as pkcs11:token=edge?module-path=/usr/lib/softhsm/libsofthsm2.so");
+			 "a PKCS#11 URI such as "
+			 "pkcs11:token=edge?module-path=/usr/lib/softhsm/libsofthsm2.so");
 		break;
 	case K_SECRET:
 		snprintf(out, outlen,
-			 "file:PATH, env:NAME, fd:N or prompt (where to read it, never the secret itself)");
+			 "file:PATH, env:NAME, fd:N or prompt (where to read it, never the secret "
+			 "itself)");
 		break;
 	case K_BOOL:
 		snprintf(out, outlen, "yes, no, true, false, on, off, 1 or 0");
@@ -241,8 +240,8 @@ expectation(const key_def *k, char *out, size_t outlen)
 	case K_DURATION:
 		fmt_duration(k->min, lo, sizeof(lo));
 		fmt_duration(k->max, hi, sizeof(hi));
-		snprintf(out, outlen, "a duration between %s and %s (like 90s, 15m, 8h, 1d or seconds)",
-			 lo, hi);
+		snprintf(out, outlen,
+			 "a duration between %s and %s (like 90s, 15m, 8h, 1d or seconds)", lo, hi);
 		break;
 	case K_UINT:
 		snprintf(out, outlen, "a whole number between %lld and %lld", (long long)k->min,
@@ -253,7 +252,8 @@ expectation(const key_def *k, char *out, size_t outlen)
 			 (long long)k->min, (long long)k->max);
 		break;
 	case K_SIZE:
-		snprintf(out, outlen, "a size in bytes between %lld and %lld (suffix k or M allowed)",
+		snprintf(out, outlen,
+			 "a size in bytes between %lld and %lld (suffix k or M allowed)",
 			 (long long)k->min, (long long)k->max);
 		break;
 	case K_ALG:
@@ -275,7 +275,8 @@ bad_value(const ctx *x, const key_def *k, size_t idx, int line, const char *valu
 
 	expectation(k, exp, sizeof(exp));
 	if (k->kind == K_SECRET) /* the value may be the secret itself */
-		return key_fail(x, k, idx, line, "%s (the value is not shown); expected %s", why, exp);
+		return key_fail(x, k, idx, line, "%s (the value is not shown); expected %s", why,
+				exp);
 	return key_fail(x, k, idx, line, "\"%.80s\" %s; expected %s", value, why, exp);
 }
 
@@ -437,10 +438,14 @@ static void *
 field(const ctx *x, const key_def *k, size_t idx)
 {
 	switch (k->base) {
-	case B_TYPE: return (char *)&x->c->policy.types[idx] + k->off;
-	case B_EXTRA: return (char *)&x->c->type_extra[idx] + k->off;
-	case B_CUSTODIAN: return (char *)&x->c->custodians[idx] + k->off;
-	case B_CONF: break;
+	case B_TYPE:
+		return (char *)&x->c->policy.types[idx] + k->off;
+	case B_EXTRA:
+		return (char *)&x->c->type_extra[idx] + k->off;
+	case B_CUSTODIAN:
+		return (char *)&x->c->custodians[idx] + k->off;
+	case B_CONF:
+		break;
 	}
 	return (char *)x->c + k->off;
 }
@@ -561,7 +566,8 @@ valid_name(const char *n)
 	size_t len = strlen(n);
 
 	return len >= 1 && len < POL_NAME_MAX &&
-	       strspn(n, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == len;
+	       strspn(n, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") ==
+		   len;
 }
 
 static int
@@ -641,7 +647,7 @@ key_list(enum sect s, char *out, size_t outlen)
 }
 
 static const char section_forms[] =
-	"expected [token], [policy], [type NAME], [server], [audit] or [custodian NAME]";
+    "expected [token], [policy], [type NAME], [server], [audit] or [custodian NAME]";
 
 /* A "[...]" line: the reader calls this so that empty sections are seen too. */
 static int
@@ -662,7 +668,8 @@ section_begin(ctx *x, const char *line)
 	while (n > 0 && (line[n] == ' ' || line[n] == '\t'))
 		n--;
 	if (n >= sizeof(name))
-		return conf_fail(x, x->lineno, NULL, NULL, "section name too long; %s", section_forms);
+		return conf_fail(x, x->lineno, NULL, NULL, "section name too long; %s",
+				 section_forms);
 	memcpy(name, line + 1, n);
 	name[n] = '\0';
 	x->in_section = 0;
@@ -675,10 +682,11 @@ section_begin(ctx *x, const char *line)
 				continue;
 			arg = name + len + strspn(name + len, " \t");
 			if (!valid_name(arg))
-				return conf_fail(x, x->lineno, NULL, NULL,
-						 "[%s]: invalid %s name \"%s\"; expected [%s NAME] with "
-						 "NAME of 1 to %d characters A-Z a-z 0-9 _ . -",
-						 name, sect_names[s], arg, sect_names[s], POL_NAME_MAX - 1);
+				return conf_fail(
+				    x, x->lineno, NULL, NULL,
+				    "[%s]: invalid %s name \"%s\"; expected [%s NAME] with "
+				    "NAME of 1 to %d characters A-Z a-z 0-9 _ . -",
+				    name, sect_names[s], arg, sect_names[s], POL_NAME_MAX - 1);
 			x->sect = (enum sect)s;
 			if (s == SEC_TYPE) {
 				int t = signer_conf_type_index(x->c, arg);
@@ -714,7 +722,8 @@ section_begin(ctx *x, const char *line)
 			return 0;
 		}
 	}
-	return conf_fail(x, x->lineno, NULL, NULL, "[%s]: unknown section; %s", name, section_forms);
+	return conf_fail(x, x->lineno, NULL, NULL, "[%s]: unknown section; %s", name,
+			 section_forms);
 }
 
 /* inih handler: one "key = value" of the current section. */
@@ -738,15 +747,17 @@ on_key(void *user, const char *section, const char *name, const char *value)
 	sect_label(x, x->sect, x->idx, label, sizeof(label));
 	if ((k = find_key(x->sect, name)) == NULL) {
 		key_list(x->sect, list, sizeof(list));
-		x->r = conf_fail(x, x->lineno, label, name, "unknown key; expected one of %s", list);
+		x->r =
+		    conf_fail(x, x->lineno, label, name, "unknown key; expected one of %s", list);
 		return 0;
 	}
 	ki = (size_t)(k - keys);
 	in = instance(x, x->sect, x->idx);
 	if (in->line[ki] != 0 && !(k->flags & F_REPEAT)) {
-		x->r = conf_fail(x, x->lineno, label, name,
-				 "given twice (first on line %d); expected it at most once per section",
-				 in->line[ki]);
+		x->r = conf_fail(
+		    x, x->lineno, label, name,
+		    "given twice (first on line %d); expected it at most once per section",
+		    in->line[ki]);
 		return 0;
 	}
 	if ((x->r = set_value(x, k, x->idx, value, x->lineno)) != 0)
@@ -806,7 +817,8 @@ reader(char *str, int num, void *stream)
 		len--;
 	}
 	if (num < 3 || len > (size_t)num - 3) {
-		x->r = conf_fail(x, x->lineno, NULL, NULL, "line longer than %d characters", num - 3);
+		x->r =
+		    conf_fail(x, x->lineno, NULL, NULL, "line longer than %d characters", num - 3);
 		return NULL;
 	}
 	memcpy(str, line, len);
@@ -851,21 +863,22 @@ fill_defaults(ctx *x)
 		for (j = 0; j < n_instances(x, k->sect); j++) {
 			inst *in = instance(x, k->sect, j);
 			int line = k->sect == SEC_TYPE || k->sect == SEC_CUSTODIAN
-					   ? in->section_line
-					   : x->global_line[k->sect];
+				       ? in->section_line
+				       : x->global_line[k->sect];
 
 			if (in->have[i])
 				continue;
 			if (k->flags & F_REQUIRED)
-				return key_fail(x, k, j, line, "missing; %s",
-						k->sect == SEC_TYPE
-							? "a new type must set it to ES256, ES384, RS256 or PS256"
-							: "expected the path of the custodian's X.509 certificate");
+				return key_fail(
+				    x, k, j, line, "missing; %s",
+				    k->sect == SEC_TYPE
+					? "a new type must set it to ES256, ES384, RS256 or PS256"
+					: "expected the path of the custodian's X.509 certificate");
 			if (k->flags & F_DEF_LIFETIME)
 				*(int64_t *)field(x, k, j) = x->c->policy.types[j].token_lifetime;
 			else if (k->flags & F_DEF_MTLS)
 				*(unsigned *)field(x, k, j) =
-					x->c->client_ca != NULL ? SIGNER_MTLS_ISSUE : SIGNER_MTLS_NONE;
+				    x->c->client_ca != NULL ? SIGNER_MTLS_ISSUE : SIGNER_MTLS_NONE;
 			else if (k->def != NULL && (r = set_value(x, k, j, k->def, 0)) != 0)
 				return r;
 			in->have[i] = 1;
@@ -878,9 +891,12 @@ static int
 cross_check(ctx *x)
 {
 	signer_conf *c = x->c;
-	const key_def *lt = find_key(SEC_TYPE, "token_lifetime"), *ml = find_key(SEC_TYPE, "min_lead");
-	const key_def *cert = find_key(SEC_SERVER, "tls_certificate"), *key = find_key(SEC_SERVER, "tls_key");
-	const key_def *routes = find_key(SEC_SERVER, "mtls_routes"), *q = find_key(SEC_POLICY, "quorum");
+	const key_def *lt = find_key(SEC_TYPE, "token_lifetime"),
+		      *ml = find_key(SEC_TYPE, "min_lead");
+	const key_def *cert = find_key(SEC_SERVER, "tls_certificate"),
+		      *key = find_key(SEC_SERVER, "tls_key");
+	const key_def *routes = find_key(SEC_SERVER, "mtls_routes"),
+		      *q = find_key(SEC_POLICY, "quorum");
 	char a[32], b[32];
 	size_t i;
 
@@ -891,11 +907,12 @@ cross_check(ctx *x)
 			continue;
 		fmt_duration(t->min_lead, a, sizeof(a));
 		fmt_duration(t->token_lifetime, b, sizeof(b));
-		return key_fail(x, ml, i, first_line(&x->types[i], ml, lt),
-				"%s is shorter than token_lifetime %s (a shorter lead lets tokens "
-				"signed with the old key outlive its certificate); expected min_lead >= "
-				"token_lifetime",
-				a, b);
+		return key_fail(
+		    x, ml, i, first_line(&x->types[i], ml, lt),
+		    "%s is shorter than token_lifetime %s (a shorter lead lets tokens "
+		    "signed with the old key outlive its certificate); expected min_lead >= "
+		    "token_lifetime",
+		    a, b);
 	}
 	if ((c->tls_certificate == NULL) != (c->tls_key == NULL)) {
 		const key_def *given = c->tls_certificate != NULL ? cert : key;
@@ -906,22 +923,24 @@ cross_check(ctx *x)
 	}
 	for (i = 0; i < c->n_listen; i++)
 		if (strncmp(c->listen[i], "https://", 8) == 0 && c->tls_certificate == NULL)
-			return key_fail(x, find_key(SEC_SERVER, "listen"), 0, x->listen_line[i],
-					"\"%s\" needs tls_certificate and tls_key; expected both in "
-					"[server], or an http:// or unix: listen",
-					c->listen[i]);
+			return key_fail(
+			    x, find_key(SEC_SERVER, "listen"), 0, x->listen_line[i],
+			    "\"%s\" needs tls_certificate and tls_key; expected both in "
+			    "[server], or an http:// or unix: listen",
+			    c->listen[i]);
 	if (x->global.line[routes - keys] != 0 && c->client_ca == NULL)
-		return key_fail(x, routes, 0, x->global.line[routes - keys],
-				"set without client_ca; expected client_ca (the CA of accepted client "
-				"certificates) in [server] as well");
+		return key_fail(
+		    x, routes, 0, x->global.line[routes - keys],
+		    "set without client_ca; expected client_ca (the CA of accepted client "
+		    "certificates) in [server] as well");
 	if (c->policy.quorum > 1 && c->n_custodians < c->policy.quorum)
-		return key_fail(x, q, 0,
-				x->global.line[q - keys] != 0 ? x->global.line[q - keys]
-							       : x->global_line[SEC_POLICY],
-				"%u approvals needed but %zu custodian%s configured; expected at most "
-				"as many as the [custodian NAME] sections",
-				c->policy.quorum, c->n_custodians,
-				c->n_custodians == 1 ? " is" : "s are");
+		return key_fail(
+		    x, q, 0,
+		    x->global.line[q - keys] != 0 ? x->global.line[q - keys]
+						  : x->global_line[SEC_POLICY],
+		    "%u approvals needed but %zu custodian%s configured; expected at most "
+		    "as many as the [custodian NAME] sections",
+		    c->policy.quorum, c->n_custodians, c->n_custodians == 1 ? " is" : "s are");
 	return 0;
 }
 
@@ -985,9 +1004,10 @@ conf_parse(ctx *x, const char *name, signer_conf **out)
 		goto out;
 	}
 	if (line != 0) {
-		r = conf_fail(x, line, NULL, NULL,
-			      "syntax error; expected [section], key = value, or a comment starting "
-			      "with ; or #");
+		r = conf_fail(
+		    x, line, NULL, NULL,
+		    "syntax error; expected [section], key = value, or a comment starting "
+		    "with ; or #");
 		goto out;
 	}
 	if ((r = fill_defaults(x)) != 0 || (r = cross_check(x)) != 0)

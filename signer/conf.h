@@ -15,7 +15,7 @@
 #define SIGNER_DEFAULT_CONFIG "/etc/p11-signer/signer.conf"
 
 typedef struct signer_type_extra {
-	char *issuer;   /* default "p11-signer" */
+	char *issuer;	/* default "p11-signer" */
 	char *audience; /* default NULL (no aud unless the caller gives one) */
 } signer_type_extra;
 
@@ -32,32 +32,32 @@ typedef enum {
 } signer_mtls_routes;
 
 typedef struct signer_conf {
-	char *path;                 /* file it was read from, or NULL (defaults) */
+	char *path; /* file it was read from, or NULL (defaults) */
 
 	/* [token] */
-	char *token_uri;            /* default pkcs11:token=edge?module-path=<softhsm> */
-	char *token_pin;            /* default file:/etc/p11-signer/pin */
-	char *lock_file;            /* default /run/p11-signer/token.lock */
-	int session_keys;           /* default 0 ("no") */
+	char *token_uri;  /* default pkcs11:token=edge?module-path=<softhsm> */
+	char *token_pin;  /* default file:/etc/p11-signer/pin */
+	char *lock_file;  /* default /run/p11-signer/token.lock */
+	int session_keys; /* default 0 ("no") */
 
 	/* [policy] (and per-type rules) */
-	pol_conf policy;            /* types: AudioVideoAuthentication, OAuthTokenIssuer + [type X] */
+	pol_conf policy; /* types: AudioVideoAuthentication, OAuthTokenIssuer + [type X] */
 	signer_type_extra *type_extra; /* parallel to policy.types */
 
 	/* [server] */
-	char **listen;              /* "unix:/path", "http://host:port", "https://host:port" */
+	char **listen; /* "unix:/path", "http://host:port", "https://host:port" */
 	size_t n_listen;
 	char *tls_certificate;
 	char *tls_key;
 	char *client_ca;
-	unsigned mtls_routes;       /* signer_mtls_routes; default ISSUE when client_ca set */
-	unsigned workers;           /* default 0 = one per core */
-	size_t max_body;            /* default 64 KiB */
-	int64_t request_timeout;    /* default 10 s */
-	int64_t poll_interval_ms;   /* default 500 ms */
+	unsigned mtls_routes;	  /* signer_mtls_routes; default ISSUE when client_ca set */
+	unsigned workers;	  /* default 0 = one per core */
+	size_t max_body;	  /* default 64 KiB */
+	int64_t request_timeout;  /* default 10 s */
+	int64_t poll_interval_ms; /* default 500 ms */
 
 	/* [audit] */
-	char *journal;              /* default /var/lib/p11-signer/audit.jsonl */
+	char *journal; /* default /var/lib/p11-signer/audit.jsonl */
 
 	/* [custodian NAME] */
 	signer_custodian *custodians;

@@ -26,9 +26,9 @@ static const struct {
 	p11s_keytype kt;
 	const char *name;
 } keytype_names[] = {
-	{ P11S_KT_EC_P256, "ec-p256" },
-	{ P11S_KT_EC_P384, "ec-p384" },
-	{ P11S_KT_RSA, "rsa" },
+    {P11S_KT_EC_P256, "ec-p256"},
+    {P11S_KT_EC_P384, "ec-p384"},
+    {P11S_KT_RSA, "rsa"},
 };
 
 static const char *
@@ -89,8 +89,9 @@ key_to_json(const pol_key *k)
 		return NULL;
 	o = json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:I, s:s, s:s}", "sha1", k->sha1, "sha256",
 		      k->sha256, "keytype", keytype_str(k->keytype), "bits", (int)k->bits,
-		      "not_before", (json_int_t)k->not_before, "not_after", (json_int_t)k->not_after,
-		      "removed_at", (json_int_t)k->removed_at, "id", k->id_hex, "cert", cert);
+		      "not_before", (json_int_t)k->not_before, "not_after",
+		      (json_int_t)k->not_after, "removed_at", (json_int_t)k->removed_at, "id",
+		      k->id_hex, "cert", cert);
 	free(cert);
 	return o;
 }
@@ -184,7 +185,8 @@ get_time(json_t *o, const char *name, p11s_time *out)
 	json_t *v = json_object_get(o, name);
 
 	if (!json_is_integer(v))
-		return p11s_fail(P11S_E_STATE, "state record: '%s' is missing or not an integer", name);
+		return p11s_fail(P11S_E_STATE, "state record: '%s' is missing or not an integer",
+				 name);
 	*out = (p11s_time)json_integer_value(v);
 	return 0;
 }
@@ -222,7 +224,8 @@ key_from_json(json_t *o, pol_state *ps)
 		return p11s_fail(P11S_E_STATE, "state record: a key has no SHA-1 thumbprint");
 	v = json_object_get(o, "keytype");
 	if (!json_is_string(v) || (k.keytype = keytype_parse(json_string_value(v))) == P11S_KT_NONE)
-		return p11s_fail(P11S_E_STATE, "state record: key %s has an unknown key type", k.sha1);
+		return p11s_fail(P11S_E_STATE, "state record: key %s has an unknown key type",
+				 k.sha1);
 	v = json_object_get(o, "bits");
 	if (!json_is_integer(v) || json_integer_value(v) <= 0 || json_integer_value(v) > 65536)
 		return p11s_fail(P11S_E_STATE, "state record: key %s has bad 'bits'", k.sha1);
@@ -230,7 +233,8 @@ key_from_json(json_t *o, pol_state *ps)
 	v = json_object_get(o, "cert");
 	if (!json_is_string(v) ||
 	    p11s_b64url_decode(json_string_value(v), json_string_length(v), &k.cert_der, &len) != 0)
-		return p11s_fail(P11S_E_STATE, "state record: key %s has a bad certificate", k.sha1);
+		return p11s_fail(P11S_E_STATE, "state record: key %s has a bad certificate",
+				 k.sha1);
 	k.cert_len = len;
 	r = pol_state_put_key(ps, &k);
 	free(k.cert_der);
@@ -259,7 +263,8 @@ type_from_json(json_t *o, pol_state *ps)
 		return 0;
 	if ((ts->epochs = calloc(json_array_size(epochs), sizeof(*ts->epochs))) == NULL)
 		return p11s_fail(P11S_E_NOMEM, "out of memory");
-	json_array_foreach(epochs, i, e) {
+	json_array_foreach(epochs, i, e)
+	{
 		pol_epoch *ep = &ts->epochs[i];
 
 		if ((r = get_str(e, "key", ep->key, sizeof(ep->key))) != 0 ||
@@ -270,8 +275,8 @@ type_from_json(json_t *o, pol_state *ps)
 			return p11s_fail(P11S_E_STATE, "state record: type %s names unknown key %s",
 					 ts->name, ep->key);
 		if (i > 0 && ep->effective < ts->epochs[i - 1].effective)
-			return p11s_fail(P11S_E_STATE, "state record: epochs of %s are out of order",
-					 ts->name);
+			return p11s_fail(P11S_E_STATE,
+					 "state record: epochs of %s are out of order", ts->name);
 		ts->n_epochs++;
 	}
 	return 0;
@@ -297,7 +302,8 @@ state_from_json(const char *text, size_t len, signer_state **out)
 	if ((r = p11s_sha256_hex((const uint8_t *)text, blen, digest)) != 0)
 		return r;
 	if (CRYPTO_memcmp(digest, nl + 1, 64) != 0)
-		return p11s_fail(P11S_E_STATE, "state record digest does not match (torn or altered)");
+		return p11s_fail(P11S_E_STATE,
+				 "state record digest does not match (torn or altered)");
 	if ((doc = json_loadb(text, blen, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
 		return p11s_fail(P11S_E_STATE, "state record is not JSON: %s", jerr.text);
 	if ((r = state_new(&st)) != 0)
@@ -327,17 +333,13 @@ state_from_json(const char *text, size_t len, signer_state **out)
 		r = p11s_fail(P11S_E_STATE, "state record has no key list");
 		goto out;
 	}
-	json_array_foreach(v, i, item)
-		if ((r = key_from_json(item, &st->pol)) != 0)
-			goto out;
+	json_array_foreach(v, i, item) if ((r = key_from_json(item, &st->pol)) != 0) goto out;
 	v = json_object_get(doc, "types");
 	if (!json_is_array(v)) {
 		r = p11s_fail(P11S_E_STATE, "state record has no type list");
 		goto out;
 	}
-	json_array_foreach(v, i, item)
-		if ((r = type_from_json(item, &st->pol)) != 0)
-			goto out;
+	json_array_foreach(v, i, item) if ((r = type_from_json(item, &st->pol)) != 0) goto out;
 	if (json_is_array(v = json_object_get(doc, "proposals"))) {
 		json_decref(st->proposals);
 		st->proposals = json_incref(v);
@@ -479,7 +481,8 @@ load_newest(hsm_token *t, int sweep, signer_state **out)
 	}
 	if (*out == NULL) {
 		if (nlv > 0 && !sweep)
-			log_warn("no usable state record among %zu; starting from an empty state", nlv);
+			log_warn("no usable state record among %zu; starting from an empty state",
+				 nlv);
 		r = state_new(out);
 	} else {
 		r = 0;
@@ -594,8 +597,8 @@ state_update(hsm_token *t, state_edit_fn fn, void *arg, signer_state **out)
 		if ((r = state_to_json(st, &text, &len)) != 0)
 			goto out;
 		if (len > STATE_VALUE_MAX) {
-			r = p11s_fail(P11S_E_STATE, "state record would be %zu bytes (limit %u)", len,
-				      STATE_VALUE_MAX);
+			r = p11s_fail(P11S_E_STATE, "state record would be %zu bytes (limit %u)",
+				      len, STATE_VALUE_MAX);
 			goto out;
 		}
 		if (RAND_bytes((unsigned char *)&nonce, sizeof(nonce)) != 1) {
@@ -603,7 +606,8 @@ state_update(hsm_token *t, state_edit_fn fn, void *arg, signer_state **out)
 			goto out;
 		}
 		snprintf(label, sizeof(label), "v%020" PRIu64 ".%016" PRIx64, st->version, nonce);
-		if ((r = hsm_data_create(t, STATE_APPLICATION, label, (const uint8_t *)text, len)) != 0)
+		if ((r = hsm_data_create(t, STATE_APPLICATION, label, (const uint8_t *)text,
+					 len)) != 0)
 			goto out;
 		mine.version = st->version;
 		mine.nonce = nonce;
@@ -655,7 +659,8 @@ member_write(hsm_token *t, const member_record *m)
 	if ((r = hsm_lock(t)) != 0)
 		goto out;
 	if ((r = hsm_data_destroy(t, MEMBER_APPLICATION, label, &gone)) == 0)
-		r = hsm_data_create(t, MEMBER_APPLICATION, label, (const uint8_t *)text, strlen(text));
+		r = hsm_data_create(t, MEMBER_APPLICATION, label, (const uint8_t *)text,
+				    strlen(text));
 	hsm_unlock(t);
 out:
 	free(text);
@@ -683,9 +688,9 @@ member_list(hsm_token *t, member_record **out, size_t *n)
 		json_int_t pid = 0, ver = 0, chk = 0, start = 0;
 		const char *id = NULL, *host = NULL;
 
-		if (o == NULL || json_unpack(o, "{s:s, s:s, s:I, s:I, s:I, s:I}", "member", &id, "host",
-					     &host, "pid", &pid, "version", &ver, "checked_at", &chk,
-					     "started_at", &start) != 0) {
+		if (o == NULL || json_unpack(o, "{s:s, s:s, s:I, s:I, s:I, s:I}", "member", &id,
+					     "host", &host, "pid", &pid, "version", &ver,
+					     "checked_at", &chk, "started_at", &start) != 0) {
 			json_decref(o);
 			continue;
 		}

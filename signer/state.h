@@ -31,11 +31,11 @@
 #define MEMBER_APPLICATION "p11-signer/member"
 
 typedef struct signer_state {
-	uint64_t version;   /* 0 = nothing stored yet */
+	uint64_t version; /* 0 = nothing stored yet */
 	p11s_time written_at;
-	pol_state pol;      /* keys + per-type epochs */
-	json_t *proposals;  /* array (SPEC §6) */
-	json_t *history;    /* array of {at, action, ...} events */
+	pol_state pol;	   /* keys + per-type epochs */
+	json_t *proposals; /* array (SPEC §6) */
+	json_t *history;   /* array of {at, action, ...} events */
 } signer_state;
 
 P11S_MUST_CHECK int state_new(signer_state **out);

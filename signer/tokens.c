@@ -53,14 +53,16 @@ tokens_keyset_new(const signer_state *st, tokens_keyset **out)
 
 		if (x == NULL) {
 			log_openssl("certificate in the state");
-			r = p11s_fail(P11S_E_STATE, "the certificate of key %s in the state is unreadable",
+			r = p11s_fail(P11S_E_STATE,
+				      "the certificate of key %s in the state is unreadable",
 				      k->sha1);
 			goto out;
 		}
 		e->pub = X509_get_pubkey(x);
 		X509_free(x);
 		if (e->pub == NULL) {
-			r = p11s_fail(P11S_E_STATE, "the certificate of key %s has no usable public key",
+			r = p11s_fail(P11S_E_STATE,
+				      "the certificate of key %s has no usable public key",
 				      k->sha1);
 			goto out;
 		}
@@ -195,7 +197,8 @@ explain_kid(const signer_state *st, const tokens_keyset *ks, const char *type, p
 		} else if (k->not_after <= now) {
 			p11s_fmt_utc(k->not_after, utc, sizeof(utc));
 			snprintf(v->jwt.error, sizeof(v->jwt.error),
-				 "the certificate of the token's key %s expired at %s", k->sha1, utc);
+				 "the certificate of the token's key %s expired at %s", k->sha1,
+				 utc);
 		} else {
 			snprintf(v->jwt.error, sizeof(v->jwt.error),
 				 "the token's key %s is not in the verification set of %s", k->sha1,
@@ -252,7 +255,8 @@ tokens_issuing_key(const signer_conf *c, const signer_state *st, const tokens_re
 	*key = NULL;
 	*type_index = -1;
 	if (req->type == NULL || (ti = signer_conf_type_index(c, req->type)) < 0)
-		return p11s_fail(P11S_E_INVAL, "unknown type '%s'", req->type != NULL ? req->type : "");
+		return p11s_fail(P11S_E_INVAL, "unknown type '%s'",
+				 req->type != NULL ? req->type : "");
 	tc = &c->policy.types[ti];
 	if (req->lifetime < 0 || req->lifetime > tc->token_lifetime)
 		return p11s_fail(P11S_E_INVAL,
@@ -285,13 +289,14 @@ tokens_issue(const signer_conf *c, const tokens_keyset *ks, int type_index, cons
 	const pol_type_conf *tc = &c->policy.types[type_index];
 	const signer_type_extra *tx = &c->type_extra[type_index];
 	const struct ks_entry *e = ks_find(ks, key->sha1);
-	struct sign_ctx sc = { signer };
+	struct sign_ctx sc = {signer};
 	jwt_issue_params p;
 
 	*token = NULL;
 	*exp = 0;
 	if (e == NULL)
-		return p11s_fail(P11S_E_INTERNAL, "issuing key %s is not in the key set", key->sha1);
+		return p11s_fail(P11S_E_INTERNAL, "issuing key %s is not in the key set",
+				 key->sha1);
 	if (req->sub == NULL || req->sub[0] == '\0')
 		return p11s_fail(P11S_E_INVAL, "a token needs a subject (sub)");
 	memset(&p, 0, sizeof(p));

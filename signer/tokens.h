@@ -26,10 +26,10 @@ EVP_PKEY *tokens_pubkey(const tokens_keyset *ks, const char *sha1);
 
 typedef struct tokens_verdict {
 	int valid;
-	const char *type;    /* type whose set verified (config-owned) */
-	pol_role role;       /* current / previous / staged */
-	char sha1[41];       /* key that verified */
-	jwt_result jwt;      /* claims, kid, error */
+	const char *type; /* type whose set verified (config-owned) */
+	pol_role role;	  /* current / previous / staged */
+	char sha1[41];	  /* key that verified */
+	jwt_result jwt;	  /* claims, kid, error */
 } tokens_verdict;
 
 /*

@@ -20,21 +20,22 @@
 #include "signer/jose/jose.h"
 
 static const cli_command *const commands[] = {
-	&cli_cmd_keygen, &cli_cmd_csr,	  &cli_cmd_import, &cli_cmd_list,  &cli_cmd_assign,
-	&cli_cmd_roll,	 &cli_cmd_status, &cli_cmd_remove, &cli_cmd_issue, &cli_cmd_verify,
-	&cli_cmd_proposals, &cli_cmd_approve, &cli_cmd_reject, &cli_cmd_audit, &cli_cmd_pool,
+    &cli_cmd_keygen,	&cli_cmd_csr,	  &cli_cmd_import, &cli_cmd_list,  &cli_cmd_assign,
+    &cli_cmd_roll,	&cli_cmd_status,  &cli_cmd_remove, &cli_cmd_issue, &cli_cmd_verify,
+    &cli_cmd_proposals, &cli_cmd_approve, &cli_cmd_reject, &cli_cmd_audit, &cli_cmd_pool,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static void
 main_usage(FILE *f)
 {
-	fprintf(f, "usage: signer [--config FILE] [--token URI] [--pin SOURCE] COMMAND [OPTIONS]\n\n"
-		   "  --config FILE   configuration (default $SIGNER_CONFIG, then %s)\n"
-		   "  --token URI     PKCS#11 URI of the token (overrides [token] uri)\n"
-		   "  --pin SOURCE    file:PATH, env:NAME, fd:N or prompt (never the PIN itself)\n"
-		   "  -v, --verbose   log more (repeat for debug)\n\n"
-		   "commands:\n",
+	fprintf(f,
+		"usage: signer [--config FILE] [--token URI] [--pin SOURCE] COMMAND [OPTIONS]\n\n"
+		"  --config FILE   configuration (default $SIGNER_CONFIG, then %s)\n"
+		"  --token URI     PKCS#11 URI of the token (overrides [token] uri)\n"
+		"  --pin SOURCE    file:PATH, env:NAME, fd:N or prompt (never the PIN itself)\n"
+		"  -v, --verbose   log more (repeat for debug)\n\n"
+		"commands:\n",
 		SIGNER_DEFAULT_CONFIG);
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		fprintf(f, "  %-9s %s\n", commands[i]->name, commands[i]->summary);
@@ -46,19 +47,23 @@ int
 cli_exit_code(int err)
 {
 	switch (err) {
-	case P11S_OK: return EXIT_OK;
+	case P11S_OK:
+		return EXIT_OK;
 	case P11S_E_POLICY:
 	case P11S_E_BADTOKEN:
 	case P11S_E_KEY_MISMATCH:
 	case P11S_E_KEY_TYPE:
-	case P11S_E_EXISTS: return EXIT_REFUSED;
+	case P11S_E_EXISTS:
+		return EXIT_REFUSED;
 	case P11S_E_INVAL:
 	case P11S_E_CONFIG:
 	case P11S_E_NOTFOUND:
 	case P11S_E_AMBIGUOUS:
 	case P11S_E_IO:
-	case P11S_E_PIN_SOURCE: return EXIT_USAGE;
-	default: return EXIT_TOKEN;
+	case P11S_E_PIN_SOURCE:
+		return EXIT_USAGE;
+	default:
+		return EXIT_TOKEN;
 	}
 }
 
@@ -274,10 +279,14 @@ static p11s_alg
 natural_alg(p11s_keytype kt)
 {
 	switch (kt) {
-	case P11S_KT_EC_P256: return P11S_ALG_ES256;
-	case P11S_KT_EC_P384: return P11S_ALG_ES384;
-	case P11S_KT_RSA: return P11S_ALG_RS256;
-	default: return P11S_ALG_NONE;
+	case P11S_KT_EC_P256:
+		return P11S_ALG_ES256;
+	case P11S_KT_EC_P384:
+		return P11S_ALG_ES384;
+	case P11S_KT_RSA:
+		return P11S_ALG_RS256;
+	default:
+		return P11S_ALG_NONE;
 	}
 }
 
@@ -294,7 +303,7 @@ test_sign_cb(void *ctx, const uint8_t *msg, size_t len, uint8_t *sig, size_t *si
 int
 cli_candidate(cli *c, const hsm_key_info *ki, const pol_key *pk, pol_candidate *out)
 {
-	struct test_sign ts = { NULL };
+	struct test_sign ts = {NULL};
 	hsm_token *t;
 	jwt_issue_params ip;
 	jwt_verify_params vp;
@@ -311,7 +320,8 @@ cli_candidate(cli *c, const hsm_key_info *ki, const pol_key *pk, pol_candidate *
 	out->on_token = ki->has_private && ki->has_cert;
 	if (!out->on_token || alg == P11S_ALG_NONE)
 		return 0;
-	if ((r = cli_token(c, &t)) != 0 || (r = jose_kid_from_hex(pk->sha256, kid, sizeof(kid))) != 0 ||
+	if ((r = cli_token(c, &t)) != 0 ||
+	    (r = jose_kid_from_hex(pk->sha256, kid, sizeof(kid))) != 0 ||
 	    (r = jose_x5t_from_hex(pk->sha1, x5t, sizeof(x5t))) != 0)
 		return r;
 	/* Rule 3b: a test token signed on the token, verified with the certificate.
@@ -447,10 +457,13 @@ int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' }, { "token", required_argument, NULL, 't' },
-		{ "pin", required_argument, NULL, 'p' },    { "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },	    { "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+	    {"config", required_argument, NULL, 'c'},
+	    {"token", required_argument, NULL, 't'},
+	    {"pin", required_argument, NULL, 'p'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *config_path = NULL, *token_uri = NULL, *pin = NULL;
 	const cli_command *cmd = NULL;
@@ -460,13 +473,27 @@ main(int argc, char **argv)
 	p11s_log_init("signer", 0, LOG_WARNING);
 	while ((o = getopt_long(argc, argv, "+c:t:p:vhV", opts, NULL)) != -1) {
 		switch (o) {
-		case 'c': config_path = optarg; break;
-		case 't': token_uri = optarg; break;
-		case 'p': pin = optarg; break;
-		case 'v': level = level < LOG_INFO ? LOG_INFO : LOG_DEBUG; break;
-		case 'h': main_usage(stdout); return EXIT_OK;
-		case 'V': printf("signer (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION); return EXIT_OK;
-		default: main_usage(stderr); return EXIT_USAGE;
+		case 'c':
+			config_path = optarg;
+			break;
+		case 't':
+			token_uri = optarg;
+			break;
+		case 'p':
+			pin = optarg;
+			break;
+		case 'v':
+			level = level < LOG_INFO ? LOG_INFO : LOG_DEBUG;
+			break;
+		case 'h':
+			main_usage(stdout);
+			return EXIT_OK;
+		case 'V':
+			printf("signer (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+			return EXIT_OK;
+		default:
+			main_usage(stderr);
+			return EXIT_USAGE;
 		}
 	}
 	p11s_log_set_level(level);

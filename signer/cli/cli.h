@@ -14,9 +14,9 @@ enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_TOKEN = 3 };
 
 typedef struct cli {
 	signer_conf *conf;
-	const char *token_uri;  /* --token, else conf */
+	const char *token_uri;	/* --token, else conf */
 	const char *pin_source; /* --pin, else conf */
-	hsm_token *tok;         /* opened lazily by cli_token() */
+	hsm_token *tok;		/* opened lazily by cli_token() */
 } cli;
 
 typedef struct cli_command {

@@ -39,12 +39,9 @@ static int
 run_issue(cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "type", required_argument, NULL, 't' },
-		{ "sub", required_argument, NULL, 's' },
-		{ "aud", required_argument, NULL, 'a' },
-		{ "lifetime", required_argument, NULL, 'l' },
-		{ "claim", required_argument, NULL, 'c' },
-		{ NULL, 0, NULL, 0 },
+	    {"type", required_argument, NULL, 't'},  {"sub", required_argument, NULL, 's'},
+	    {"aud", required_argument, NULL, 'a'},   {"lifetime", required_argument, NULL, 'l'},
+	    {"claim", required_argument, NULL, 'c'}, {NULL, 0, NULL, 0},
 	};
 	tokens_request req;
 	tokens_keyset *ks = NULL;
@@ -63,9 +60,15 @@ run_issue(cli *c, int argc, char **argv)
 		return cli_fail(p11s_fail(P11S_E_NOMEM, "out of memory"));
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
-		case 't': req.type = optarg; break;
-		case 's': req.sub = optarg; break;
-		case 'a': req.aud = optarg; break;
+		case 't':
+			req.type = optarg;
+			break;
+		case 's':
+			req.sub = optarg;
+			break;
+		case 'a':
+			req.aud = optarg;
+			break;
 		case 'l':
 			if ((r = p11s_parse_duration(optarg, &req.lifetime)) != 0)
 				goto out;
@@ -78,13 +81,15 @@ run_issue(cli *c, int argc, char **argv)
 			if ((r = add_claim(claims, optarg)) != 0)
 				goto out;
 			break;
-		default: json_decref(claims); return cli_usage(&cli_cmd_issue, "unknown option");
+		default:
+			json_decref(claims);
+			return cli_usage(&cli_cmd_issue, "unknown option");
 		}
 	}
 	if (optind < argc || req.type == NULL || req.sub == NULL) {
 		json_decref(claims);
 		return cli_usage(&cli_cmd_issue, optind < argc ? "unexpected argument"
-							      : "--type and --sub are required");
+							       : "--type and --sub are required");
 	}
 	req.claims = claims;
 	if ((r = cli_token(c, &t)) != 0 || (r = cli_load_state(c, &st)) != 0 ||
@@ -94,11 +99,12 @@ run_issue(cli *c, int argc, char **argv)
 	if ((r = tokens_issuing_key(c->conf, st, &req, now, &key, &ti)) != 0)
 		goto out;
 	if ((idlen = p11s_unhex(key->id_hex, id, sizeof(id))) < 0) {
-		r = p11s_fail(P11S_E_STATE, "the state holds a malformed CKA_ID for key %s", key->sha1);
+		r = p11s_fail(P11S_E_STATE, "the state holds a malformed CKA_ID for key %s",
+			      key->sha1);
 		goto out;
 	}
-	if ((r = hsm_signer_open(t, id, (size_t)idlen, c->conf->policy.types[ti].alg, 0, &signer)) !=
-		    0 ||
+	if ((r = hsm_signer_open(t, id, (size_t)idlen, c->conf->policy.types[ti].alg, 0,
+				 &signer)) != 0 ||
 	    (r = tokens_issue(c->conf, ks, ti, key, signer, &req, now, &token, &exp)) != 0)
 		goto out;
 	printf("%s\n", token);
@@ -112,15 +118,15 @@ out:
 }
 
 const cli_command cli_cmd_issue = {
-	"issue",
-	"--type T --sub S [--aud A] [--lifetime DUR] [--claim K=V]...",
-	"Print a JWT signed on the token with the key that issues for T now.",
-	"  --type T         token type\n"
-	"  --sub S          subject\n"
-	"  --aud A          audience (default: the type's configured audience)\n"
-	"  --lifetime DUR   90s, 15m, 8h, 1d or seconds; at most the type's token lifetime\n"
-	"  --claim K=V      extra string claim (repeatable); registered claims cannot be set\n",
-	run_issue,
+    "issue",
+    "--type T --sub S [--aud A] [--lifetime DUR] [--claim K=V]...",
+    "Print a JWT signed on the token with the key that issues for T now.",
+    "  --type T         token type\n"
+    "  --sub S          subject\n"
+    "  --aud A          audience (default: the type's configured audience)\n"
+    "  --lifetime DUR   90s, 15m, 8h, 1d or seconds; at most the type's token lifetime\n"
+    "  --claim K=V      extra string claim (repeatable); registered claims cannot be set\n",
+    run_issue,
 };
 
 /*
@@ -138,7 +144,8 @@ read_token(const char *path, char **out, size_t *len)
 	*out = NULL;
 	*len = 0;
 	if (path != NULL && strcmp(path, "-") != 0 && (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return p11s_fail(P11S_E_IO, "cannot open the token file %s: %s", path, strerror(errno));
+		return p11s_fail(P11S_E_IO, "cannot open the token file %s: %s", path,
+				 strerror(errno));
 	if ((buf = malloc(cap + 1)) == NULL) {
 		if (fd != STDIN_FILENO)
 			close(fd);
@@ -179,10 +186,10 @@ static int
 run_verify(cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "type", required_argument, NULL, 't' },
-		{ "aud", required_argument, NULL, 'a' },
-		{ "token-file", required_argument, NULL, 'f' },
-		{ NULL, 0, NULL, 0 },
+	    {"type", required_argument, NULL, 't'},
+	    {"aud", required_argument, NULL, 'a'},
+	    {"token-file", required_argument, NULL, 'f'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *type = NULL, *aud = NULL, *file = NULL;
 	tokens_keyset *ks = NULL;
@@ -197,10 +204,17 @@ run_verify(cli *c, int argc, char **argv)
 	memset(&v, 0, sizeof(v));
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
-		case 't': type = optarg; break;
-		case 'a': aud = optarg; break;
-		case 'f': file = optarg; break;
-		default: return cli_usage(&cli_cmd_verify, "unknown option");
+		case 't':
+			type = optarg;
+			break;
+		case 'a':
+			aud = optarg;
+			break;
+		case 'f':
+			file = optarg;
+			break;
+		default:
+			return cli_usage(&cli_cmd_verify, "unknown option");
 		}
 	}
 	if (optind < argc)
@@ -236,12 +250,12 @@ out:
 }
 
 const cli_command cli_cmd_verify = {
-	"verify",
-	"[--type T] [--aud A] [--token-file F]",
-	"Verify a token (from F or standard input) and print the result as JSON.",
-	"  --type T         verify against T's keys only (default: every type)\n"
-	"  --aud A          require this audience\n"
-	"  --token-file F   read the token from F ('-' or absent: standard input)\n"
-	"Exit 0 when valid, 1 when invalid.\n",
-	run_verify,
+    "verify",
+    "[--type T] [--aud A] [--token-file F]",
+    "Verify a token (from F or standard input) and print the result as JSON.",
+    "  --type T         verify against T's keys only (default: every type)\n"
+    "  --aud A          require this audience\n"
+    "  --token-file F   read the token from F ('-' or absent: standard input)\n"
+    "Exit 0 when valid, 1 when invalid.\n",
+    run_verify,
 };

@@ -34,10 +34,10 @@ static int
 run_keygen(cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "label", required_argument, NULL, 'l' },
-		{ "algorithm", required_argument, NULL, 'a' },
-		{ "bits", required_argument, NULL, 'b' },
-		{ NULL, 0, NULL, 0 },
+	    {"label", required_argument, NULL, 'l'},
+	    {"algorithm", required_argument, NULL, 'a'},
+	    {"bits", required_argument, NULL, 'b'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *label = NULL, *alg_name = NULL;
 	char idhex[2 * HSM_ID_MAX + 1];
@@ -53,15 +53,21 @@ run_keygen(cli *c, int argc, char **argv)
 
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
-		case 'l': label = optarg; break;
-		case 'a': alg_name = optarg; break;
+		case 'l':
+			label = optarg;
+			break;
+		case 'a':
+			alg_name = optarg;
+			break;
 		case 'b':
 			bits = (unsigned)strtoul(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0' || (bits != 2048 && bits != 3072))
 				return cli_usage(&cli_cmd_keygen,
-						 "--bits '%s' is not supported; use 2048 or 3072", optarg);
+						 "--bits '%s' is not supported; use 2048 or 3072",
+						 optarg);
 			break;
-		default: return cli_usage(&cli_cmd_keygen, "unknown option");
+		default:
+			return cli_usage(&cli_cmd_keygen, "unknown option");
 		}
 	}
 	if (optind < argc)
@@ -71,14 +77,21 @@ run_keygen(cli *c, int argc, char **argv)
 	if (alg_name == NULL)
 		return cli_usage(&cli_cmd_keygen, "--algorithm is required");
 	switch (alg = p11s_alg_parse(alg_name)) {
-	case P11S_ALG_ES256: kt = P11S_KT_EC_P256; break;
-	case P11S_ALG_ES384: kt = P11S_KT_EC_P384; break;
+	case P11S_ALG_ES256:
+		kt = P11S_KT_EC_P256;
+		break;
+	case P11S_ALG_ES384:
+		kt = P11S_KT_EC_P384;
+		break;
 	case P11S_ALG_RS256:
-	case P11S_ALG_PS256: kt = P11S_KT_RSA; break;
+	case P11S_ALG_PS256:
+		kt = P11S_KT_RSA;
+		break;
 	default:
-		return cli_usage(&cli_cmd_keygen,
-				 "--algorithm '%s' is not supported; use ES256, ES384, RS256 or PS256",
-				 alg_name);
+		return cli_usage(
+		    &cli_cmd_keygen,
+		    "--algorithm '%s' is not supported; use ES256, ES384, RS256 or PS256",
+		    alg_name);
 	}
 	if (kt != P11S_KT_RSA && bits != 0)
 		return cli_usage(&cli_cmd_keygen, "--bits applies to RS256 and PS256 only");
@@ -95,19 +108,21 @@ run_keygen(cli *c, int argc, char **argv)
 		audit_end(x);
 		return cli_fail(r);
 	}
-	log_info("generated %s key '%s' on token '%s'", p11s_alg_name(alg), label, hsm_token_label(t));
+	log_info("generated %s key '%s' on token '%s'", p11s_alg_name(alg), label,
+		 hsm_token_label(t));
 	p11s_hex(id, id_len, idhex);
 	r = audit_add(x, audit_os_user(), "keygen",
-		      json_pack("{s:s, s:s, s:s, s:s}", "label", label, "algorithm", p11s_alg_name(alg),
-				"id", idhex, "token", hsm_token_label(t)),
+		      json_pack("{s:s, s:s, s:s, s:s}", "label", label, "algorithm",
+				p11s_alg_name(alg), "id", idhex, "token", hsm_token_label(t)),
 		      p11s_now(), NULL);
 	if (r == 0)
 		r = audit_commit(x);
 	audit_end(x);
 	print_id(id, id_len);
 	if (r != 0) {
-		fprintf(stderr, "signer: the key was generated but the audit journal could not be "
-				"written: %s\n",
+		fprintf(stderr,
+			"signer: the key was generated but the audit journal could not be "
+			"written: %s\n",
 			p11s_errmsg(r));
 		return cli_exit_code(r);
 	}
@@ -115,13 +130,13 @@ run_keygen(cli *c, int argc, char **argv)
 }
 
 const cli_command cli_cmd_keygen = {
-	"keygen",
-	"--label L --algorithm ES256|ES384|RS256|PS256 [--bits N]",
-	"Generate a key pair on the token (sensitive, never extractable); print its CKA_ID.",
-	"  --label L        label of the new key (must be unused)\n"
-	"  --algorithm A    ES256 (P-256), ES384 (P-384), RS256 or PS256 (RSA)\n"
-	"  --bits N         RSA modulus size: 2048 (default) or 3072\n",
-	run_keygen,
+    "keygen",
+    "--label L --algorithm ES256|ES384|RS256|PS256 [--bits N]",
+    "Generate a key pair on the token (sensitive, never extractable); print its CKA_ID.",
+    "  --label L        label of the new key (must be unused)\n"
+    "  --algorithm A    ES256 (P-256), ES384 (P-384), RS256 or PS256 (RSA)\n"
+    "  --bits N         RSA modulus size: 2048 (default) or 3072\n",
+    run_keygen,
 };
 
 /* ---- csr ---------------------------------------------------------------- */
@@ -146,10 +161,10 @@ static int
 run_csr(cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "label", required_argument, NULL, 'l' },
-		{ "subject", required_argument, NULL, 's' },
-		{ "out", required_argument, NULL, 'o' },
-		{ NULL, 0, NULL, 0 },
+	    {"label", required_argument, NULL, 'l'},
+	    {"subject", required_argument, NULL, 's'},
+	    {"out", required_argument, NULL, 'o'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *label = NULL, *subject = NULL, *out = NULL;
 	uint8_t id[HSM_ID_MAX];
@@ -160,18 +175,27 @@ run_csr(cli *c, int argc, char **argv)
 
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
-		case 'l': label = optarg; break;
-		case 's': subject = optarg; break;
-		case 'o': out = optarg; break;
-		default: return cli_usage(&cli_cmd_csr, "unknown option");
+		case 'l':
+			label = optarg;
+			break;
+		case 's':
+			subject = optarg;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		default:
+			return cli_usage(&cli_cmd_csr, "unknown option");
 		}
 	}
 	if (optind < argc)
 		return cli_usage(&cli_cmd_csr, "unexpected argument '%s'", argv[optind]);
 	if (label == NULL || subject == NULL)
 		return cli_usage(&cli_cmd_csr, "--label and --subject are required");
-	if ((r = cli_token(c, &t)) != 0 || (r = hsm_find_key_by_label(t, label, id, &id_len)) != 0 ||
-	    (r = hsm_make_csr(t, id, id_len, subject, &pem)) != 0 || (r = write_out(out, pem)) != 0) {
+	if ((r = cli_token(c, &t)) != 0 ||
+	    (r = hsm_find_key_by_label(t, label, id, &id_len)) != 0 ||
+	    (r = hsm_make_csr(t, id, id_len, subject, &pem)) != 0 ||
+	    (r = write_out(out, pem)) != 0) {
 		free(pem);
 		return cli_fail(r);
 	}
@@ -180,13 +204,13 @@ run_csr(cli *c, int argc, char **argv)
 }
 
 const cli_command cli_cmd_csr = {
-	"csr",
-	"--label L --subject DN [--out F]",
-	"Write a PKCS#10 certificate request signed on the token by key L.",
-	"  --label L        the key's label\n"
-	"  --subject DN     e.g. \"CN=edge.example.net,O=Example\" or \"/CN=edge/O=Example\"\n"
-	"  --out F          write to F (must not exist) instead of standard output\n",
-	run_csr,
+    "csr",
+    "--label L --subject DN [--out F]",
+    "Write a PKCS#10 certificate request signed on the token by key L.",
+    "  --label L        the key's label\n"
+    "  --subject DN     e.g. \"CN=edge.example.net,O=Example\" or \"/CN=edge/O=Example\"\n"
+    "  --out F          write to F (must not exist) instead of standard output\n",
+    run_csr,
 };
 
 /* ---- import ------------------------------------------------------------- */
@@ -229,8 +253,8 @@ cli_load_cert(const char *path, X509 **out)
 	free(buf);
 	if (*out == NULL) {
 		log_openssl("certificate");
-		return p11s_fail(P11S_E_INVAL, "%s is not an X.509 certificate (PEM or DER expected)",
-				 path);
+		return p11s_fail(P11S_E_INVAL,
+				 "%s is not an X.509 certificate (PEM or DER expected)", path);
 	}
 	return 0;
 }
@@ -266,7 +290,7 @@ cli_load_key_file(const char *path, const char *pass_source, EVP_PKEY **out)
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	struct pass_cb pc = { pass_source, 0, 0 };
+	struct pass_cb pc = {pass_source, 0, 0};
 	BIO *b = NULL;
 	int r;
 
@@ -283,7 +307,8 @@ cli_load_key_file(const char *path, const char *pass_source, EVP_PKEY **out)
 	if (pc.failed)
 		return p11s_fail(P11S_E_PIN_SOURCE,
 				 "%s is encrypted and no passphrase could be read: %s", path,
-				 pass_source == NULL ? "give --passphrase SOURCE" : p11s_errmsg(P11S_E_PIN_SOURCE));
+				 pass_source == NULL ? "give --passphrase SOURCE"
+						     : p11s_errmsg(P11S_E_PIN_SOURCE));
 	if (pc.asked)
 		return p11s_fail(P11S_E_INVAL, "%s: wrong passphrase, or not a private key", path);
 	return p11s_fail(P11S_E_INVAL, "%s is not a PEM private key", path);
@@ -303,7 +328,8 @@ cli_load_pkcs12(const char *path, const char *pass_source, EVP_PKEY **key, X509 
 	*cert = NULL;
 	if ((r = read_secret_file(path, &buf, &len)) != 0)
 		return r;
-	if ((b = BIO_new_mem_buf(buf, (int)len)) == NULL || (p12 = d2i_PKCS12_bio(b, NULL)) == NULL) {
+	if ((b = BIO_new_mem_buf(buf, (int)len)) == NULL ||
+	    (p12 = d2i_PKCS12_bio(b, NULL)) == NULL) {
 		r = p11s_fail(P11S_E_INVAL, "%s is not a PKCS#12 file", path);
 		goto out;
 	}
@@ -328,7 +354,8 @@ cli_load_pkcs12(const char *path, const char *pass_source, EVP_PKEY **key, X509 
 		X509_free(*cert);
 		*key = NULL;
 		*cert = NULL;
-		r = p11s_fail(P11S_E_INVAL, "%s must hold one private key and its certificate", path);
+		r = p11s_fail(P11S_E_INVAL, "%s must hold one private key and its certificate",
+			      path);
 		goto out;
 	}
 	r = 0;
@@ -373,8 +400,8 @@ journal_import(audit_txn *x, int with_key, const uint8_t *id, size_t id_len, X50
 		p11s_hex(md, mdlen, sha1);
 	r = audit_add(x, audit_os_user(), "import",
 		      json_pack("{s:s, s:s, s:s, s:s?, s:s}", "what",
-				with_key ? "key and certificate" : "certificate", "sha1", sha1, "id",
-				idhex, "label", label, "token", token),
+				with_key ? "key and certificate" : "certificate", "sha1", sha1,
+				"id", idhex, "label", label, "token", token),
 		      p11s_now(), NULL);
 	return r == 0 ? audit_commit(x) : r;
 }
@@ -383,14 +410,12 @@ static int
 run_import(cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "cert", required_argument, NULL, 'c' },
-		{ "key", required_argument, NULL, 'k' },
-		{ "pkcs12", required_argument, NULL, 'p' },
-		{ "passphrase", required_argument, NULL, 'P' },
-		{ "label", required_argument, NULL, 'l' },
-		{ NULL, 0, NULL, 0 },
+	    {"cert", required_argument, NULL, 'c'},   {"key", required_argument, NULL, 'k'},
+	    {"pkcs12", required_argument, NULL, 'p'}, {"passphrase", required_argument, NULL, 'P'},
+	    {"label", required_argument, NULL, 'l'},  {NULL, 0, NULL, 0},
 	};
-	const char *cert_path = NULL, *key_path = NULL, *p12_path = NULL, *pass = NULL, *label = NULL;
+	const char *cert_path = NULL, *key_path = NULL, *p12_path = NULL, *pass = NULL,
+		   *label = NULL;
 	uint8_t id[HSM_ID_MAX];
 	size_t id_len = 0;
 	EVP_PKEY *key = NULL;
@@ -401,12 +426,23 @@ run_import(cli *c, int argc, char **argv)
 
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
-		case 'c': cert_path = optarg; break;
-		case 'k': key_path = optarg; break;
-		case 'p': p12_path = optarg; break;
-		case 'P': pass = optarg; break;
-		case 'l': label = optarg; break;
-		default: return cli_usage(&cli_cmd_import, "unknown option");
+		case 'c':
+			cert_path = optarg;
+			break;
+		case 'k':
+			key_path = optarg;
+			break;
+		case 'p':
+			p12_path = optarg;
+			break;
+		case 'P':
+			pass = optarg;
+			break;
+		case 'l':
+			label = optarg;
+			break;
+		default:
+			return cli_usage(&cli_cmd_import, "unknown option");
 		}
 	}
 	if (optind < argc)
@@ -414,11 +450,13 @@ run_import(cli *c, int argc, char **argv)
 	if (pass != NULL && (r = p11s_secret_source_check(pass)) != 0)
 		return cli_fail(r);
 	if (p12_path != NULL && (cert_path != NULL || key_path != NULL))
-		return cli_usage(&cli_cmd_import, "--pkcs12 cannot be combined with --cert or --key");
+		return cli_usage(&cli_cmd_import,
+				 "--pkcs12 cannot be combined with --cert or --key");
 	if (p12_path == NULL && cert_path == NULL)
 		return cli_usage(&cli_cmd_import, "give --cert F, --key F --cert F, or --pkcs12 F");
 	if (key_path == NULL && p12_path == NULL && pass != NULL)
-		return cli_usage(&cli_cmd_import, "--passphrase applies to --key and --pkcs12 only");
+		return cli_usage(&cli_cmd_import,
+				 "--passphrase applies to --key and --pkcs12 only");
 	if (p12_path != NULL)
 		r = cli_load_pkcs12(p12_path, pass, &key, &cert);
 	else if ((r = cli_load_cert(cert_path, &cert)) == 0 && key_path != NULL)
@@ -435,8 +473,8 @@ run_import(cli *c, int argc, char **argv)
 		if (cli_exit_code(r) == EXIT_REFUSED)
 			cli_journal_refusal(c, x, audit_os_user(), "import",
 					    json_pack("{s:s, s:b}", "file",
-						      p12_path != NULL ? p12_path : cert_path, "key",
-						      key != NULL),
+						      p12_path != NULL ? p12_path : cert_path,
+						      "key", key != NULL),
 					    r);
 		goto out;
 	}
@@ -451,17 +489,17 @@ out:
 }
 
 const cli_command cli_cmd_import = {
-	"import",
-	"--cert F [--label L] | --key F --cert F [--label L] [--passphrase SOURCE] | --pkcs12 F "
-	"[--passphrase SOURCE] [--label L]",
-	"Import a certificate for a key on the token, or a key with its certificate.",
-	"  --cert F               certificate (PEM or DER); alone: for a key already on the\n"
-	"                         token (the public keys must match)\n"
-	"  --key F                PEM private key to import with --cert (wiped from memory after)\n"
-	"  --pkcs12 F             PKCS#12 file with one key and its certificate\n"
-	"  --passphrase SOURCE    file:PATH, env:NAME, fd:N or prompt\n"
-	"  --label L              label on the token (default: the key's label, or \"imported\")\n",
-	run_import,
+    "import",
+    "--cert F [--label L] | --key F --cert F [--label L] [--passphrase SOURCE] | --pkcs12 F "
+    "[--passphrase SOURCE] [--label L]",
+    "Import a certificate for a key on the token, or a key with its certificate.",
+    "  --cert F               certificate (PEM or DER); alone: for a key already on the\n"
+    "                         token (the public keys must match)\n"
+    "  --key F                PEM private key to import with --cert (wiped from memory after)\n"
+    "  --pkcs12 F             PKCS#12 file with one key and its certificate\n"
+    "  --passphrase SOURCE    file:PATH, env:NAME, fd:N or prompt\n"
+    "  --label L              label on the token (default: the key's label, or \"imported\")\n",
+    run_import,
 };
 
 /* ---- list --------------------------------------------------------------- */
@@ -489,7 +527,8 @@ types_of(const signer_state *st, const char *sha1, p11s_time now)
 				role = "previous";
 		}
 		if (role != NULL)
-			json_array_append_new(a, json_pack("{s:s, s:s}", "type", ts->name, "role", role));
+			json_array_append_new(
+			    a, json_pack("{s:s, s:s}", "type", ts->name, "role", role));
 	}
 	return a;
 }
@@ -510,9 +549,9 @@ key_json(const hsm_key_info *k, const signer_state *st, p11s_time now)
 	}
 	o = json_pack("{s:s, s:s, s:s, s:i, s:b, s:b, s:b, s:b, s:b}", "id", idhex, "label",
 		      k->label != NULL ? k->label : "", "algorithm", p11s_keytype_name(k->keytype),
-		      "bits", (int)k->bits, "private_key", k->has_private, "certificate", k->has_cert,
-		      "sensitive", k->sensitive, "extractable", k->extractable, "never_extractable",
-		      k->never_extractable);
+		      "bits", (int)k->bits, "private_key", k->has_private, "certificate",
+		      k->has_cert, "sensitive", k->sensitive, "extractable", k->extractable,
+		      "never_extractable", k->never_extractable);
 	if (o != NULL && k->has_cert) {
 		json_object_set_new(o, "sha1", json_string(k->sha1));
 		json_object_set_new(o, "sha256", json_string(k->sha256));
@@ -538,10 +577,9 @@ print_key_text(json_t *o)
 	printf("  private key %s (%s, %s)\n",
 	       json_is_true(json_object_get(o, "private_key")) ? "yes" : "no",
 	       json_is_true(json_object_get(o, "sensitive")) ? "sensitive" : "NOT sensitive",
-	       json_is_true(json_object_get(o, "extractable"))
-		       ? "EXTRACTABLE"
-		       : json_is_true(json_object_get(o, "never_extractable")) ? "never extractable"
-									      : "not extractable");
+	       json_is_true(json_object_get(o, "extractable"))	       ? "EXTRACTABLE"
+	       : json_is_true(json_object_get(o, "never_extractable")) ? "never extractable"
+								       : "not extractable");
 	if (!json_is_true(json_object_get(o, "certificate"))) {
 		printf("  certificate none (import one with 'signer import --cert')\n");
 		return;
@@ -555,8 +593,8 @@ print_key_text(json_t *o)
 	if (json_array_size(types) == 0)
 		printf(" -");
 	json_array_foreach(types, i, t)
-		printf(" %s (%s)", json_string_value(json_object_get(t, "type")),
-		       json_string_value(json_object_get(t, "role")));
+	    printf(" %s (%s)", json_string_value(json_object_get(t, "type")),
+		   json_string_value(json_object_get(t, "role")));
 	printf("\n");
 }
 
@@ -564,8 +602,8 @@ static int
 run_list(cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
+	    {"json", no_argument, NULL, 'j'},
+	    {NULL, 0, NULL, 0},
 	};
 	hsm_key_list *l = NULL;
 	signer_state *st = NULL;
@@ -599,8 +637,7 @@ run_list(cli *c, int argc, char **argv)
 
 		if (l->n == 0)
 			printf("no keys on token '%s'\n", hsm_token_label(t));
-		json_array_foreach(arr, i, k)
-			print_key_text(k);
+		json_array_foreach(arr, i, k) print_key_text(k);
 	}
 	r = 0;
 out:
@@ -611,9 +648,9 @@ out:
 }
 
 const cli_command cli_cmd_list = {
-	"list",
-	"[--json]",
-	"List keys and certificates on the token, with thumbprints, validity and types.",
-	"  --json           machine-readable output\n",
-	run_list,
+    "list",
+    "[--json]",
+    "List keys and certificates on the token, with thumbprints, validity and types.",
+    "  --json           machine-readable output\n",
+    run_list,
 };

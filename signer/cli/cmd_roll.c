@@ -46,8 +46,9 @@ commit_journal(audit_txn *x)
 	int r = audit_commit(x);
 
 	if (r != 0)
-		fprintf(stderr, "signer: the change was made but the audit journal could not be "
-				"written: %s\n",
+		fprintf(stderr,
+			"signer: the change was made but the audit journal could not be "
+			"written: %s\n",
 			p11s_errmsg(r));
 	return r;
 }
@@ -119,8 +120,8 @@ edit_assign(signer_state *st, void *arg)
 	int r;
 
 	audit_rewind(p->audit);
-	if ((r = pol_check_assign(p->pc, &st->pol, p->types, p->n_types, p->cand, p->now, &p->why)) !=
-	    0)
+	if ((r = pol_check_assign(p->pc, &st->pol, p->types, p->n_types, p->cand, p->now,
+				  &p->why)) != 0)
 		return r;
 	if ((r = pol_apply_assign(&st->pol, p->types, p->n_types, p->cand->key, p->now)) != 0)
 		return r;
@@ -134,9 +135,9 @@ static int
 run_assign(cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "type", required_argument, NULL, 't' },
-		{ "thumbprint", required_argument, NULL, 'x' },
-		{ NULL, 0, NULL, 0 },
+	    {"type", required_argument, NULL, 't'},
+	    {"thumbprint", required_argument, NULL, 'x'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *type_arg = NULL, *thumb = NULL, **types = NULL;
 	char *types_buf = NULL;
@@ -151,9 +152,14 @@ run_assign(cli *c, int argc, char **argv)
 	memset(&p, 0, sizeof(p));
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
-		case 't': type_arg = optarg; break;
-		case 'x': thumb = optarg; break;
-		default: return cli_usage(&cli_cmd_assign, "unknown option");
+		case 't':
+			type_arg = optarg;
+			break;
+		case 'x':
+			thumb = optarg;
+			break;
+		default:
+			return cli_usage(&cli_cmd_assign, "unknown option");
 		}
 	}
 	if (optind < argc)
@@ -161,7 +167,8 @@ run_assign(cli *c, int argc, char **argv)
 	if (type_arg == NULL || thumb == NULL)
 		return cli_usage(&cli_cmd_assign, "--type and --thumbprint are required");
 	if ((r = cli_split_types(type_arg, &types_buf, &types, &n)) != 0 ||
-	    (r = check_types(c->conf, types, n)) != 0 || (r = audit_begin(c->conf, &p.audit)) != 0 ||
+	    (r = check_types(c->conf, types, n)) != 0 ||
+	    (r = audit_begin(c->conf, &p.audit)) != 0 ||
 	    (r = resolve_key(c, thumb, &l, &pk, &cand)) != 0)
 		goto out;
 	p.pc = &c->conf->policy;
@@ -181,7 +188,8 @@ run_assign(cli *c, int argc, char **argv)
 out:
 	if (r != 0 && p.audit != NULL && cli_exit_code(r) == EXIT_REFUSED)
 		cli_journal_refusal(c, p.audit, audit_os_user(), "assign",
-				    json_pack("{s:s, s:s}", "types", type_arg, "thumbprint", thumb), r);
+				    json_pack("{s:s, s:s}", "types", type_arg, "thumbprint", thumb),
+				    r);
 	audit_end(p.audit);
 	free(pk.cert_der);
 	hsm_key_list_free(l);
@@ -191,13 +199,13 @@ out:
 }
 
 const cli_command cli_cmd_assign = {
-	"assign",
-	"--type T[,T2] --thumbprint X",
-	"Make a key the first key of one or more types (no roll: it issues at once).",
-	"  --type T[,T2]    type names from signer.conf\n"
-	"  --thumbprint X   SHA-1 or SHA-256 certificate thumbprint, or a unique prefix of\n"
-	"                   at least 8 hex digits (case, spaces and colons ignored)\n",
-	run_assign,
+    "assign",
+    "--type T[,T2] --thumbprint X",
+    "Make a key the first key of one or more types (no roll: it issues at once).",
+    "  --type T[,T2]    type names from signer.conf\n"
+    "  --thumbprint X   SHA-1 or SHA-256 certificate thumbprint, or a unique prefix of\n"
+    "                   at least 8 hex digits (case, spaces and colons ignored)\n",
+    run_assign,
 };
 
 /* ---- status (also used by roll to show the result) ---------------------- */
@@ -240,9 +248,10 @@ print_type_status(const signer_conf *conf, const signer_state *st, int ti, p11s_
 
 	cli_fmt_duration(tc->token_lifetime, life, sizeof(life));
 	cli_fmt_duration(tc->min_lead, lead, sizeof(lead));
-	printf("%s (%s, token lifetime %s, minimum lead %s)\n", tc->name, p11s_alg_name(tc->alg), life,
-	       lead);
-	if (pol_timeline_of(&conf->policy, &st->pol, tc->name, now, &tl) != 0 || tl.current == NULL) {
+	printf("%s (%s, token lifetime %s, minimum lead %s)\n", tc->name, p11s_alg_name(tc->alg),
+	       life, lead);
+	if (pol_timeline_of(&conf->policy, &st->pol, tc->name, now, &tl) != 0 ||
+	    tl.current == NULL) {
 		printf("  no key yet: 'signer assign --type %s --thumbprint X'\n\n", tc->name);
 		return;
 	}
@@ -259,11 +268,11 @@ print_type_status(const signer_conf *conf, const signer_state *st, int ti, p11s_
 	else
 		printf("  previous  -\n");
 	printf("  timeline:\n");
-#define EV(t, ...)                                                                     \
-	do {                                                                           \
-		ev[n].at = (t);                                                        \
-		snprintf(ev[n].what, sizeof(ev[n].what), __VA_ARGS__);                 \
-		n++;                                                                   \
+#define EV(t, ...)                                                                                 \
+	do {                                                                                       \
+		ev[n].at = (t);                                                                    \
+		snprintf(ev[n].what, sizeof(ev[n].what), __VA_ARGS__);                             \
+		n++;                                                                               \
 	} while (0)
 	EV(now, "<- now");
 	EV(tl.current_since, "%.12s… issues (current)", tl.current->sha1);
@@ -274,8 +283,8 @@ print_type_status(const signer_conf *conf, const signer_state *st, int ti, p11s_
 		EV(tl.current->not_after, "%.12s… certificate expires: stops verifying",
 		   tl.current->sha1);
 		EV(pol_safe_removal(&conf->policy, &st->pol, tl.current->sha1) > 0
-			   ? pol_safe_removal(&conf->policy, &st->pol, tl.current->sha1)
-			   : tl.current->not_after,
+		       ? pol_safe_removal(&conf->policy, &st->pol, tl.current->sha1)
+		       : tl.current->not_after,
 		   "%.12s… removable after the switch", tl.current->sha1);
 	}
 	if (tl.previous != NULL) {
@@ -297,8 +306,8 @@ type_status_json(const signer_conf *conf, const signer_state *st, int ti, p11s_t
 	const pol_type_conf *tc = &conf->policy.types[ti];
 	pol_timeline tl;
 	json_t *o = json_pack("{s:s, s:s, s:I, s:I}", "type", tc->name, "algorithm",
-			      p11s_alg_name(tc->alg), "token_lifetime", (json_int_t)tc->token_lifetime,
-			      "min_lead", (json_int_t)tc->min_lead);
+			      p11s_alg_name(tc->alg), "token_lifetime",
+			      (json_int_t)tc->token_lifetime, "min_lead", (json_int_t)tc->min_lead);
 
 	if (o == NULL || pol_timeline_of(&conf->policy, &st->pol, tc->name, now, &tl) != 0 ||
 	    tl.current == NULL)
@@ -309,8 +318,8 @@ type_status_json(const signer_conf *conf, const signer_state *st, int ti, p11s_t
 				      (json_int_t)tl.current->not_after));
 	if (tl.staged != NULL)
 		json_object_set_new(o, "staged",
-				    json_pack("{s:s, s:I, s:I}", "sha1", tl.staged->sha1, "effective",
-					      (json_int_t)tl.effective, "staged_at",
+				    json_pack("{s:s, s:I, s:I}", "sha1", tl.staged->sha1,
+					      "effective", (json_int_t)tl.effective, "staged_at",
 					      (json_int_t)tl.staged_at));
 	if (tl.previous != NULL)
 		json_object_set_new(o, "previous",
@@ -329,7 +338,8 @@ staged_in_version(const signer_state *st, const char *sha1)
 	size_t i;
 	uint64_t v = 0;
 
-	json_array_foreach(st->history, i, ev) {
+	json_array_foreach(st->history, i, ev)
+	{
 		const char *key = json_string_value(json_object_get(ev, "key"));
 
 		if (json_is_string(json_object_get(ev, "action")) &&
@@ -362,7 +372,8 @@ print_members(const signer_conf *conf, hsm_token *t, const signer_state *st, p11
 
 		if (json_out == NULL)
 			printf("  %-32s state v%llu %s, last check %llds ago\n", m[i].id,
-			       (unsigned long long)m[i].version, current ? "(up to date)" : "(BEHIND)",
+			       (unsigned long long)m[i].version,
+			       current ? "(up to date)" : "(BEHIND)",
 			       (long long)(now - m[i].checked_at));
 		for (size_t ti = 0; ti < conf->policy.n_types; ti++) {
 			const char *type = conf->policy.types[ti].name;
@@ -380,13 +391,13 @@ print_members(const signer_conf *conf, hsm_token *t, const signer_state *st, p11
 				       v != 0 && m[i].version >= v ? "loaded" : "NOT LOADED YET");
 		}
 		if (json_out != NULL)
-			json_array_append_new(
-				json_out, json_pack("{s:s, s:s, s:I, s:I, s:I, s:b, s:o}", "member",
-						    m[i].id, "host", m[i].host, "pid",
-						    (json_int_t)m[i].pid, "version",
-						    (json_int_t)m[i].version, "checked_at",
-						    (json_int_t)m[i].checked_at, "up_to_date", current,
-						    "staged_loaded", rolls));
+			json_array_append_new(json_out,
+					      json_pack("{s:s, s:s, s:I, s:I, s:I, s:b, s:o}",
+							"member", m[i].id, "host", m[i].host, "pid",
+							(json_int_t)m[i].pid, "version",
+							(json_int_t)m[i].version, "checked_at",
+							(json_int_t)m[i].checked_at, "up_to_date",
+							current, "staged_loaded", rolls));
 		else
 			json_decref(rolls);
 	}
@@ -398,9 +409,9 @@ static int
 run_status(cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "type", required_argument, NULL, 't' },
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
+	    {"type", required_argument, NULL, 't'},
+	    {"json", no_argument, NULL, 'j'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *type = NULL;
 	signer_state *st = NULL;
@@ -411,9 +422,14 @@ run_status(cli *c, int argc, char **argv)
 
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
-		case 't': type = optarg; break;
-		case 'j': json = 1; break;
-		default: return cli_usage(&cli_cmd_status, "unknown option");
+		case 't':
+			type = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		default:
+			return cli_usage(&cli_cmd_status, "unknown option");
 		}
 	}
 	if (optind < argc)
@@ -431,12 +447,13 @@ run_status(cli *c, int argc, char **argv)
 		}
 		for (size_t i = 0; i < c->conf->policy.n_types; i++)
 			if (ti < 0 || (int)i == ti)
-				json_array_append_new(arr, type_status_json(c->conf, st, (int)i, now));
+				json_array_append_new(arr,
+						      type_status_json(c->conf, st, (int)i, now));
 		if ((r = print_members(c->conf, t, st, now, mem)) != 0)
 			goto out;
-		doc = json_pack("{s:I, s:I, s:O, s:O, s:O}", "now", (json_int_t)now, "state_version",
-				(json_int_t)st->version, "types", arr, "members", mem, "proposals",
-				st->proposals);
+		doc = json_pack("{s:I, s:I, s:O, s:O, s:O}", "now", (json_int_t)now,
+				"state_version", (json_int_t)st->version, "types", arr, "members",
+				mem, "proposals", st->proposals);
 		json_dumpf(doc, stdout, JSON_INDENT(2));
 		printf("\n");
 	} else {
@@ -459,12 +476,12 @@ out:
 }
 
 const cli_command cli_cmd_status = {
-	"status",
-	"[--type T] [--json]",
-	"Show per type the current, staged and previous keys and a timeline.",
-	"  --type T         one type only\n"
-	"  --json           machine-readable output (instants in seconds since the epoch)\n",
-	run_status,
+    "status",
+    "[--type T] [--json]",
+    "Show per type the current, staged and previous keys and a timeline.",
+    "  --type T         one type only\n"
+    "  --json           machine-readable output (instants in seconds since the epoch)\n",
+    run_status,
 };
 
 /* ---- roll --------------------------------------------------------------- */
@@ -473,8 +490,8 @@ static int
 decide_roll(struct plan *p, const pol_state *ps)
 {
 	if (p->is_auto)
-		return pol_auto_effective(p->pc, ps, p->types, p->n_types, p->cand, p->now, p->replace,
-					  &p->effective, &p->why);
+		return pol_auto_effective(p->pc, ps, p->types, p->n_types, p->cand, p->now,
+					  p->replace, &p->effective, &p->why);
 	return pol_check_roll(p->pc, ps, p->types, p->n_types, p->cand, p->effective, p->now,
 			      p->replace, &p->why);
 }
@@ -493,8 +510,8 @@ edit_roll(signer_state *st, void *arg)
 				p->replace)) != 0)
 		return r;
 	return cli_journal_edit(p->audit, st, p->actor, "stage",
-				json_pack("{s:s, s:o, s:I, s:b}", "key", p->cand->key->sha1, "types",
-					  types_json(p->types, p->n_types), "effective",
+				json_pack("{s:s, s:o, s:I, s:b}", "key", p->cand->key->sha1,
+					  "types", types_json(p->types, p->n_types), "effective",
 					  (json_int_t)p->effective, "replace", p->replace),
 				p->now);
 }
@@ -518,8 +535,8 @@ edit_propose(signer_state *st, void *arg)
 	if ((r = custody_propose(st, content, p->actor, p->now, p->id)) != 0)
 		return r;
 	return cli_journal_edit(p->audit, st, p->actor, "propose",
-				json_pack("{s:s, s:s, s:o, s:I, s:b, s:I}", "proposal", p->id, "key",
-					  p->cand->key->sha1, "types",
+				json_pack("{s:s, s:s, s:o, s:I, s:b, s:I}", "proposal", p->id,
+					  "key", p->cand->key->sha1, "types",
 					  types_json(p->types, p->n_types), "effective",
 					  (json_int_t)p->effective, "replace", p->replace,
 					  "expires_at", (json_int_t)p->expires_at),
@@ -548,12 +565,14 @@ print_plan(const signer_conf *conf, const struct plan *p, const pol_state *ps)
 		view.pol = tmp;
 		printf("\n");
 		for (size_t i = 0; i < p->n_types; i++)
-			print_type_status(conf, &view, signer_conf_type_index(conf, p->types[i]), p->now);
+			print_type_status(conf, &view, signer_conf_type_index(conf, p->types[i]),
+					  p->now);
 		/* and the instant after the switch, where the old key becomes previous */
 		for (size_t i = 0; i < p->n_types; i++) {
 			pol_timeline tl;
 
-			if (pol_timeline_of(&conf->policy, &tmp, p->types[i], p->effective, &tl) == 0 &&
+			if (pol_timeline_of(&conf->policy, &tmp, p->types[i], p->effective, &tl) ==
+				0 &&
 			    tl.previous != NULL)
 				cli_print_instant(stdout, "  previous key safe to remove from",
 						  tl.safe_removal);
@@ -566,12 +585,12 @@ static int
 run_roll(cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "type", required_argument, NULL, 't' },
-		{ "thumbprint", required_argument, NULL, 'x' },
-		{ "effective-date", required_argument, NULL, 'e' },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "replace", no_argument, NULL, 'r' },
-		{ NULL, 0, NULL, 0 },
+	    {"type", required_argument, NULL, 't'},
+	    {"thumbprint", required_argument, NULL, 'x'},
+	    {"effective-date", required_argument, NULL, 'e'},
+	    {"dry-run", no_argument, NULL, 'n'},
+	    {"replace", no_argument, NULL, 'r'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *type_arg = NULL, *thumb = NULL, *date = NULL, **types = NULL;
 	char *types_buf = NULL;
@@ -587,18 +606,30 @@ run_roll(cli *c, int argc, char **argv)
 	memset(&p, 0, sizeof(p));
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
-		case 't': type_arg = optarg; break;
-		case 'x': thumb = optarg; break;
-		case 'e': date = optarg; break;
-		case 'n': p.dry_run = 1; break;
-		case 'r': p.replace = 1; break;
-		default: return cli_usage(&cli_cmd_roll, "unknown option");
+		case 't':
+			type_arg = optarg;
+			break;
+		case 'x':
+			thumb = optarg;
+			break;
+		case 'e':
+			date = optarg;
+			break;
+		case 'n':
+			p.dry_run = 1;
+			break;
+		case 'r':
+			p.replace = 1;
+			break;
+		default:
+			return cli_usage(&cli_cmd_roll, "unknown option");
 		}
 	}
 	if (optind < argc)
 		return cli_usage(&cli_cmd_roll, "unexpected argument '%s'", argv[optind]);
 	if (type_arg == NULL || thumb == NULL || date == NULL)
-		return cli_usage(&cli_cmd_roll, "--type, --thumbprint and --effective-date are required");
+		return cli_usage(&cli_cmd_roll,
+				 "--type, --thumbprint and --effective-date are required");
 	if (strcmp(date, "auto") == 0) {
 		p.is_auto = 1;
 	} else {
@@ -665,19 +696,19 @@ out:
 }
 
 const cli_command cli_cmd_roll = {
-	"roll",
-	"--type T[,T2] --thumbprint X --effective-date D|auto [--dry-run] [--replace]",
-	"Stage a roll: from the effective instant key X issues for the types.",
-	"  --type T[,T2]          types to roll (a combined certificate rolls all of them)\n"
-	"  --thumbprint X         the new key's certificate thumbprint (SHA-1/SHA-256 or a\n"
-	"                         unique prefix of at least 8 hex digits)\n"
-	"  --effective-date D     RFC 3339 with zone (2012-07-22T06:00:00Z), or the US form\n"
-	"                         7/22/2012 6:00:00 AM in the local zone (TZ); 'auto' picks the\n"
-	"                         latest instant that satisfies every rule\n"
-	"  --dry-run              print the timeline, change nothing\n"
-	"  --replace              withdraw a roll already pending for these types (also to\n"
-	"                         reschedule the same key to another instant)\n",
-	run_roll,
+    "roll",
+    "--type T[,T2] --thumbprint X --effective-date D|auto [--dry-run] [--replace]",
+    "Stage a roll: from the effective instant key X issues for the types.",
+    "  --type T[,T2]          types to roll (a combined certificate rolls all of them)\n"
+    "  --thumbprint X         the new key's certificate thumbprint (SHA-1/SHA-256 or a\n"
+    "                         unique prefix of at least 8 hex digits)\n"
+    "  --effective-date D     RFC 3339 with zone (2012-07-22T06:00:00Z), or the US form\n"
+    "                         7/22/2012 6:00:00 AM in the local zone (TZ); 'auto' picks the\n"
+    "                         latest instant that satisfies every rule\n"
+    "  --dry-run              print the timeline, change nothing\n"
+    "  --replace              withdraw a roll already pending for these types (also to\n"
+    "                         reschedule the same key to another instant)\n",
+    run_roll,
 };
 
 /* ---- remove ------------------------------------------------------------- */
@@ -694,9 +725,10 @@ edit_remove(signer_state *st, void *arg)
 				  &p->forced_early, &p->why)) != 0)
 		return r;
 	if (strcmp(victim->sha1, p->victim.sha1) != 0)
-		return p11s_fail(P11S_E_CONFLICT,
-				 "the previous key of %s changed while removing; run the command again",
-				 p->type);
+		return p11s_fail(
+		    P11S_E_CONFLICT,
+		    "the previous key of %s changed while removing; run the command again",
+		    p->type);
 	if ((r = pol_apply_remove(&st->pol, victim->sha1, p->now)) != 0)
 		return r;
 	return cli_journal_edit(p->audit, st, p->actor, "remove",
@@ -709,10 +741,10 @@ static int
 run_remove(cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "type", required_argument, NULL, 't' },
-		{ "previous", no_argument, NULL, 'p' },
-		{ "force", no_argument, NULL, 'f' },
-		{ NULL, 0, NULL, 0 },
+	    {"type", required_argument, NULL, 't'},
+	    {"previous", no_argument, NULL, 'p'},
+	    {"force", no_argument, NULL, 'f'},
+	    {NULL, 0, NULL, 0},
 	};
 	signer_state *st = NULL;
 	const pol_key *victim;
@@ -724,10 +756,17 @@ run_remove(cli *c, int argc, char **argv)
 	memset(&p, 0, sizeof(p));
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
-		case 't': p.type = optarg; break;
-		case 'p': previous = 1; break;
-		case 'f': p.force = 1; break;
-		default: return cli_usage(&cli_cmd_remove, "unknown option");
+		case 't':
+			p.type = optarg;
+			break;
+		case 'p':
+			previous = 1;
+			break;
+		case 'f':
+			p.force = 1;
+			break;
+		default:
+			return cli_usage(&cli_cmd_remove, "unknown option");
 		}
 	}
 	if (optind < argc)
@@ -748,10 +787,11 @@ run_remove(cli *c, int argc, char **argv)
 	p.victim = *victim;
 	p.victim.cert_der = NULL;
 	if (p.forced_early)
-		fprintf(stderr,
-			"signer: warning: removing key %s before its safe instant: tokens it signed "
-			"that have not expired yet will fail verification\n",
-			victim->sha1);
+		fprintf(
+		    stderr,
+		    "signer: warning: removing key %s before its safe instant: tokens it signed "
+		    "that have not expired yet will fail verification\n",
+		    victim->sha1);
 	/* Destroy on the token first: a state that says "removed" for a key that
 	 * still exists would hide it; the reverse is repaired by running remove
 	 * again (a missing key is not an error then). */
@@ -779,11 +819,11 @@ out:
 }
 
 const cli_command cli_cmd_remove = {
-	"remove",
-	"--type T --previous [--force]",
-	"Destroy the previous key of a type and its certificate, once that is safe.",
-	"  --type T         the type\n"
-	"  --previous       the key that issued before the current one (required)\n"
-	"  --force          remove before the safe instant; tokens it signed will fail\n",
-	run_remove,
+    "remove",
+    "--type T --previous [--force]",
+    "Destroy the previous key of a type and its certificate, once that is safe.",
+    "  --type T         the type\n"
+    "  --previous       the key that issued before the current one (required)\n"
+    "  --force          remove before the safe instant; tokens it signed will fail\n",
+    run_remove,
 };

@@ -27,7 +27,7 @@ typedef struct wsigner {
 	char sha1[41];
 	p11s_alg alg;
 	hsm_signer *s;
-	uint64_t retry_at_ns;   /* no attempt before (after a failure) */
+	uint64_t retry_at_ns; /* no attempt before (after a failure) */
 	unsigned backoff_ms;
 	uint64_t last_use_ns;
 } wsigner;
@@ -53,7 +53,7 @@ struct d_app {
 	member_record me;
 	wctx *w;
 	unsigned n_w;
-	pthread_mutex_t mu;     /* guards the poller's reports below */
+	pthread_mutex_t mu; /* guards the poller's reports below */
 	int poll_ok;
 	uint64_t poll_errors;
 	uint64_t version;
@@ -62,7 +62,8 @@ struct d_app {
 	size_t n_tests;
 };
 
-int d_app_new(const d_app_params *p, d_app **out)
+int
+d_app_new(const d_app_params *p, d_app **out)
 {
 	d_app *a;
 
@@ -80,7 +81,8 @@ int d_app_new(const d_app_params *p, d_app **out)
 	return 0;
 }
 
-int d_app_set_workers(d_app *a, unsigned n)
+int
+d_app_set_workers(d_app *a, unsigned n)
 {
 	unsigned i;
 	int r;
@@ -95,7 +97,8 @@ int d_app_set_workers(d_app *a, unsigned n)
 	return 0;
 }
 
-void d_app_free(d_app *a)
+void
+d_app_free(d_app *a)
 {
 	unsigned i;
 	size_t k;
@@ -115,7 +118,8 @@ void d_app_free(d_app *a)
 	free(a);
 }
 
-void d_app_note_poll(d_app *a, int ok, uint64_t version, p11s_time checked_at)
+void
+d_app_note_poll(d_app *a, int ok, uint64_t version, p11s_time checked_at)
 {
 	pthread_mutex_lock(&a->mu);
 	a->poll_ok = ok;
@@ -128,7 +132,8 @@ void d_app_note_poll(d_app *a, int ok, uint64_t version, p11s_time checked_at)
 	pthread_mutex_unlock(&a->mu);
 }
 
-void d_app_note_staged_test(d_app *a, const char *type, const char *kid, int ok, p11s_time at)
+void
+d_app_note_staged_test(d_app *a, const char *type, const char *kid, int ok, p11s_time at)
 {
 	staged_test *t = NULL;
 	size_t i;
@@ -159,7 +164,8 @@ void d_app_note_staged_test(d_app *a, const char *type, const char *kid, int ok,
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static json_t *json_time(p11s_time t)
+static json_t *
+json_time(p11s_time t)
 {
 	char buf[32];
 
@@ -169,7 +175,8 @@ static json_t *json_time(p11s_time t)
 	return json_string(buf);
 }
 
-static unsigned retry_after_s(uint64_t at_ns, uint64_t now_ns)
+static unsigned
+retry_after_s(uint64_t at_ns, uint64_t now_ns)
 {
 	uint64_t left = at_ns > now_ns ? at_ns - now_ns : 0;
 	unsigned s = (unsigned)((left + 999999999u) / 1000000000u);
@@ -177,7 +184,8 @@ static unsigned retry_after_s(uint64_t at_ns, uint64_t now_ns)
 	return s > 0 ? s : 1;
 }
 
-static void reply_unavailable(d_req *r, unsigned retry_s, const char *error, const char *detail)
+static void
+reply_unavailable(d_req *r, unsigned retry_s, const char *error, const char *detail)
 {
 	char buf[16];
 
@@ -187,7 +195,8 @@ static void reply_unavailable(d_req *r, unsigned retry_s, const char *error, con
 }
 
 /* A body that is JSON and present, or an answer (415 / 400). */
-static const uint8_t *json_body(d_req *r, size_t *len)
+static const uint8_t *
+json_body(d_req *r, size_t *len)
 {
 	const uint8_t *b;
 
@@ -198,7 +207,8 @@ static const uint8_t *json_body(d_req *r, size_t *len)
 	}
 	b = d_req_body(r, len);
 	if (b == NULL) {
-		d_reply_error(r, 400, "bad_request", "the request body is empty; a JSON object is expected");
+		d_reply_error(r, 400, "bad_request",
+			      "the request body is empty; a JSON object is expected");
 		return NULL;
 	}
 	return b;
@@ -206,7 +216,8 @@ static const uint8_t *json_body(d_req *r, size_t *len)
 
 /* ---- signing ------------------------------------------------------------- */
 
-static wsigner *signer_slot(wctx *w, const char *sha1, p11s_alg alg)
+static wsigner *
+signer_slot(wctx *w, const char *sha1, p11s_alg alg)
 {
 	wsigner *oldest = &w->sig[0];
 	size_t i;
@@ -227,21 +238,26 @@ static wsigner *signer_slot(wctx *w, const char *sha1, p11s_alg alg)
 	return oldest;
 }
 
-static void signer_failed(wctx *w, wsigner *e, unsigned worker, const char *what, int err)
+static void
+signer_failed(wctx *w, wsigner *e, unsigned worker, const char *what, int err)
 {
 	uint64_t now = d_now_ns();
 
 	hsm_signer_free(e->s);
 	e->s = NULL;
-	e->backoff_ms = e->backoff_ms == 0 ? BACKOFF_FIRST_MS
-			: (e->backoff_ms >= BACKOFF_MAX_MS / 2 ? BACKOFF_MAX_MS : 2 * e->backoff_ms);
+	e->backoff_ms =
+	    e->backoff_ms == 0
+		? BACKOFF_FIRST_MS
+		: (e->backoff_ms >= BACKOFF_MAX_MS / 2 ? BACKOFF_MAX_MS : 2 * e->backoff_ms);
 	e->retry_at_ns = now + (uint64_t)e->backoff_ms * 1000000u;
 	d_metrics_hsm_error(w->m);
-	log_error("worker %u: %s with key %s failed (%s); issuing answers 503 for %u ms, then retries",
-		  worker, what, e->sha1, p11s_errmsg(err), e->backoff_ms);
+	log_error(
+	    "worker %u: %s with key %s failed (%s); issuing answers 503 for %u ms, then retries",
+	    worker, what, e->sha1, p11s_errmsg(err), e->backoff_ms);
 }
 
-static int is_token_fault(int r)
+static int
+is_token_fault(int r)
 {
 	return r == P11S_E_SESSION || r == P11S_E_HSM || r == P11S_E_MODULE ||
 	       r == P11S_E_TOKEN_NOT_FOUND || r == P11S_E_NOTFOUND || r == P11S_E_LOCK ||
@@ -251,7 +267,8 @@ static int is_token_fault(int r)
 
 /* ---- POST /v1/tokens ----------------------------------------------------- */
 
-static void handle_issue(d_app *a, d_req *r, wctx *w, const d_settings *set, const d_view *v)
+static void
+handle_issue(d_app *a, d_req *r, wctx *w, const d_settings *set, const d_view *v)
 {
 	const signer_conf *c = set->conf;
 	d_issue_req q;
@@ -306,19 +323,20 @@ static void handle_issue(d_app *a, d_req *r, wctx *w, const d_settings *set, con
 	if (e->s == NULL) {
 		id_len = p11s_unhex(key->id_hex, id, sizeof(id));
 		if (id_len <= 0) {
-			d_reply_error(r, 500, "internal", "key %s has no usable CKA_ID in the state", key->sha1);
+			d_reply_error(r, 500, "internal",
+				      "key %s has no usable CKA_ID in the state", key->sha1);
 			goto out;
 		}
-		rc = hsm_signer_open(a->token, id, (size_t)id_len, c->policy.types[ti].alg, c->session_keys,
-				     &e->s);
+		rc = hsm_signer_open(a->token, id, (size_t)id_len, c->policy.types[ti].alg,
+				     c->session_keys, &e->s);
 		if (rc != 0) {
 			signer_failed(w, e, d_req_worker(r), "opening a signing session", rc);
-			reply_unavailable(r, retry_after_s(e->retry_at_ns, d_now_ns()), "token_unavailable",
-					  p11s_errmsg(rc));
+			reply_unavailable(r, retry_after_s(e->retry_at_ns, d_now_ns()),
+					  "token_unavailable", p11s_errmsg(rc));
 			goto out;
 		}
-		log_info("worker %u: signing session open for key %s (%s)", d_req_worker(r), key->sha1,
-			 p11s_alg_name(c->policy.types[ti].alg));
+		log_info("worker %u: signing session open for key %s (%s)", d_req_worker(r),
+			 key->sha1, p11s_alg_name(c->policy.types[ti].alg));
 	}
 	rc = tokens_issue(c, v->ks, ti, key, e->s, &tr, now, &token, &exp);
 	if (rc == P11S_E_INVAL) {
@@ -328,19 +346,19 @@ static void handle_issue(d_app *a, d_req *r, wctx *w, const d_settings *set, con
 	if (rc != 0) {
 		if (is_token_fault(rc)) {
 			signer_failed(w, e, d_req_worker(r), "signing", rc);
-			reply_unavailable(r, retry_after_s(e->retry_at_ns, d_now_ns()), "token_unavailable",
-					  p11s_errmsg(rc));
+			reply_unavailable(r, retry_after_s(e->retry_at_ns, d_now_ns()),
+					  "token_unavailable", p11s_errmsg(rc));
 		} else {
-			log_error("worker %u: issuing a %s token failed: %s", d_req_worker(r), q.type,
-				  p11s_errmsg(rc));
+			log_error("worker %u: issuing a %s token failed: %s", d_req_worker(r),
+				  q.type, p11s_errmsg(rc));
 			d_reply_error(r, 500, "internal", "%s", p11s_errmsg(rc));
 		}
 		goto out;
 	}
 	e->backoff_ms = 0;
 	e->retry_at_ns = 0;
-	o = json_pack("{s:s, s:s, s:I}", "token", token, "kid", tokens_kid(v->ks, key->sha1),
-		      "exp", (json_int_t)exp);
+	o = json_pack("{s:s, s:s, s:I}", "token", token, "kid", tokens_kid(v->ks, key->sha1), "exp",
+		      (json_int_t)exp);
 	if (o == NULL) {
 		d_reply_error(r, 500, "internal", "out of memory");
 		goto out;
@@ -355,7 +373,8 @@ out:
 
 /* ---- POST /v1/verify ----------------------------------------------------- */
 
-static void handle_verify(d_req *r, wctx *w, const d_settings *set, const d_view *v)
+static void
+handle_verify(d_req *r, wctx *w, const d_settings *set, const d_view *v)
 {
 	const signer_conf *c = set->conf;
 	d_verify_req q;
@@ -381,15 +400,17 @@ static void handle_verify(d_req *r, wctx *w, const d_settings *set, const d_view
 	}
 	rc = tokens_verify(c, v->st, v->ks, q.type, q.aud, q.token, q.token_len, p11s_now(), &vd);
 	if (rc != 0) {
-		log_error("worker %u: verification failed internally: %s", d_req_worker(r), p11s_errmsg(rc));
+		log_error("worker %u: verification failed internally: %s", d_req_worker(r),
+			  p11s_errmsg(rc));
 		d_reply_error(r, 500, "internal", "%s", p11s_errmsg(rc));
 		goto out;
 	}
 	if (vd.valid) {
 		const char *kid = tokens_kid(v->ks, vd.sha1);
 
-		o = json_pack("{s:b, s:s, s:s, s:s, s:O}", "valid", 1, "kid", kid != NULL ? kid : "",
-			      "key", pol_role_name(vd.role), "type", vd.type, "claims", vd.jwt.claims);
+		o = json_pack("{s:b, s:s, s:s, s:s, s:O}", "valid", 1, "kid",
+			      kid != NULL ? kid : "", "key", pol_role_name(vd.role), "type",
+			      vd.type, "claims", vd.jwt.claims);
 		d_metrics_verified(w->m, vd.type, pol_role_name(vd.role));
 	} else {
 		o = json_pack("{s:b, s:s}", "valid", 0, "error", vd.jwt.error);
@@ -410,7 +431,8 @@ out:
 
 /* ---- GET /.well-known/jwks.json, /.well-known/jwks/TYPE.json ------------- */
 
-static int add_type_jwks(const signer_conf *c, const d_view *v, int ti, p11s_time now, json_t *keys)
+static int
+add_type_jwks(const signer_conf *c, const d_view *v, int ti, p11s_time now, json_t *keys)
 {
 	const pol_type_conf *tc = &c->policy.types[ti];
 	pol_vkey set[JWKS_SET_MAX];
@@ -427,9 +449,9 @@ static int add_type_jwks(const signer_conf *c, const d_view *v, int ti, p11s_tim
 
 		if (kid == NULL || pub == NULL)
 			continue;
-		json_array_foreach(keys, k, have)
-			if (strcmp(json_string_value(json_object_get(have, "kid")), kid) == 0)
-				dup = 1;
+		json_array_foreach(keys, k,
+				   have) if (strcmp(json_string_value(json_object_get(have, "kid")),
+						    kid) == 0) dup = 1;
 		if (dup)
 			continue; /* a combined certificate serves several types */
 		if ((r = jose_jwk(pub, tc->alg, kid, x5t, &jwk)) != 0)
@@ -440,7 +462,8 @@ static int add_type_jwks(const signer_conf *c, const d_view *v, int ti, p11s_tim
 	return 0;
 }
 
-static void handle_jwks(d_req *r, const d_settings *set, const d_view *v, const char *type)
+static void
+handle_jwks(d_req *r, const d_settings *set, const d_view *v, const char *type)
 {
 	const signer_conf *c = set->conf;
 	json_t *o = NULL, *keys;
@@ -475,7 +498,8 @@ static void handle_jwks(d_req *r, const d_settings *set, const d_view *v, const 
 
 /* ---- GET /v1/status ------------------------------------------------------ */
 
-static json_t *key_json(const d_view *v, const pol_key *k)
+static json_t *
+key_json(const d_view *v, const pol_key *k)
 {
 	const char *kid;
 
@@ -487,7 +511,8 @@ static json_t *key_json(const d_view *v, const pol_key *k)
 			 json_time(k->not_after));
 }
 
-static void handle_status(d_app *a, d_req *r, const d_settings *set, const d_view *v)
+static void
+handle_status(d_app *a, d_req *r, const d_settings *set, const d_view *v)
 {
 	const signer_conf *c = set->conf;
 	p11s_time now = p11s_now();
@@ -508,30 +533,32 @@ static void handle_status(d_app *a, d_req *r, const d_settings *set, const d_vie
 			d_reply_error(r, 500, "internal", "%s", p11s_errmsg(rc));
 			goto out;
 		}
-		t = json_pack("{s:s, s:s, s:I, s:I, s:{s:o, s:o}, s:{s:o, s:o, s:o}, s:{s:o, s:o, s:o, s:o}}",
-			      "type", tc->name, "algorithm", p11s_alg_name(tc->alg),
-			      "token_lifetime", (json_int_t)tc->token_lifetime,
-			      "min_lead", (json_int_t)tc->min_lead,
-			      "current", "key", key_json(v, tl.current), "since", json_time(tl.current_since),
-			      "staged", "key", key_json(v, tl.staged), "effective", json_time(tl.effective),
-			      "staged_at", json_time(tl.staged_at),
-			      "previous", "key", key_json(v, tl.previous), "until", json_time(tl.previous_until),
-			      "expiry", json_time(tl.previous_expiry), "safe_removal",
-			      json_time(tl.previous != NULL ? tl.safe_removal : 0));
+		t = json_pack(
+		    "{s:s, s:s, s:I, s:I, s:{s:o, s:o}, s:{s:o, s:o, s:o}, s:{s:o, s:o, s:o, s:o}}",
+		    "type", tc->name, "algorithm", p11s_alg_name(tc->alg), "token_lifetime",
+		    (json_int_t)tc->token_lifetime, "min_lead", (json_int_t)tc->min_lead, "current",
+		    "key", key_json(v, tl.current), "since", json_time(tl.current_since), "staged",
+		    "key", key_json(v, tl.staged), "effective", json_time(tl.effective),
+		    "staged_at", json_time(tl.staged_at), "previous", "key",
+		    key_json(v, tl.previous), "until", json_time(tl.previous_until), "expiry",
+		    json_time(tl.previous_expiry), "safe_removal",
+		    json_time(tl.previous != NULL ? tl.safe_removal : 0));
 		if (t == NULL || json_array_append_new(types, t) != 0)
 			goto oom;
 	}
 	pthread_mutex_lock(&a->mu);
-	t = json_pack("{s:s, s:s, s:I, s:I, s:I, s:o, s:o, s:b, s:I}", "id", a->me.id, "host", a->me.host,
-		      "pid", (json_int_t)a->me.pid, "state_version", (json_int_t)v->st->version,
-		      "checked_version", (json_int_t)a->version, "checked_at", json_time(a->checked_at),
-		      "started_at", json_time(a->me.started_at), "poll_ok", a->poll_ok,
-		      "poll_errors", (json_int_t)a->poll_errors);
+	t = json_pack("{s:s, s:s, s:I, s:I, s:I, s:o, s:o, s:b, s:I}", "id", a->me.id, "host",
+		      a->me.host, "pid", (json_int_t)a->me.pid, "state_version",
+		      (json_int_t)v->st->version, "checked_version", (json_int_t)a->version,
+		      "checked_at", json_time(a->checked_at), "started_at",
+		      json_time(a->me.started_at), "poll_ok", a->poll_ok, "poll_errors",
+		      (json_int_t)a->poll_errors);
 	tests = json_array();
 	for (i = 0; tests != NULL && i < a->n_tests; i++)
-		json_array_append_new(tests, json_pack("{s:s, s:s, s:b, s:o}", "type", a->tests[i].type,
-						       "kid", a->tests[i].kid, "ok", a->tests[i].ok,
-						       "at", json_time(a->tests[i].at)));
+		json_array_append_new(tests,
+				      json_pack("{s:s, s:s, s:b, s:o}", "type", a->tests[i].type,
+						"kid", a->tests[i].kid, "ok", a->tests[i].ok, "at",
+						json_time(a->tests[i].at)));
 	pthread_mutex_unlock(&a->mu);
 	if (t == NULL || tests == NULL || json_object_set_new(t, "staged_key_tests", tests) != 0 ||
 	    json_object_set_new(o, "member", t) != 0)
@@ -546,7 +573,8 @@ out:
 
 /* ---- GET /metrics -------------------------------------------------------- */
 
-static void handle_metrics(d_app *a, d_req *r, const d_view *v)
+static void
+handle_metrics(d_app *a, d_req *r, const d_view *v)
 {
 	d_metrics **all = NULL;
 	char *text = NULL, *extra = NULL;
@@ -565,14 +593,17 @@ static void handle_metrics(d_app *a, d_req *r, const d_view *v)
 	for (i = 0; i < a->n_w; i++)
 		all[i] = a->w[i].m;
 	pthread_mutex_lock(&a->mu);
-	fprintf(f, "# HELP p11s_state_version State version this process serves.\n"
+	fprintf(f,
+		"# HELP p11s_state_version State version this process serves.\n"
 		"# TYPE p11s_state_version gauge\np11s_state_version %" PRIu64 "\n"
 		"# HELP p11s_state_poll_errors_total Failed polls of the token for state changes.\n"
-		"# TYPE p11s_state_poll_errors_total counter\np11s_state_poll_errors_total %" PRIu64 "\n"
+		"# TYPE p11s_state_poll_errors_total counter\np11s_state_poll_errors_total %" PRIu64
+		"\n"
 		"# HELP p11s_state_checked_timestamp_seconds Last successful poll of the token.\n"
 		"# TYPE p11s_state_checked_timestamp_seconds gauge\n"
 		"p11s_state_checked_timestamp_seconds %lld\n"
-		"# HELP p11s_staged_key_test_ok Last test signature with a staged key (1 ok, 0 failed).\n"
+		"# HELP p11s_staged_key_test_ok Last test signature with a staged key (1 ok, 0 "
+		"failed).\n"
 		"# TYPE p11s_staged_key_test_ok gauge\n",
 		v->st->version, a->poll_errors, (long long)a->checked_at);
 	for (i = 0; i < a->n_tests; i++)
@@ -599,7 +630,8 @@ out:
 #define JWKS_PREFIX "/.well-known/jwks/"
 #define JWKS_SUFFIX ".json"
 
-static int route_of(const char *path, d_route *route, unsigned *mtls, int *post, char *type, size_t tlen)
+static int
+route_of(const char *path, d_route *route, unsigned *mtls, int *post, char *type, size_t tlen)
 {
 	size_t n = strlen(path), pl = sizeof(JWKS_PREFIX) - 1, sl = sizeof(JWKS_SUFFIX) - 1;
 
@@ -636,7 +668,8 @@ static int route_of(const char *path, d_route *route, unsigned *mtls, int *post,
 	return 0;
 }
 
-void d_app_handle(d_req *r, void *arg)
+void
+d_app_handle(d_req *r, void *arg)
 {
 	d_app *a = arg;
 	unsigned wi = d_req_worker(r);
@@ -665,9 +698,10 @@ void d_app_handle(d_req *r, void *arg)
 	}
 	if ((set->conf->mtls_routes & mtls) != 0 && d_req_listen_kind(r) != D_LISTEN_UNIX &&
 	    !d_req_peer_verified(r)) {
-		d_reply_error(r, 403, "client_certificate_required",
-			      "this endpoint requires a TLS client certificate issued by the configured "
-			      "client CA");
+		d_reply_error(
+		    r, 403, "client_certificate_required",
+		    "this endpoint requires a TLS client certificate issued by the configured "
+		    "client CA");
 		goto done;
 	}
 	switch (route) {
@@ -688,7 +722,8 @@ void d_app_handle(d_req *r, void *arg)
 		break;
 	case D_ROUTE_HEALTHZ:
 	default: {
-		json_t *o = json_pack("{s:s, s:I}", "status", "ok", "state_version", (json_int_t)v->st->version);
+		json_t *o = json_pack("{s:s, s:I}", "status", "ok", "state_version",
+				      (json_int_t)v->st->version);
 
 		if (o == NULL)
 			d_reply_error(r, 500, "internal", "out of memory");

@@ -18,10 +18,10 @@
 typedef struct d_app d_app;
 
 typedef struct d_app_params {
-	hsm_token *token;         /* shared; each worker opens its own signers */
-	d_slot *settings;         /* d_settings */
-	d_slot *view;             /* d_view */
-	const member_record *me;  /* this member's identity (copied) */
+	hsm_token *token;	 /* shared; each worker opens its own signers */
+	d_slot *settings;	 /* d_settings */
+	d_slot *view;		 /* d_view */
+	const member_record *me; /* this member's identity (copied) */
 } d_app_params;
 
 P11S_MUST_CHECK int d_app_new(const d_app_params *p, d_app **out);

@@ -45,12 +45,12 @@
 #define BALANCE_PAUSE_US 1000
 
 typedef struct d_conn {
-	struct bufferevent *bev;  /* we hold one reference */
-	struct d_conn *next;      /* worker list */
-	struct d_conn *hnext;     /* hash chain */
-	uint64_t deadline_ns;     /* a complete request must arrive before */
-	unsigned pending;         /* requests handled, answer not yet written */
-	unsigned done;            /* requests answered */
+	struct bufferevent *bev; /* we hold one reference */
+	struct d_conn *next;	 /* worker list */
+	struct d_conn *hnext;	 /* hash chain */
+	uint64_t deadline_ns;	 /* a complete request must arrive before */
+	unsigned pending;	 /* requests handled, answer not yet written */
+	unsigned done;		 /* requests answered */
 	int tls;
 } d_conn;
 
@@ -62,13 +62,13 @@ typedef struct d_listener {
 
 struct d_worker;
 
-typedef struct d_wl {           /* one listener in one worker */
+typedef struct d_wl { /* one listener in one worker */
 	struct d_worker *w;
 	d_listener *l;
 	struct evhttp *http;
 	struct evhttp_bound_socket *bound;
-	struct evconnlistener *el;  /* owned by http once bound */
-	int paused;                 /* accept paused (connection cap or EMFILE) */
+	struct evconnlistener *el; /* owned by http once bound */
+	int paused;		   /* accept paused (connection cap or EMFILE) */
 } d_wl;
 
 typedef struct d_worker {
@@ -82,14 +82,14 @@ typedef struct d_worker {
 	struct event *stop_ev;
 	struct event *reconf_ev;
 	struct event *tick_ev;
-	struct event *resume_ev;    /* re-enables accept after a balancing pause */
+	struct event *resume_ev; /* re-enables accept after a balancing pause */
 	d_conn *conns;
 	d_conn *hash[CONN_BUCKETS];
 	size_t n_conns;
 	size_t max_conns;
 	int draining;
 	uint64_t drain_until_ns;
-	SSL_CTX *ssl_ctx;           /* this worker's reference */
+	SSL_CTX *ssl_ctx; /* this worker's reference */
 	unsigned ssl_gen;
 	d_limits limits;
 } d_worker;
@@ -101,15 +101,15 @@ struct d_server {
 	unsigned n_w;
 	d_handler_fn handler;
 	void *handler_arg;
-	pthread_mutex_t mu;         /* guards ssl_ctx, limits, grace (rare changes) */
+	pthread_mutex_t mu; /* guards ssl_ctx, limits, grace (rare changes) */
 	SSL_CTX *ssl_ctx;
 	atomic_uint ssl_gen;
 	d_limits limits;
 	unsigned grace_s;
 	int has_tls;
-	pthread_cond_t unbound_cv;  /* workers that stopped accepting, under mu */
+	pthread_cond_t unbound_cv; /* workers that stopped accepting, under mu */
 	unsigned n_unbound;
-	atomic_size_t open_conns;   /* over all workers, for balancing accepts */
+	atomic_size_t open_conns; /* over all workers, for balancing accepts */
 };
 
 struct d_req {
@@ -126,7 +126,8 @@ struct d_req {
 	char path_buf[512];
 };
 
-uint64_t d_now_ns(void)
+uint64_t
+d_now_ns(void)
 {
 	struct timespec ts;
 
@@ -136,7 +137,8 @@ uint64_t d_now_ns(void)
 
 /* ---- listen addresses ---------------------------------------------------- */
 
-static int parse_hostport(const char *s, const char *orig, d_listen_addr *a)
+static int
+parse_hostport(const char *s, const char *orig, d_listen_addr *a)
 {
 	const char *colon;
 	size_t hl;
@@ -146,8 +148,10 @@ static int parse_hostport(const char *s, const char *orig, d_listen_addr *a)
 	if (s[0] == '[') {
 		const char *rb = strchr(s, ']');
 		if (rb == NULL || rb[1] != ':')
-			return p11s_fail(P11S_E_CONFIG, "listen address '%s': an IPv6 host must be written "
-				"in brackets followed by :PORT, e.g. https://[::1]:8443", orig);
+			return p11s_fail(P11S_E_CONFIG,
+					 "listen address '%s': an IPv6 host must be written "
+					 "in brackets followed by :PORT, e.g. https://[::1]:8443",
+					 orig);
 		hl = (size_t)(rb - s - 1);
 		if (hl == 0 || hl >= sizeof(a->host))
 			return p11s_fail(P11S_E_CONFIG, "listen address '%s': bad IPv6 host", orig);
@@ -157,8 +161,10 @@ static int parse_hostport(const char *s, const char *orig, d_listen_addr *a)
 	} else {
 		colon = strrchr(s, ':');
 		if (colon == NULL)
-			return p11s_fail(P11S_E_CONFIG, "listen address '%s' lacks a port; expected "
-				"http://HOST:PORT or https://HOST:PORT", orig);
+			return p11s_fail(P11S_E_CONFIG,
+					 "listen address '%s' lacks a port; expected "
+					 "http://HOST:PORT or https://HOST:PORT",
+					 orig);
 		hl = (size_t)(colon - s);
 		if (hl >= sizeof(a->host) || memchr(s, '/', hl) != NULL)
 			return p11s_fail(P11S_E_CONFIG, "listen address '%s': bad host", orig);
@@ -169,15 +175,18 @@ static int parse_hostport(const char *s, const char *orig, d_listen_addr *a)
 	}
 	errno = 0;
 	if (colon[1] < '0' || colon[1] > '9')
-		return p11s_fail(P11S_E_CONFIG, "listen address '%s': the port must be a number 0-65535", orig);
+		return p11s_fail(P11S_E_CONFIG,
+				 "listen address '%s': the port must be a number 0-65535", orig);
 	port = strtoul(colon + 1, &end, 10);
 	if (errno != 0 || *end != '\0' || port > 65535)
-		return p11s_fail(P11S_E_CONFIG, "listen address '%s': the port must be a number 0-65535", orig);
+		return p11s_fail(P11S_E_CONFIG,
+				 "listen address '%s': the port must be a number 0-65535", orig);
 	snprintf(a->port, sizeof(a->port), "%lu", port);
 	return 0;
 }
 
-int d_listen_parse(const char *s, d_listen_addr *out)
+int
+d_listen_parse(const char *s, d_listen_addr *out)
 {
 	d_listen_addr a;
 	int r;
@@ -189,11 +198,15 @@ int d_listen_parse(const char *s, d_listen_addr *out)
 	if (strncmp(s, "unix:", 5) == 0) {
 		const char *p = s + 5;
 		if (p[0] != '/')
-			return p11s_fail(P11S_E_CONFIG, "listen address '%s': a UNIX socket needs an absolute "
-				"path, e.g. unix:/run/p11-signer/signerd.sock", s);
+			return p11s_fail(P11S_E_CONFIG,
+					 "listen address '%s': a UNIX socket needs an absolute "
+					 "path, e.g. unix:/run/p11-signer/signerd.sock",
+					 s);
 		if (strlen(p) >= sizeof(a.path))
-			return p11s_fail(P11S_E_CONFIG, "listen address '%s': the socket path is longer than "
-				"%zu bytes", s, sizeof(a.path) - 1);
+			return p11s_fail(P11S_E_CONFIG,
+					 "listen address '%s': the socket path is longer than "
+					 "%zu bytes",
+					 s, sizeof(a.path) - 1);
 		a.kind = D_LISTEN_UNIX;
 		memcpy(a.path, p, strlen(p) + 1);
 	} else if (strncmp(s, "http://", 7) == 0) {
@@ -205,8 +218,10 @@ int d_listen_parse(const char *s, d_listen_addr *out)
 		if ((r = parse_hostport(s + 8, s, &a)) != 0)
 			return r;
 	} else {
-		return p11s_fail(P11S_E_CONFIG, "listen address '%s' not understood; expected unix:/PATH, "
-			"http://HOST:PORT or https://HOST:PORT", s);
+		return p11s_fail(P11S_E_CONFIG,
+				 "listen address '%s' not understood; expected unix:/PATH, "
+				 "http://HOST:PORT or https://HOST:PORT",
+				 s);
 	}
 	*out = a;
 	return 0;
@@ -214,7 +229,8 @@ int d_listen_parse(const char *s, d_listen_addr *out)
 
 /* ---- sockets ------------------------------------------------------------- */
 
-static int set_nonblock_cloexec(int fd)
+static int
+set_nonblock_cloexec(int fd)
 {
 	int fl = fcntl(fd, F_GETFL);
 
@@ -226,7 +242,8 @@ static int set_nonblock_cloexec(int fd)
 	return 0;
 }
 
-static int open_unix(d_listener *l)
+static int
+open_unix(d_listener *l)
 {
 	struct sockaddr_un sa;
 	struct stat st;
@@ -239,7 +256,8 @@ static int open_unix(d_listener *l)
 		int probe;
 
 		if (!S_ISSOCK(st.st_mode)) {
-			r = p11s_fail(P11S_E_IO, "%s exists and is not a socket; refusing to replace it",
+			r = p11s_fail(P11S_E_IO,
+				      "%s exists and is not a socket; refusing to replace it",
 				      l->addr.path);
 			goto out;
 		}
@@ -252,8 +270,8 @@ static int open_unix(d_listener *l)
 		if (probe >= 0)
 			close(probe);
 		if (unlink(l->addr.path) != 0) {
-			r = p11s_fail(P11S_E_IO, "cannot remove the stale socket %s: %s", l->addr.path,
-				      strerror(errno));
+			r = p11s_fail(P11S_E_IO, "cannot remove the stale socket %s: %s",
+				      l->addr.path, strerror(errno));
 			goto out;
 		}
 		log_info("removed stale socket %s", l->addr.path);
@@ -263,7 +281,8 @@ static int open_unix(d_listener *l)
 		r = p11s_fail(P11S_E_IO, "cannot bind %s: %s", l->addr.path, strerror(errno));
 		goto out;
 	}
-	if (chmod(l->addr.path, 0660) != 0 || listen(fd, 1024) != 0 || set_nonblock_cloexec(fd) != 0) {
+	if (chmod(l->addr.path, 0660) != 0 || listen(fd, 1024) != 0 ||
+	    set_nonblock_cloexec(fd) != 0) {
 		r = p11s_fail(P11S_E_IO, "cannot listen on %s: %s", l->addr.path, strerror(errno));
 		unlink(l->addr.path);
 		goto out;
@@ -278,7 +297,8 @@ out:
 	return r;
 }
 
-static int open_tcp(d_listener *l)
+static int
+open_tcp(d_listener *l)
 {
 	struct addrinfo hints, *res = NULL, *ai;
 	struct sockaddr_storage ss;
@@ -314,18 +334,21 @@ static int open_tcp(d_listener *l)
 		fd = -1;
 	}
 	if (fd < 0) {
-		r = p11s_fail(P11S_E_IO, "cannot listen on %s:%s: %s", l->addr.host[0] ? l->addr.host : "*",
-			      l->addr.port, strerror(err));
+		r = p11s_fail(P11S_E_IO, "cannot listen on %s:%s: %s",
+			      l->addr.host[0] ? l->addr.host : "*", l->addr.port, strerror(err));
 		goto out;
 	}
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0 ||
 	    getnameinfo((struct sockaddr *)&ss, sl, hbuf, sizeof(hbuf), pbuf, sizeof(pbuf),
 			NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
-		r = p11s_fail(P11S_E_IO, "cannot read the bound address of %s:%s", l->addr.host, l->addr.port);
+		r = p11s_fail(P11S_E_IO, "cannot read the bound address of %s:%s", l->addr.host,
+			      l->addr.port);
 		goto out;
 	}
-	snprintf(l->name, sizeof(l->name), "%s://%s%s%s:%s", l->addr.kind == D_LISTEN_HTTPS ? "https" : "http",
-		 ss.ss_family == AF_INET6 ? "[" : "", hbuf, ss.ss_family == AF_INET6 ? "]" : "", pbuf);
+	snprintf(l->name, sizeof(l->name), "%s://%s%s%s:%s",
+		 l->addr.kind == D_LISTEN_HTTPS ? "https" : "http",
+		 ss.ss_family == AF_INET6 ? "[" : "", hbuf, ss.ss_family == AF_INET6 ? "]" : "",
+		 pbuf);
 	l->fd = fd;
 	fd = -1;
 	r = 0;
@@ -339,14 +362,16 @@ out:
 
 /* ---- TLS ----------------------------------------------------------------- */
 
-static int make_ssl_ctx(const d_tls_conf *tls, SSL_CTX **out)
+static int
+make_ssl_ctx(const d_tls_conf *tls, SSL_CTX **out)
 {
 	SSL_CTX *ctx = NULL;
 	int r = P11S_E_CRYPTO;
 
 	*out = NULL;
 	if (tls->certificate == NULL || tls->key == NULL) {
-		r = p11s_fail(P11S_E_CONFIG, "an https listener needs [server] tls_certificate and tls_key");
+		r = p11s_fail(P11S_E_CONFIG,
+			      "an https listener needs [server] tls_certificate and tls_key");
 		goto out;
 	}
 	ctx = SSL_CTX_new(TLS_server_method());
@@ -358,7 +383,8 @@ static int make_ssl_ctx(const d_tls_conf *tls, SSL_CTX **out)
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
 	if (SSL_CTX_use_certificate_chain_file(ctx, tls->certificate) != 1) {
 		log_openssl("SSL_CTX_use_certificate_chain_file");
-		r = p11s_fail(P11S_E_CONFIG, "cannot load the TLS certificate chain %s (PEM expected)",
+		r = p11s_fail(P11S_E_CONFIG,
+			      "cannot load the TLS certificate chain %s (PEM expected)",
 			      tls->certificate);
 		goto out;
 	}
@@ -370,12 +396,13 @@ static int make_ssl_ctx(const d_tls_conf *tls, SSL_CTX **out)
 		goto out;
 	}
 	if (tls->client_ca != NULL) {
-		STACK_OF(X509_NAME) *names;
+		STACK_OF(X509_NAME) * names;
 
 		if (SSL_CTX_load_verify_locations(ctx, tls->client_ca, NULL) != 1 ||
 		    (names = SSL_load_client_CA_file(tls->client_ca)) == NULL) {
 			log_openssl("SSL_CTX_load_verify_locations");
-			r = p11s_fail(P11S_E_CONFIG, "cannot load the client CA bundle %s (PEM expected)",
+			r = p11s_fail(P11S_E_CONFIG,
+				      "cannot load the client CA bundle %s (PEM expected)",
 				      tls->client_ca);
 			goto out;
 		}
@@ -397,12 +424,14 @@ out:
 
 /* ---- connections --------------------------------------------------------- */
 
-static size_t conn_bucket(const struct bufferevent *bev)
+static size_t
+conn_bucket(const struct bufferevent *bev)
 {
 	return ((uintptr_t)bev >> 4) % CONN_BUCKETS;
 }
 
-static d_conn *conn_find(d_worker *w, const struct bufferevent *bev)
+static d_conn *
+conn_find(d_worker *w, const struct bufferevent *bev)
 {
 	d_conn *c;
 
@@ -412,7 +441,8 @@ static d_conn *conn_find(d_worker *w, const struct bufferevent *bev)
 	return NULL;
 }
 
-static void conn_unlink_free(d_worker *w, d_conn *c)
+static void
+conn_unlink_free(d_worker *w, d_conn *c)
 {
 	d_conn **pp;
 
@@ -427,7 +457,8 @@ static void conn_unlink_free(d_worker *w, d_conn *c)
 	free(c);
 }
 
-static void pause_accept(d_worker *w, int pause)
+static void
+pause_accept(d_worker *w, int pause)
 {
 	size_t i;
 
@@ -444,7 +475,8 @@ static void pause_accept(d_worker *w, int pause)
 	}
 }
 
-static void worker_ssl_refresh(d_worker *w)
+static void
+worker_ssl_refresh(d_worker *w)
 {
 	d_server *s = w->srv;
 	unsigned gen = atomic_load_explicit(&s->ssl_gen, memory_order_acquire);
@@ -461,7 +493,8 @@ static void worker_ssl_refresh(d_worker *w)
 }
 
 /* evhttp asks for a bufferevent for every accepted connection. */
-static struct bufferevent *conn_new_cb(struct event_base *base, void *arg)
+static struct bufferevent *
+conn_new_cb(struct event_base *base, void *arg)
 {
 	d_wl *wl = arg;
 	d_worker *w = wl->w;
@@ -514,7 +547,7 @@ static struct bufferevent *conn_new_cb(struct event_base *base, void *arg)
 		 * accept loop would take a whole burst of connections into this
 		 * one: above its share, this worker stops accepting for a
 		 * millisecond so that the others take the rest. */
-		static const struct timeval resume = { 0, BALANCE_PAUSE_US };
+		static const struct timeval resume = {0, BALANCE_PAUSE_US};
 
 		pause_accept(w, 1);
 		event_add(w->resume_ev, &resume);
@@ -522,7 +555,8 @@ static struct bufferevent *conn_new_cb(struct event_base *base, void *arg)
 	return bev;
 }
 
-static int conn_alive(const d_conn *c)
+static int
+conn_alive(const d_conn *c)
 {
 	bufferevent_data_cb rcb = NULL, wcb = NULL;
 	bufferevent_event_cb ecb = NULL;
@@ -533,15 +567,17 @@ static int conn_alive(const d_conn *c)
 }
 
 /* Close a connection through evhttp's own error path. */
-static void conn_expire(d_conn *c, int say_408)
+static void
+conn_expire(d_conn *c, int say_408)
 {
 	static const char msg[] =
-		"HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\n"
-		"Connection: close\r\nContent-Length: 76\r\n\r\n"
-		"{\"error\":\"request_timeout\",\"detail\":\"the request was not complete in time\"}";
+	    "HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\n"
+	    "Connection: close\r\nContent-Length: 76\r\n\r\n"
+	    "{\"error\":\"request_timeout\",\"detail\":\"the request was not complete in time\"}";
 	int fd = bufferevent_getfd(c->bev);
 
-	if (say_408 && !c->tls && fd >= 0 && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+	if (say_408 && !c->tls && fd >= 0 &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
 		ssize_t n = send(fd, msg, sizeof(msg) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 		(void)n; /* best effort: the connection is closed either way */
 	}
@@ -550,7 +586,8 @@ static void conn_expire(d_conn *c, int say_408)
 
 /* Drop dead connections; expire those past their deadline; during a
  * drain, close idle ones. */
-static void sweep(d_worker *w, uint64_t now)
+static void
+sweep(d_worker *w, uint64_t now)
 {
 	d_conn **pp = &w->conns;
 
@@ -558,12 +595,14 @@ static void sweep(d_worker *w, uint64_t now)
 		d_conn *c = *pp;
 
 		if (conn_alive(c) && c->pending == 0) {
-			int idle = c->done > 0 &&
-				   evbuffer_get_length(bufferevent_get_input(c->bev)) == 0;
+			int idle =
+			    c->done > 0 && evbuffer_get_length(bufferevent_get_input(c->bev)) == 0;
 
 			if (now >= c->deadline_ns) {
-				log_info("worker %u: closing a connection that sent no complete request "
-					 "within %u s", w->idx, w->limits.request_timeout);
+				log_info(
+				    "worker %u: closing a connection that sent no complete request "
+				    "within %u s",
+				    w->idx, w->limits.request_timeout);
 				conn_expire(c, c->done == 0);
 			} else if (w->draining && idle) {
 				conn_expire(c, 0);
@@ -580,7 +619,8 @@ static void sweep(d_worker *w, uint64_t now)
 		pause_accept(w, 0);
 }
 
-static void resume_cb(evutil_socket_t fd, short what, void *arg)
+static void
+resume_cb(evutil_socket_t fd, short what, void *arg)
 {
 	d_worker *w = arg;
 
@@ -590,7 +630,8 @@ static void resume_cb(evutil_socket_t fd, short what, void *arg)
 		pause_accept(w, 0);
 }
 
-static void tick_cb(evutil_socket_t fd, short what, void *arg)
+static void
+tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	d_worker *w = arg;
 	uint64_t now = d_now_ns();
@@ -600,15 +641,17 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	sweep(w, now);
 	if (w->draining && (w->conns == NULL || now >= w->drain_until_ns)) {
 		if (w->conns != NULL)
-			log_warn("worker %u: %zu connections still open after the grace period; closing",
-				 w->idx, w->n_conns);
+			log_warn(
+			    "worker %u: %zu connections still open after the grace period; closing",
+			    w->idx, w->n_conns);
 		event_base_loopexit(w->base, NULL);
 	}
 }
 
 /* ---- requests ------------------------------------------------------------ */
 
-static void request_done_cb(struct evhttp_request *ev, void *arg)
+static void
+request_done_cb(struct evhttp_request *ev, void *arg)
 {
 	d_conn *c = arg;
 
@@ -618,7 +661,8 @@ static void request_done_cb(struct evhttp_request *ev, void *arg)
 	c->done++;
 }
 
-static d_method map_method(enum evhttp_cmd_type t)
+static d_method
+map_method(enum evhttp_cmd_type t)
 {
 	switch (t) {
 	case EVHTTP_REQ_GET:
@@ -632,7 +676,8 @@ static d_method map_method(enum evhttp_cmd_type t)
 	}
 }
 
-static void request_cb(struct evhttp_request *ev, void *arg)
+static void
+request_cb(struct evhttp_request *ev, void *arg)
 {
 	d_wl *wl = arg;
 	d_worker *w = wl->w;
@@ -651,7 +696,8 @@ static void request_cb(struct evhttp_request *ev, void *arg)
 		if (r.conn != NULL) {
 			r.conn->pending++;
 			/* the next request on this connection gets a fresh deadline */
-			r.conn->deadline_ns = r.start_ns + (uint64_t)w->limits.request_timeout * 1000000000u;
+			r.conn->deadline_ns =
+			    r.start_ns + (uint64_t)w->limits.request_timeout * 1000000000u;
 			evhttp_request_set_on_complete_cb(ev, request_done_cb, r.conn);
 		}
 	}
@@ -669,12 +715,14 @@ static void request_cb(struct evhttp_request *ev, void *arg)
 		d_reply_error(&r, 500, "internal", "the handler did not answer");
 }
 
-d_method d_req_method(const d_req *r)
+d_method
+d_req_method(const d_req *r)
 {
 	return r->method;
 }
 
-const char *d_req_method_name(const d_req *r)
+const char *
+d_req_method_name(const d_req *r)
 {
 	switch (r->method) {
 	case D_M_GET:
@@ -688,22 +736,26 @@ const char *d_req_method_name(const d_req *r)
 	}
 }
 
-const char *d_req_path(const d_req *r)
+const char *
+d_req_path(const d_req *r)
 {
 	return r->path;
 }
 
-unsigned d_req_worker(const d_req *r)
+unsigned
+d_req_worker(const d_req *r)
 {
 	return r->wl->w->idx;
 }
 
-d_listen_kind d_req_listen_kind(const d_req *r)
+d_listen_kind
+d_req_listen_kind(const d_req *r)
 {
 	return r->wl->l->addr.kind;
 }
 
-const uint8_t *d_req_body(d_req *r, size_t *len)
+const uint8_t *
+d_req_body(d_req *r, size_t *len)
 {
 	if (!r->body_pulled) {
 		struct evbuffer *in = evhttp_request_get_input_buffer(r->ev);
@@ -718,12 +770,14 @@ const uint8_t *d_req_body(d_req *r, size_t *len)
 	return r->body;
 }
 
-const char *d_req_header(const d_req *r, const char *name)
+const char *
+d_req_header(const d_req *r, const char *name)
 {
 	return evhttp_find_header(evhttp_request_get_input_headers(r->ev), name);
 }
 
-int d_req_peer_verified(const d_req *r)
+int
+d_req_peer_verified(const d_req *r)
 {
 	struct evhttp_connection *evcon;
 	struct bufferevent *bev;
@@ -738,18 +792,21 @@ int d_req_peer_verified(const d_req *r)
 	return SSL_get0_peer_certificate(ssl) != NULL && SSL_get_verify_result(ssl) == X509_V_OK;
 }
 
-uint64_t d_req_start_ns(const d_req *r)
+uint64_t
+d_req_start_ns(const d_req *r)
 {
 	return r->start_ns;
 }
 
-void d_reply_header(d_req *r, const char *name, const char *value)
+void
+d_reply_header(d_req *r, const char *name, const char *value)
 {
 	if (evhttp_add_header(evhttp_request_get_output_headers(r->ev), name, value) != 0)
 		log_warn("cannot add response header %s", name);
 }
 
-void d_reply_raw(d_req *r, int code, const char *content_type, const char *body, size_t len)
+void
+d_reply_raw(d_req *r, int code, const char *content_type, const char *body, size_t len)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
 	struct evbuffer *out = evhttp_request_get_output_buffer(r->ev);
@@ -771,7 +828,8 @@ void d_reply_raw(d_req *r, int code, const char *content_type, const char *body,
 	evhttp_send_reply(r->ev, code, NULL, NULL);
 }
 
-void d_reply_json(d_req *r, int code, const json_t *obj)
+void
+d_reply_json(d_req *r, int code, const json_t *obj)
 {
 	char *text = json_dumps(obj, JSON_COMPACT);
 
@@ -784,7 +842,8 @@ void d_reply_json(d_req *r, int code, const json_t *obj)
 	free(text);
 }
 
-void d_reply_error(d_req *r, int code, const char *error, const char *fmt, ...)
+void
+d_reply_error(d_req *r, int code, const char *error, const char *fmt, ...)
 {
 	char detail[512];
 	va_list ap;
@@ -805,7 +864,8 @@ void d_reply_error(d_req *r, int code, const char *error, const char *fmt, ...)
 
 /* ---- workers ------------------------------------------------------------- */
 
-static void apply_limits(d_worker *w)
+static void
+apply_limits(d_worker *w)
 {
 	size_t i;
 
@@ -816,7 +876,8 @@ static void apply_limits(d_worker *w)
 	}
 }
 
-static void reconf_cb(evutil_socket_t fd, short what, void *arg)
+static void
+reconf_cb(evutil_socket_t fd, short what, void *arg)
 {
 	d_worker *w = arg;
 
@@ -828,10 +889,11 @@ static void reconf_cb(evutil_socket_t fd, short what, void *arg)
 	apply_limits(w);
 }
 
-static void stop_cb(evutil_socket_t fd, short what, void *arg)
+static void
+stop_cb(evutil_socket_t fd, short what, void *arg)
 {
 	d_worker *w = arg;
-	struct timeval tv = { 0, DRAIN_TICK_MS * 1000 };
+	struct timeval tv = {0, DRAIN_TICK_MS * 1000};
 	size_t i;
 	unsigned grace;
 
@@ -860,7 +922,8 @@ static void stop_cb(evutil_socket_t fd, short what, void *arg)
 	sweep(w, d_now_ns());
 }
 
-static void accept_error_cb(struct evconnlistener *el, void *arg)
+static void
+accept_error_cb(struct evconnlistener *el, void *arg)
 {
 	d_wl *wl = arg;
 	int err = EVUTIL_SOCKET_ERROR();
@@ -871,7 +934,8 @@ static void accept_error_cb(struct evconnlistener *el, void *arg)
 	pause_accept(wl->w, 1);
 }
 
-static void *worker_main(void *arg)
+static void *
+worker_main(void *arg)
 {
 	d_worker *w = arg;
 
@@ -880,9 +944,10 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-static int worker_init(d_server *s, d_worker *w, unsigned idx, size_t max_conns)
+static int
+worker_init(d_server *s, d_worker *w, unsigned idx, size_t max_conns)
 {
-	struct timeval tv = { 0, TICK_MS * 1000 };
+	struct timeval tv = {0, TICK_MS * 1000};
 	size_t i;
 
 	w->srv = s;
@@ -903,25 +968,29 @@ static int worker_init(d_server *s, d_worker *w, unsigned idx, size_t max_conns)
 		wl->l = &s->lst[i];
 		wl->http = evhttp_new(w->base);
 		if (wl->http == NULL)
-			return p11s_fail(P11S_E_NOMEM, "cannot create an HTTP server for worker %u", idx);
+			return p11s_fail(P11S_E_NOMEM, "cannot create an HTTP server for worker %u",
+					 idx);
 		/* Every method the parser knows reaches the handler, which
 		 * answers 405 with Allow for the ones a route does not take. */
-		evhttp_set_allowed_methods(wl->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-					   EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
-					   EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
+		evhttp_set_allowed_methods(
+		    wl->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
+				  EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+				  EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
 		evhttp_set_gencb(wl->http, request_cb, wl);
 		evhttp_set_bevcb(wl->http, conn_new_cb, wl);
 		/* Our own listener without LEV_OPT_CLOSE_ON_FREE: the socket is
 		 * shared by all workers and closed once, by d_server_free. */
-		wl->el = evconnlistener_new(w->base, NULL, NULL, LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,
-					    0, wl->l->fd);
+		wl->el = evconnlistener_new(
+		    w->base, NULL, NULL, LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE, 0, wl->l->fd);
 		if (wl->el == NULL)
-			return p11s_fail(P11S_E_IO, "cannot watch %s in worker %u", wl->l->name, idx);
+			return p11s_fail(P11S_E_IO, "cannot watch %s in worker %u", wl->l->name,
+					 idx);
 		wl->bound = evhttp_bind_listener(wl->http, wl->el);
 		if (wl->bound == NULL) {
 			evconnlistener_free(wl->el);
 			wl->el = NULL;
-			return p11s_fail(P11S_E_IO, "cannot serve %s in worker %u", wl->l->name, idx);
+			return p11s_fail(P11S_E_IO, "cannot serve %s in worker %u", wl->l->name,
+					 idx);
 		}
 		evconnlistener_set_error_cb(wl->el, accept_error_cb);
 	}
@@ -930,13 +999,14 @@ static int worker_init(d_server *s, d_worker *w, unsigned idx, size_t max_conns)
 	w->reconf_ev = event_new(w->base, -1, 0, reconf_cb, w);
 	w->tick_ev = event_new(w->base, -1, EV_PERSIST, tick_cb, w);
 	w->resume_ev = evtimer_new(w->base, resume_cb, w);
-	if (w->stop_ev == NULL || w->reconf_ev == NULL || w->tick_ev == NULL || w->resume_ev == NULL ||
-	    event_add(w->tick_ev, &tv) != 0)
+	if (w->stop_ev == NULL || w->reconf_ev == NULL || w->tick_ev == NULL ||
+	    w->resume_ev == NULL || event_add(w->tick_ev, &tv) != 0)
 		return p11s_fail(P11S_E_NOMEM, "cannot create the events of worker %u", idx);
 	return 0;
 }
 
-static void worker_free(d_worker *w)
+static void
+worker_free(d_worker *w)
 {
 	size_t i;
 
@@ -967,13 +1037,15 @@ static void worker_free(d_worker *w)
 
 static int threads_result;
 
-static void threads_init(void)
+static void
+threads_init(void)
 {
 	threads_result = evthread_use_pthreads() == 0 ? 1 : -1;
 }
 
 /* libevent locking, needed to wake other workers' bases (event_active). */
-static int threads_enabled(void)
+static int
+threads_enabled(void)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 
@@ -981,7 +1053,8 @@ static int threads_enabled(void)
 	return threads_result;
 }
 
-int d_server_new(const d_server_params *p, d_server **out)
+int
+d_server_new(const d_server_params *p, d_server **out)
 {
 	d_server *s = NULL;
 	struct rlimit rl;
@@ -991,7 +1064,8 @@ int d_server_new(const d_server_params *p, d_server **out)
 
 	*out = NULL;
 	if (p->n_listen == 0) {
-		r = p11s_fail(P11S_E_CONFIG, "no listen address: give at least one [server] listen = "
+		r = p11s_fail(P11S_E_CONFIG,
+			      "no listen address: give at least one [server] listen = "
 			      "unix:/PATH, http://HOST:PORT or https://HOST:PORT");
 		goto out;
 	}
@@ -1030,7 +1104,8 @@ int d_server_new(const d_server_params *p, d_server **out)
 		atomic_store(&s->ssl_gen, 1);
 	}
 	for (i = 0; i < s->n_lst; i++) {
-		r = s->lst[i].addr.kind == D_LISTEN_UNIX ? open_unix(&s->lst[i]) : open_tcp(&s->lst[i]);
+		r = s->lst[i].addr.kind == D_LISTEN_UNIX ? open_unix(&s->lst[i])
+							 : open_tcp(&s->lst[i]);
 		if (r != 0)
 			goto out;
 	}
@@ -1057,14 +1132,16 @@ out:
 	return r;
 }
 
-int d_server_start(d_server *s)
+int
+d_server_start(d_server *s)
 {
 	unsigned i;
 
 	for (i = 0; i < s->n_w; i++) {
 		int e = pthread_create(&s->w[i].thread, NULL, worker_main, &s->w[i]);
 		if (e != 0)
-			return p11s_fail(P11S_E_INTERNAL, "cannot start worker %u: %s", i, strerror(e));
+			return p11s_fail(P11S_E_INTERNAL, "cannot start worker %u: %s", i,
+					 strerror(e));
 		s->w[i].started = 1;
 	}
 	for (i = 0; i < s->n_lst; i++)
@@ -1072,22 +1149,26 @@ int d_server_start(d_server *s)
 	return 0;
 }
 
-unsigned d_server_workers(const d_server *s)
+unsigned
+d_server_workers(const d_server *s)
 {
 	return s->n_w;
 }
 
-size_t d_server_n_listen(const d_server *s)
+size_t
+d_server_n_listen(const d_server *s)
 {
 	return s->n_lst;
 }
 
-const char *d_server_listen_name(const d_server *s, size_t i)
+const char *
+d_server_listen_name(const d_server *s, size_t i)
 {
 	return i < s->n_lst ? s->lst[i].name : NULL;
 }
 
-int d_server_reload_tls(d_server *s, const d_tls_conf *tls)
+int
+d_server_reload_tls(d_server *s, const d_tls_conf *tls)
 {
 	SSL_CTX *ctx = NULL, *old;
 	int r;
@@ -1105,7 +1186,8 @@ int d_server_reload_tls(d_server *s, const d_tls_conf *tls)
 	return 0;
 }
 
-void d_server_set_limits(d_server *s, const d_limits *l)
+void
+d_server_set_limits(d_server *s, const d_limits *l)
 {
 	unsigned i;
 
@@ -1116,7 +1198,8 @@ void d_server_set_limits(d_server *s, const d_limits *l)
 		event_active(s->w[i].reconf_ev, 0, 0);
 }
 
-static void close_listeners(d_server *s)
+static void
+close_listeners(d_server *s)
 {
 	size_t i;
 
@@ -1130,7 +1213,8 @@ static void close_listeners(d_server *s)
 	}
 }
 
-void d_server_stop(d_server *s, unsigned grace_s)
+void
+d_server_stop(d_server *s, unsigned grace_s)
 {
 	unsigned i, n = 0;
 
@@ -1159,7 +1243,8 @@ void d_server_stop(d_server *s, unsigned grace_s)
 		}
 }
 
-void d_server_free(d_server *s)
+void
+d_server_free(d_server *s)
 {
 	size_t i;
 

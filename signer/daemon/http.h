@@ -42,9 +42,9 @@ typedef enum {
  * "https://host:port"; IPv6 hosts in brackets). */
 typedef struct d_listen_addr {
 	d_listen_kind kind;
-	char path[108];  /* UNIX socket path */
-	char host[256];  /* TCP host, "" = any */
-	char port[8];    /* TCP port ("0" = any free port) */
+	char path[108]; /* UNIX socket path */
+	char host[256]; /* TCP host, "" = any */
+	char port[8];	/* TCP port ("0" = any free port) */
 } d_listen_addr;
 
 /* Pure; the message quotes the address and names the accepted forms. */
@@ -52,13 +52,13 @@ P11S_MUST_CHECK int d_listen_parse(const char *s, d_listen_addr *out);
 
 typedef struct d_tls_conf {
 	const char *certificate; /* PEM chain */
-	const char *key;         /* PEM private key */
-	const char *client_ca;   /* PEM CA bundle; NULL = no client certificates */
+	const char *key;	 /* PEM private key */
+	const char *client_ca;	 /* PEM CA bundle; NULL = no client certificates */
 } d_tls_conf;
 
 typedef struct d_limits {
-	size_t max_body;          /* bytes */
-	size_t max_headers;       /* bytes */
+	size_t max_body;	  /* bytes */
+	size_t max_headers;	  /* bytes */
 	unsigned request_timeout; /* seconds */
 } d_limits;
 
@@ -69,9 +69,9 @@ typedef void (*d_handler_fn)(d_req *req, void *arg);
 typedef struct d_server_params {
 	const char *const *listen;
 	size_t n_listen;
-	d_tls_conf tls;           /* required when an https listener is given */
+	d_tls_conf tls; /* required when an https listener is given */
 	d_limits limits;
-	unsigned workers;         /* 0 = number of online CPUs */
+	unsigned workers; /* 0 = number of online CPUs */
 	d_handler_fn handler;
 	void *handler_arg;
 } d_server_params;
@@ -125,7 +125,7 @@ void d_reply_raw(d_req *r, int code, const char *content_type, const char *body,
 void d_reply_json(d_req *r, int code, const json_t *obj);
 /* {"error": error, "detail": detail} */
 void d_reply_error(d_req *r, int code, const char *error, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 uint64_t d_now_ns(void);
 

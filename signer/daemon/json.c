@@ -8,17 +8,20 @@
 
 /* Parse an object body with the same JSON library as the state store;
  * duplicate members are refused (an ambiguous request is a bad request). */
-static int parse_object(const uint8_t *body, size_t len, json_t **out)
+static int
+parse_object(const uint8_t *body, size_t len, json_t **out)
 {
 	json_error_t e;
 	json_t *root;
 
 	*out = NULL;
 	if (body == NULL || len == 0)
-		return p11s_fail(P11S_E_INVAL, "the request body is empty; a JSON object is expected");
+		return p11s_fail(P11S_E_INVAL,
+				 "the request body is empty; a JSON object is expected");
 	root = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &e);
 	if (root == NULL)
-		return p11s_fail(P11S_E_INVAL, "the request body is not valid JSON (line %d, column %d: %s)",
+		return p11s_fail(P11S_E_INVAL,
+				 "the request body is not valid JSON (line %d, column %d: %s)",
 				 e.line, e.column, e.text);
 	if (!json_is_object(root)) {
 		json_decref(root);
@@ -28,12 +31,14 @@ static int parse_object(const uint8_t *body, size_t len, json_t **out)
 	return 0;
 }
 
-static int check_members(json_t *root, const char *const *allowed, const char *list)
+static int
+check_members(json_t *root, const char *const *allowed, const char *list)
 {
 	const char *k;
 	json_t *v;
 
-	json_object_foreach(root, k, v) {
+	json_object_foreach(root, k, v)
+	{
 		size_t i;
 		int ok = 0;
 
@@ -42,14 +47,16 @@ static int check_members(json_t *root, const char *const *allowed, const char *l
 			if (strcmp(k, allowed[i]) == 0)
 				ok = 1;
 		if (!ok)
-			return p11s_fail(P11S_E_INVAL, "unknown member \"%.64s\"; accepted: %s", k, list);
+			return p11s_fail(P11S_E_INVAL, "unknown member \"%.64s\"; accepted: %s", k,
+					 list);
 	}
 	return 0;
 }
 
 /* A string member: required or optional, non-empty, at most max bytes. */
-static int get_string(const json_t *root, const char *name, int required, size_t max, const char **out,
-		      size_t *outlen)
+static int
+get_string(const json_t *root, const char *name, int required, size_t max, const char **out,
+	   size_t *outlen)
 {
 	const json_t *v = json_object_get(root, name);
 	size_t n;
@@ -68,7 +75,8 @@ static int get_string(const json_t *root, const char *name, int required, size_t
 	if (n == 0)
 		return p11s_fail(P11S_E_INVAL, "\"%s\" must not be empty", name);
 	if (n > max)
-		return p11s_fail(P11S_E_INVAL, "\"%s\" is %zu bytes long; at most %zu are accepted", name, n, max);
+		return p11s_fail(P11S_E_INVAL, "\"%s\" is %zu bytes long; at most %zu are accepted",
+				 name, n, max);
 	if (strlen(json_string_value(v)) != n)
 		return p11s_fail(P11S_E_INVAL, "\"%s\" must not contain NUL characters", name);
 	*out = json_string_value(v);
@@ -77,15 +85,17 @@ static int get_string(const json_t *root, const char *name, int required, size_t
 	return 0;
 }
 
-void d_issue_req_clear(d_issue_req *r)
+void
+d_issue_req_clear(d_issue_req *r)
 {
 	json_decref(r->root);
 	memset(r, 0, sizeof(*r));
 }
 
-int d_issue_req_parse(const uint8_t *body, size_t len, d_issue_req *out)
+int
+d_issue_req_parse(const uint8_t *body, size_t len, d_issue_req *out)
 {
-	static const char *const allowed[] = { "type", "sub", "aud", "lifetime", "claims", NULL };
+	static const char *const allowed[] = {"type", "sub", "aud", "lifetime", "claims", NULL};
 	d_issue_req q;
 	const json_t *v;
 	int r;
@@ -102,7 +112,8 @@ int d_issue_req_parse(const uint8_t *body, size_t len, d_issue_req *out)
 	v = json_object_get(q.root, "lifetime");
 	if (v != NULL && !json_is_null(v)) {
 		if (!json_is_integer(v) || json_integer_value(v) <= 0) {
-			r = p11s_fail(P11S_E_INVAL, "\"lifetime\" must be a positive whole number of seconds");
+			r = p11s_fail(P11S_E_INVAL,
+				      "\"lifetime\" must be a positive whole number of seconds");
 			goto out;
 		}
 		q.lifetime = (int64_t)json_integer_value(v);
@@ -114,7 +125,8 @@ int d_issue_req_parse(const uint8_t *body, size_t len, d_issue_req *out)
 			goto out;
 		}
 		if (json_object_size(v) > D_CLAIMS_MAX) {
-			r = p11s_fail(P11S_E_INVAL, "\"claims\" has %zu members; at most %d are accepted",
+			r = p11s_fail(P11S_E_INVAL,
+				      "\"claims\" has %zu members; at most %d are accepted",
 				      json_object_size(v), D_CLAIMS_MAX);
 			goto out;
 		}
@@ -128,15 +140,17 @@ out:
 	return r;
 }
 
-void d_verify_req_clear(d_verify_req *r)
+void
+d_verify_req_clear(d_verify_req *r)
 {
 	json_decref(r->root);
 	memset(r, 0, sizeof(*r));
 }
 
-int d_verify_req_parse(const uint8_t *body, size_t len, size_t max_token, d_verify_req *out)
+int
+d_verify_req_parse(const uint8_t *body, size_t len, size_t max_token, d_verify_req *out)
 {
-	static const char *const allowed[] = { "token", "type", "aud", NULL };
+	static const char *const allowed[] = {"token", "type", "aud", NULL};
 	d_verify_req q;
 	int r;
 
@@ -157,7 +171,8 @@ out:
 	return r;
 }
 
-int d_content_type_is_json(const char *value)
+int
+d_content_type_is_json(const char *value)
 {
 	static const char mt[] = "application/json";
 	size_t n = sizeof(mt) - 1;
@@ -174,22 +189,23 @@ int d_content_type_is_json(const char *value)
 	return *value == '\0' || *value == ';';
 }
 
-const char *d_verify_reason(const char *error)
+const char *
+d_verify_reason(const char *error)
 {
 	static const struct {
 		const char *needle;
 		const char *reason;
 	} map[] = {
-		{ "expired", "expired" },
-		{ "not valid before", "not_yet_valid" },
-		{ "iat in the future", "not_yet_valid" },
-		{ "unknown kid", "unknown_key" },
-		{ "verification set is empty", "unknown_key" },
-		{ "signature", "signature" },
-		{ "aud ", "audience" },
-		{ "iss ", "issuer" },
-		{ "lifetime", "lifetime" },
-		{ "alg", "algorithm" },
+	    {"expired", "expired"},
+	    {"not valid before", "not_yet_valid"},
+	    {"iat in the future", "not_yet_valid"},
+	    {"unknown kid", "unknown_key"},
+	    {"verification set is empty", "unknown_key"},
+	    {"signature", "signature"},
+	    {"aud ", "audience"},
+	    {"iss ", "issuer"},
+	    {"lifetime", "lifetime"},
+	    {"alg", "algorithm"},
 	};
 	size_t i;
 

@@ -14,17 +14,17 @@
 
 #include "common/error.h"
 
-#define D_SUB_MAX 1024      /* bytes of sub / aud */
-#define D_TYPE_MAX 63       /* bytes of a type name (POL_NAME_MAX - 1) */
-#define D_CLAIMS_MAX 64     /* members of "claims" */
+#define D_SUB_MAX 1024	/* bytes of sub / aud */
+#define D_TYPE_MAX 63	/* bytes of a type name (POL_NAME_MAX - 1) */
+#define D_CLAIMS_MAX 64 /* members of "claims" */
 
 typedef struct d_issue_req {
-	json_t *root;           /* owns every pointer below */
+	json_t *root; /* owns every pointer below */
 	const char *type;
 	const char *sub;
-	const char *aud;        /* NULL when absent */
-	int64_t lifetime;       /* seconds; 0 when absent (the type's lifetime) */
-	const json_t *claims;   /* object or NULL */
+	const char *aud;      /* NULL when absent */
+	int64_t lifetime;     /* seconds; 0 when absent (the type's lifetime) */
+	const json_t *claims; /* object or NULL */
 } d_issue_req;
 
 /* {type, sub, aud?, lifetime?, claims?}; unknown members are refused. */
@@ -35,8 +35,8 @@ typedef struct d_verify_req {
 	json_t *root;
 	const char *token;
 	size_t token_len;
-	const char *type;       /* NULL: every type */
-	const char *aud;        /* NULL: not checked */
+	const char *type; /* NULL: every type */
+	const char *aud;  /* NULL: not checked */
 } d_verify_req;
 
 /* {token, type?, aud?}; token at most max_token bytes. */

@@ -12,7 +12,7 @@
 
 /* Upper bounds of the latency histogram, in seconds (plus +Inf). */
 static const double bucket_le[N_BUCKETS] = {
-	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0,
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0,
 };
 
 typedef struct lcount {
@@ -34,23 +34,25 @@ typedef struct hist {
 
 struct d_metrics {
 	pthread_mutex_t mu;
-	ltable issued;    /* type, kid */
-	ltable verified;  /* type, role */
-	ltable failures;  /* reason, "" */
+	ltable issued;	 /* type, kid */
+	ltable verified; /* type, role */
+	ltable failures; /* reason, "" */
 	uint64_t hsm_errors;
 	hist req[D_ROUTE_COUNT];
 };
 
 static const char *const route_names[D_ROUTE_COUNT] = {
-	"tokens", "verify", "jwks", "status", "healthz", "metrics", "other",
+    "tokens", "verify", "jwks", "status", "healthz", "metrics", "other",
 };
 
-const char *d_route_name(d_route r)
+const char *
+d_route_name(d_route r)
 {
 	return (unsigned)r < D_ROUTE_COUNT ? route_names[r] : "other";
 }
 
-int d_metrics_new(d_metrics **out)
+int
+d_metrics_new(d_metrics **out)
 {
 	d_metrics *m;
 
@@ -63,7 +65,8 @@ int d_metrics_new(d_metrics **out)
 	return 0;
 }
 
-void d_metrics_free(d_metrics *m)
+void
+d_metrics_free(d_metrics *m)
 {
 	if (m == NULL)
 		return;
@@ -74,7 +77,8 @@ void d_metrics_free(d_metrics *m)
 	free(m);
 }
 
-static void copy_label(char dst[D_METRICS_LABEL_MAX], const char *src)
+static void
+copy_label(char dst[D_METRICS_LABEL_MAX], const char *src)
 {
 	size_t n = src != NULL ? strlen(src) : 0;
 
@@ -87,7 +91,8 @@ static void copy_label(char dst[D_METRICS_LABEL_MAX], const char *src)
 
 /* Add v to the series (a, b).  -1 when out of memory: the increment is
  * lost, never the process. */
-static int ltable_add(ltable *t, const char *a, const char *b, uint64_t v)
+static int
+ltable_add(ltable *t, const char *a, const char *b, uint64_t v)
 {
 	char la[D_METRICS_LABEL_MAX], lb[D_METRICS_LABEL_MAX];
 	size_t i;
@@ -115,35 +120,40 @@ static int ltable_add(ltable *t, const char *a, const char *b, uint64_t v)
 	return 0;
 }
 
-void d_metrics_issued(d_metrics *m, const char *type, const char *kid)
+void
+d_metrics_issued(d_metrics *m, const char *type, const char *kid)
 {
 	pthread_mutex_lock(&m->mu);
 	(void)ltable_add(&m->issued, type, kid, 1);
 	pthread_mutex_unlock(&m->mu);
 }
 
-void d_metrics_verified(d_metrics *m, const char *type, const char *role)
+void
+d_metrics_verified(d_metrics *m, const char *type, const char *role)
 {
 	pthread_mutex_lock(&m->mu);
 	(void)ltable_add(&m->verified, type, role, 1);
 	pthread_mutex_unlock(&m->mu);
 }
 
-void d_metrics_verify_failure(d_metrics *m, const char *reason)
+void
+d_metrics_verify_failure(d_metrics *m, const char *reason)
 {
 	pthread_mutex_lock(&m->mu);
 	(void)ltable_add(&m->failures, reason, "", 1);
 	pthread_mutex_unlock(&m->mu);
 }
 
-void d_metrics_hsm_error(d_metrics *m)
+void
+d_metrics_hsm_error(d_metrics *m)
 {
 	pthread_mutex_lock(&m->mu);
 	m->hsm_errors++;
 	pthread_mutex_unlock(&m->mu);
 }
 
-void d_metrics_request(d_metrics *m, d_route route, uint64_t duration_ns)
+void
+d_metrics_request(d_metrics *m, d_route route, uint64_t duration_ns)
 {
 	double s = (double)duration_ns / 1e9;
 	hist *h;
@@ -163,7 +173,8 @@ void d_metrics_request(d_metrics *m, d_route route, uint64_t duration_ns)
 
 /* ---- rendering ----------------------------------------------------------- */
 
-static int lcount_cmp(const void *x, const void *y)
+static int
+lcount_cmp(const void *x, const void *y)
 {
 	const lcount *p = x, *q = y;
 	int c = strcmp(p->a, q->a);
@@ -172,7 +183,8 @@ static int lcount_cmp(const void *x, const void *y)
 }
 
 /* Label value escaping of the exposition format: \\, \" and \n. */
-static void put_label(FILE *f, const char *v)
+static void
+put_label(FILE *f, const char *v)
 {
 	for (; *v != '\0'; v++) {
 		if (*v == '\\' || *v == '"')
@@ -184,7 +196,8 @@ static void put_label(FILE *f, const char *v)
 	}
 }
 
-static void put_series(FILE *f, const char *name, const char *la, const char *lb, const ltable *t)
+static void
+put_series(FILE *f, const char *name, const char *la, const char *lb, const ltable *t)
 {
 	size_t i;
 
@@ -199,7 +212,8 @@ static void put_series(FILE *f, const char *name, const char *la, const char *lb
 	}
 }
 
-static int merge(ltable *dst, const ltable *src)
+static int
+merge(ltable *dst, const ltable *src)
 {
 	size_t i;
 
@@ -209,9 +223,10 @@ static int merge(ltable *dst, const ltable *src)
 	return 0;
 }
 
-int d_metrics_render(d_metrics *const *m, size_t n, const char *extra, char **text, size_t *len)
+int
+d_metrics_render(d_metrics *const *m, size_t n, const char *extra, char **text, size_t *len)
 {
-	ltable issued = { 0 }, verified = { 0 }, failures = { 0 };
+	ltable issued = {0}, verified = {0}, failures = {0};
 	hist req[D_ROUTE_COUNT];
 	uint64_t hsm_errors = 0;
 	char *buf = NULL;
@@ -257,36 +272,44 @@ int d_metrics_render(d_metrics *const *m, size_t n, const char *extra, char **te
 		goto out;
 	}
 	fputs("# HELP p11s_tokens_issued_total Tokens issued, by type and signing key.\n"
-	      "# TYPE p11s_tokens_issued_total counter\n", f);
+	      "# TYPE p11s_tokens_issued_total counter\n",
+	      f);
 	put_series(f, "p11s_tokens_issued_total", "type", "kid", &issued);
 	fputs("# HELP p11s_verifications_total Verifications, by type and the role of the key that "
 	      "verified (none: rejected).\n"
-	      "# TYPE p11s_verifications_total counter\n", f);
+	      "# TYPE p11s_verifications_total counter\n",
+	      f);
 	put_series(f, "p11s_verifications_total", "type", "role", &verified);
 	fputs("# HELP p11s_verify_failures_total Rejected tokens and verify requests, by reason.\n"
-	      "# TYPE p11s_verify_failures_total counter\n", f);
+	      "# TYPE p11s_verify_failures_total counter\n",
+	      f);
 	put_series(f, "p11s_verify_failures_total", "reason", NULL, &failures);
-	fprintf(f, "# HELP p11s_hsm_errors_total Signing failures reported by the token.\n"
+	fprintf(f,
+		"# HELP p11s_hsm_errors_total Signing failures reported by the token.\n"
 		"# TYPE p11s_hsm_errors_total counter\n"
-		"p11s_hsm_errors_total %llu\n", (unsigned long long)hsm_errors);
+		"p11s_hsm_errors_total %llu\n",
+		(unsigned long long)hsm_errors);
 	fputs("# HELP p11s_request_duration_seconds Time spent answering requests, by route.\n"
-	      "# TYPE p11s_request_duration_seconds histogram\n", f);
+	      "# TYPE p11s_request_duration_seconds histogram\n",
+	      f);
 	for (k = 0; k < D_ROUTE_COUNT; k++) {
 		uint64_t cum = 0;
 		size_t b;
 
 		for (b = 0; b < N_BUCKETS; b++) {
 			cum += req[k].bucket[b];
-			fprintf(f, "p11s_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
-				route_names[k], bucket_le[b], (unsigned long long)cum);
+			fprintf(
+			    f,
+			    "p11s_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
+			    route_names[k], bucket_le[b], (unsigned long long)cum);
 		}
 		cum += req[k].bucket[N_BUCKETS];
 		fprintf(f, "p11s_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
 			route_names[k], (unsigned long long)cum);
 		fprintf(f, "p11s_request_duration_seconds_sum{route=\"%s\"} %.9f\n", route_names[k],
 			(double)req[k].sum_ns / 1e9);
-		fprintf(f, "p11s_request_duration_seconds_count{route=\"%s\"} %llu\n", route_names[k],
-			(unsigned long long)req[k].count);
+		fprintf(f, "p11s_request_duration_seconds_count{route=\"%s\"} %llu\n",
+			route_names[k], (unsigned long long)req[k].count);
 	}
 	if (extra != NULL)
 		fputs(extra, f);

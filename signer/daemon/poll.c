@@ -47,12 +47,14 @@ struct d_poller {
 	uint64_t version;
 };
 
-static int sign_cb(void *ctx, const uint8_t *msg, size_t len, uint8_t *sig, size_t *siglen)
+static int
+sign_cb(void *ctx, const uint8_t *msg, size_t len, uint8_t *sig, size_t *siglen)
 {
 	return hsm_sign(ctx, msg, len, sig, siglen);
 }
 
-int d_staged_key_test(hsm_token *t, const pol_type_conf *tc, const d_view *v, const pol_key *k)
+int
+d_staged_key_test(hsm_token *t, const pol_type_conf *tc, const d_view *v, const pol_key *k)
 {
 	uint8_t id[HSM_ID_MAX];
 	hsm_signer *s = NULL;
@@ -71,7 +73,8 @@ int d_staged_key_test(hsm_token *t, const pol_type_conf *tc, const d_view *v, co
 	vk.pub = tokens_pubkey(v->ks, k->sha1);
 	id_len = p11s_unhex(k->id_hex, id, sizeof(id));
 	if (vk.kid == NULL || vk.pub == NULL || id_len <= 0) {
-		r = p11s_fail(P11S_E_STATE, "key %s has no certificate or CKA_ID in the state", k->sha1);
+		r = p11s_fail(P11S_E_STATE, "key %s has no certificate or CKA_ID in the state",
+			      k->sha1);
 		goto out;
 	}
 	if ((r = hsm_signer_open(t, id, (size_t)id_len, tc->alg, 0, &s)) != 0)
@@ -94,7 +97,8 @@ int d_staged_key_test(hsm_token *t, const pol_type_conf *tc, const d_view *v, co
 	vp.now = now;
 	vp.max_lifetime = 60;
 	if ((r = jwt_verify(tok, strlen(tok), &vp, &res)) != 0) {
-		r = p11s_fail(P11S_E_CRYPTO, "the test signature does not verify with the certificate: %s",
+		r = p11s_fail(P11S_E_CRYPTO,
+			      "the test signature does not verify with the certificate: %s",
 			      res.error);
 		goto out;
 	}
@@ -106,14 +110,16 @@ out:
 	return r;
 }
 
-static tested *test_entry(d_poller *p, const char *type, const char *sha1, p11s_time effective)
+static tested *
+test_entry(d_poller *p, const char *type, const char *sha1, p11s_time effective)
 {
 	tested *t;
 	size_t i;
 
 	for (i = 0; i < p->n_tests; i++) {
 		t = &p->tests[i];
-		if (strcmp(t->type, type) == 0 && strcmp(t->sha1, sha1) == 0 && t->effective == effective)
+		if (strcmp(t->type, type) == 0 && strcmp(t->sha1, sha1) == 0 &&
+		    t->effective == effective)
 			return t;
 	}
 	t = realloc(p->tests, (p->n_tests + 1) * sizeof(*t));
@@ -128,7 +134,8 @@ static tested *test_entry(d_poller *p, const char *type, const char *sha1, p11s_
 	return t;
 }
 
-static void staged_tests(d_poller *p, const signer_conf *c, const d_view *v, p11s_time now)
+static void
+staged_tests(d_poller *p, const signer_conf *c, const d_view *v, p11s_time now)
 {
 	size_t ti;
 
@@ -139,8 +146,8 @@ static void staged_tests(d_poller *p, const signer_conf *c, const d_view *v, p11
 		const char *kid;
 		int r, final;
 
-		if (pol_timeline_of(&c->policy, &v->st->pol, tc->name, now, &tl) != 0 || tl.staged == NULL ||
-		    now >= tl.effective)
+		if (pol_timeline_of(&c->policy, &v->st->pol, tc->name, now, &tl) != 0 ||
+		    tl.staged == NULL || now >= tl.effective)
 			continue;
 		if ((t = test_entry(p, tc->name, tl.staged->sha1, tl.effective)) == NULL)
 			continue;
@@ -150,19 +157,23 @@ static void staged_tests(d_poller *p, const signer_conf *c, const d_view *v, p11
 		kid = tokens_kid(v->ks, tl.staged->sha1);
 		r = d_staged_key_test(p->token, tc, v, tl.staged);
 		if (r == 0) {
-			log_info("staged key %s for %s passed its test signature (effective in %lld s)",
-				 tl.staged->sha1, tc->name, (long long)(tl.effective - now));
+			log_info(
+			    "staged key %s for %s passed its test signature (effective in %lld s)",
+			    tl.staged->sha1, tc->name, (long long)(tl.effective - now));
 		} else {
 			char eff[32];
 
 			p11s_fmt_utc(tl.effective, eff, sizeof(eff));
-			log_error("ALERT: staged key %s for %s FAILED its test signature, %lld s before it "
-				  "becomes effective at %s: %s; tokens issued from then on will fail "
-				  "unless the token is fixed or the roll is replaced",
-				  tl.staged->sha1, tc->name, (long long)(tl.effective - now), eff,
-				  p11s_errmsg(r));
+			log_error(
+			    "ALERT: staged key %s for %s FAILED its test signature, %lld s before "
+			    "it "
+			    "becomes effective at %s: %s; tokens issued from then on will fail "
+			    "unless the token is fixed or the roll is replaced",
+			    tl.staged->sha1, tc->name, (long long)(tl.effective - now), eff,
+			    p11s_errmsg(r));
 		}
-		d_app_note_staged_test(p->app, tc->name, kid != NULL ? kid : tl.staged->sha1, r == 0, now);
+		d_app_note_staged_test(p->app, tc->name, kid != NULL ? kid : tl.staged->sha1,
+				       r == 0, now);
 		/* A failed first test is repeated at the final check. */
 		t->first_done = 1;
 		if (final)
@@ -175,7 +186,8 @@ static void staged_tests(d_poller *p, const signer_conf *c, const d_view *v, p11
  * process saw is issuing (the journal deduplicates across members).  The
  * journal lock is taken before any token lock, so this runs with none held.
  */
-static void observe_switches(d_poller *p, const signer_conf *c, const d_view *v, p11s_time now)
+static void
+observe_switches(d_poller *p, const signer_conf *c, const d_view *v, p11s_time now)
 {
 	for (size_t i = 0; i < p->n_tests; i++) {
 		tested *t = &p->tests[i];
@@ -197,7 +209,8 @@ static void observe_switches(d_poller *p, const signer_conf *c, const d_view *v,
 	}
 }
 
-static void write_member(d_poller *p, p11s_time now)
+static void
+write_member(d_poller *p, p11s_time now)
 {
 	member_record m = p->me;
 	int r;
@@ -211,7 +224,8 @@ static void write_member(d_poller *p, p11s_time now)
 	p->member_written = now;
 }
 
-static void tick(d_poller *p, const signer_conf *c)
+static void
+tick(d_poller *p, const signer_conf *c)
 {
 	p11s_time now = p11s_now();
 	signer_state *st = NULL;
@@ -222,8 +236,10 @@ static void tick(d_poller *p, const signer_conf *c)
 
 	if ((r = state_peek_version(p->token, &ver)) != 0) {
 		if (!p->failing)
-			log_warn("cannot poll the token for state changes: %s; serving version %" PRIu64
-				 " meanwhile", p11s_errmsg(r), p->version);
+			log_warn(
+			    "cannot poll the token for state changes: %s; serving version %" PRIu64
+			    " meanwhile",
+			    p11s_errmsg(r), p->version);
 		p->failing = 1;
 		d_app_note_poll(p->app, 0, p->version, now);
 		return;
@@ -231,7 +247,8 @@ static void tick(d_poller *p, const signer_conf *c)
 	if (ver != p->version) {
 		if ((r = state_load(p->token, &st)) != 0) {
 			if (!p->failing)
-				log_warn("cannot load state version %" PRIu64 ": %s", ver, p11s_errmsg(r));
+				log_warn("cannot load state version %" PRIu64 ": %s", ver,
+					 p11s_errmsg(r));
 			p->failing = 1;
 			d_app_note_poll(p->app, 0, p->version, now);
 			return;
@@ -240,15 +257,18 @@ static void tick(d_poller *p, const signer_conf *c)
 		/* honour only staged rolls that carry a valid quorum (SPEC §6) */
 		if ((r = custody_filter(c, st)) != 0) {
 			if (!p->failing)
-				log_error("state version %" PRIu64 ": cannot check roll approvals: %s; "
-					  "serving version %" PRIu64, ver, p11s_errmsg(r), p->version);
+				log_error("state version %" PRIu64
+					  ": cannot check roll approvals: %s; "
+					  "serving version %" PRIu64,
+					  ver, p11s_errmsg(r), p->version);
 			state_free(st);
 			p->failing = 1;
 			d_app_note_poll(p->app, 0, p->version, now);
 			return;
 		}
 		if ((r = d_view_new(st, now, &nv)) != 0) {
-			log_error("state version %" PRIu64 " is unusable: %s; serving version %" PRIu64,
+			log_error("state version %" PRIu64
+				  " is unusable: %s; serving version %" PRIu64,
 				  ver, p11s_errmsg(r), p->version);
 			p->failing = 1;
 			d_app_note_poll(p->app, 0, p->version, now);
@@ -273,7 +293,8 @@ static void tick(d_poller *p, const signer_conf *c)
 	d_ref_put(vr);
 }
 
-static void *poll_main(void *arg)
+static void *
+poll_main(void *arg)
 {
 	d_poller *p = arg;
 
@@ -309,7 +330,8 @@ static void *poll_main(void *arg)
 	return NULL;
 }
 
-int d_poller_start(const d_poll_params *pp, d_poller **out)
+int
+d_poller_start(const d_poll_params *pp, d_poller **out)
 {
 	d_poller *p;
 	pthread_condattr_t ca;
@@ -344,7 +366,8 @@ int d_poller_start(const d_poll_params *pp, d_poller **out)
 	return 0;
 }
 
-void d_poller_stop(d_poller *p)
+void
+d_poller_stop(d_poller *p)
 {
 	int r;
 

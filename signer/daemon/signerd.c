@@ -37,7 +37,7 @@
 typedef struct daemon_ctx {
 	const char *conf_path;
 	int foreground;
-	int notify_fd;          /* daemon mode: tells the waiting parent the exit code */
+	int notify_fd; /* daemon mode: tells the waiting parent the exit code */
 	hsm_token *token;
 	d_slot settings;
 	d_slot view;
@@ -47,18 +47,23 @@ typedef struct daemon_ctx {
 	member_record me;
 } daemon_ctx;
 
-static void usage(FILE *f)
+static void
+usage(FILE *f)
 {
-	fprintf(f, "usage: signerd [--config FILE] [--foreground] [--debug]\n"
-		   "  --config FILE   configuration (default: $SIGNER_CONFIG, then %s)\n"
-		   "  --foreground    stay attached and log to stderr (default: daemonise, log to syslog)\n"
-		   "  --debug         log debug messages too\n"
-		   "see signerd(8)\n", SIGNER_DEFAULT_CONFIG);
+	fprintf(f,
+		"usage: signerd [--config FILE] [--foreground] [--debug]\n"
+		"  --config FILE   configuration (default: $SIGNER_CONFIG, then %s)\n"
+		"  --foreground    stay attached and log to stderr (default: daemonise, log to "
+		"syslog)\n"
+		"  --debug         log debug messages too\n"
+		"see signerd(8)\n",
+		SIGNER_DEFAULT_CONFIG);
 }
 
 /* A start-up failure: logged, echoed to the terminal we were started from,
  * and passed to the waiting parent in daemon mode. */
-static int startup_failed(daemon_ctx *d, int code, const char *what, int err)
+static int
+startup_failed(daemon_ctx *d, int code, const char *what, int err)
 {
 	log_error("%s: %s", what, p11s_errmsg(err));
 	if (!d->foreground)
@@ -79,7 +84,8 @@ static int startup_failed(daemon_ctx *d, int code, const char *what, int err)
  * the exit code of start-up (0 once serving), so `signerd` run by hand or by
  * a Type=forking unit reports a wrong PIN as exit 3.
  */
-static int daemonize(daemon_ctx *d)
+static int
+daemonize(daemon_ctx *d)
 {
 	int p[2], null;
 	pid_t pid;
@@ -117,7 +123,8 @@ static int daemonize(daemon_ctx *d)
 	return 0;
 }
 
-static void ready(daemon_ctx *d)
+static void
+ready(daemon_ctx *d)
 {
 	unsigned char b = 0;
 	int null;
@@ -137,7 +144,8 @@ static void ready(daemon_ctx *d)
 	}
 }
 
-static void server_params(const signer_conf *c, d_server_params *sp, d_limits *lim)
+static void
+server_params(const signer_conf *c, d_server_params *sp, d_limits *lim)
 {
 	memset(lim, 0, sizeof(*lim));
 	lim->max_body = c->max_body;
@@ -155,7 +163,8 @@ static void server_params(const signer_conf *c, d_server_params *sp, d_limits *l
 	sp->workers = c->workers;
 }
 
-static int str_differs(const char *a, const char *b)
+static int
+str_differs(const char *a, const char *b)
 {
 	if (a == NULL || b == NULL)
 		return a != b;
@@ -163,7 +172,8 @@ static int str_differs(const char *a, const char *b)
 }
 
 /* SIGHUP: a refused file keeps the running configuration. */
-static void reload(daemon_ctx *d)
+static void
+reload(daemon_ctx *d)
 {
 	signer_conf *nc = NULL;
 	const signer_conf *oc;
@@ -193,14 +203,15 @@ static void reload(daemon_ctx *d)
 		d_ref_put(old);
 		return;
 	}
-	if (str_differs(oc->token_uri, nc->token_uri) || str_differs(oc->token_pin, nc->token_pin) ||
-	    str_differs(oc->lock_file, nc->lock_file))
+	if (str_differs(oc->token_uri, nc->token_uri) ||
+	    str_differs(oc->token_pin, nc->token_pin) || str_differs(oc->lock_file, nc->lock_file))
 		log_warn("[token] settings changed; they take effect at the next restart");
 	listen_changed = oc->n_listen != nc->n_listen || oc->workers != nc->workers;
 	for (i = 0; !listen_changed && i < nc->n_listen; i++)
 		listen_changed = strcmp(oc->listen[i], nc->listen[i]) != 0;
 	if (listen_changed)
-		log_warn("[server] listen or workers changed; they take effect at the next restart");
+		log_warn(
+		    "[server] listen or workers changed; they take effect at the next restart");
 	d_ref_put(old);
 	server_params(nc, NULL, &lim);
 	d_server_set_limits(d->srv, &lim);
@@ -212,12 +223,14 @@ static void reload(daemon_ctx *d)
 	log_info("configuration reloaded from %s", d->conf_path);
 }
 
-static int token_exit_code(int r)
+static int
+token_exit_code(int r)
 {
 	return r == P11S_E_PIN_SOURCE || r == P11S_E_CONFIG ? EXIT_USAGE : EXIT_TOKEN;
 }
 
-static int run(daemon_ctx *d, signer_conf *conf, const sigset_t *sigs)
+static int
+run(daemon_ctx *d, signer_conf *conf, const sigset_t *sigs)
 {
 	hsm_open_params hp;
 	signer_state *st = NULL;
@@ -240,11 +253,14 @@ static int run(daemon_ctx *d, signer_conf *conf, const sigset_t *sigs)
 	if ((r = hsm_open(&hp, &d->token)) != 0) {
 		signer_conf_free(conf);
 		if (r == P11S_E_PIN_INCORRECT || r == P11S_E_PIN_LOCKED)
-			return startup_failed(d, EXIT_TOKEN, "the token refused the PIN (not retried, to avoid "
-					      "locking it; fix [token] pin and start again)", r);
+			return startup_failed(d, EXIT_TOKEN,
+					      "the token refused the PIN (not retried, to avoid "
+					      "locking it; fix [token] pin and start again)",
+					      r);
 		return startup_failed(d, token_exit_code(r), "cannot open the token", r);
 	}
-	log_info("token '%s' (serial %s) open", hsm_token_label(d->token), hsm_token_serial(d->token));
+	log_info("token '%s' (serial %s) open", hsm_token_label(d->token),
+		 hsm_token_serial(d->token));
 	if ((r = state_load(d->token, &st)) != 0) {
 		signer_conf_free(conf);
 		return startup_failed(d, EXIT_TOKEN, "cannot load the state from the token", r);
@@ -291,8 +307,8 @@ static int run(daemon_ctx *d, signer_conf *conf, const sigset_t *sigs)
 	pp.me = &d->me;
 	if ((r = d_poller_start(&pp, &d->poller)) != 0)
 		return startup_failed(d, EXIT_FAIL, "cannot start the state poller", r);
-	log_info("signerd %s ready: member %s, state version %" PRIu64 ", %u workers", PACKAGE_VERSION,
-		 d->me.id, v->st->version, d_server_workers(d->srv));
+	log_info("signerd %s ready: member %s, state version %" PRIu64 ", %u workers",
+		 PACKAGE_VERSION, d->me.id, v->st->version, d_server_workers(d->srv));
 	ready(d);
 
 	for (;;) {
@@ -319,15 +335,13 @@ static int run(daemon_ctx *d, signer_conf *conf, const sigset_t *sigs)
 	return 0;
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "foreground", no_argument, NULL, 'f' },
-		{ "debug", no_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+	    {"config", required_argument, NULL, 'c'}, {"foreground", no_argument, NULL, 'f'},
+	    {"debug", no_argument, NULL, 'd'},	      {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
 	};
 	daemon_ctx d;
 	signer_conf *conf = NULL;

@@ -5,12 +5,14 @@
 
 #include <stdlib.h>
 
-void d_ref_get(d_ref *r)
+void
+d_ref_get(d_ref *r)
 {
 	atomic_fetch_add_explicit(&r->n, 1, memory_order_relaxed);
 }
 
-void d_ref_put(d_ref *r)
+void
+d_ref_put(d_ref *r)
 {
 	if (r == NULL)
 		return;
@@ -18,21 +20,24 @@ void d_ref_put(d_ref *r)
 		r->destroy(r);
 }
 
-void d_slot_init(d_slot *s)
+void
+d_slot_init(d_slot *s)
 {
 	pthread_mutex_init(&s->mu, NULL);
 	atomic_init(&s->gen, 0);
 	s->obj = NULL;
 }
 
-void d_slot_destroy(d_slot *s)
+void
+d_slot_destroy(d_slot *s)
 {
 	d_ref_put(s->obj);
 	s->obj = NULL;
 	pthread_mutex_destroy(&s->mu);
 }
 
-void d_slot_publish(d_slot *s, d_ref *obj)
+void
+d_slot_publish(d_slot *s, d_ref *obj)
 {
 	d_ref *old;
 
@@ -44,7 +49,8 @@ void d_slot_publish(d_slot *s, d_ref *obj)
 	d_ref_put(old);
 }
 
-d_ref *d_slot_acquire(d_slot *s)
+d_ref *
+d_slot_acquire(d_slot *s)
 {
 	d_ref *o;
 
@@ -56,7 +62,8 @@ d_ref *d_slot_acquire(d_slot *s)
 	return o;
 }
 
-d_ref *d_slot_cached(d_slot *s, d_cache *c)
+d_ref *
+d_slot_cached(d_slot *s, d_cache *c)
 {
 	unsigned gen = atomic_load_explicit(&s->gen, memory_order_acquire);
 
@@ -74,14 +81,16 @@ d_ref *d_slot_cached(d_slot *s, d_cache *c)
 	return c->obj;
 }
 
-void d_cache_release(d_cache *c)
+void
+d_cache_release(d_cache *c)
 {
 	d_ref_put(c->obj);
 	c->obj = NULL;
 	c->gen = 0;
 }
 
-static void settings_destroy(d_ref *r)
+static void
+settings_destroy(d_ref *r)
 {
 	d_settings *s = (d_settings *)r;
 
@@ -89,7 +98,8 @@ static void settings_destroy(d_ref *r)
 	free(s);
 }
 
-int d_settings_new(signer_conf *conf, d_settings **out)
+int
+d_settings_new(signer_conf *conf, d_settings **out)
 {
 	d_settings *s;
 
@@ -106,7 +116,8 @@ int d_settings_new(signer_conf *conf, d_settings **out)
 	return 0;
 }
 
-static void view_destroy(d_ref *r)
+static void
+view_destroy(d_ref *r)
 {
 	d_view *v = (d_view *)r;
 
@@ -115,7 +126,8 @@ static void view_destroy(d_ref *r)
 	free(v);
 }
 
-int d_view_new(signer_state *st, p11s_time now, d_view **out)
+int
+d_view_new(signer_state *st, p11s_time now, d_view **out)
 {
 	d_view *v;
 	int r;

@@ -52,7 +52,7 @@ void d_cache_release(d_cache *c);
 
 typedef struct d_settings {
 	d_ref ref;
-	signer_conf *conf;    /* owned */
+	signer_conf *conf; /* owned */
 } d_settings;
 
 /* Takes ownership of conf (also on failure). */
@@ -60,8 +60,8 @@ P11S_MUST_CHECK int d_settings_new(signer_conf *conf, d_settings **out);
 
 typedef struct d_view {
 	d_ref ref;
-	signer_state *st;     /* owned */
-	tokens_keyset *ks;    /* owned */
+	signer_state *st;  /* owned */
+	tokens_keyset *ks; /* owned */
 	p11s_time loaded_at;
 } d_view;
 

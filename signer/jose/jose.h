@@ -28,15 +28,15 @@ P11S_MUST_CHECK int jose_x5t_from_hex(const char *sha1_hex, char *out, size_t ou
 
 typedef struct jwt_issue_params {
 	p11s_alg alg;
-	const char *kid;       /* base64url SHA-256 thumbprint */
-	const char *x5t;       /* base64url SHA-1 thumbprint */
+	const char *kid; /* base64url SHA-256 thumbprint */
+	const char *x5t; /* base64url SHA-1 thumbprint */
 	const char *iss;
-	const char *sub;       /* required */
-	const char *aud;       /* NULL: no aud claim */
-	p11s_time now;         /* iat = nbf = now */
-	int64_t lifetime;      /* exp = now + lifetime; > 0 */
-	const json_t *claims;  /* extra claims (object) or NULL; registered names
-				* (iss sub aud iat nbf exp jti) are refused */
+	const char *sub;      /* required */
+	const char *aud;      /* NULL: no aud claim */
+	p11s_time now;	      /* iat = nbf = now */
+	int64_t lifetime;     /* exp = now + lifetime; > 0 */
+	const json_t *claims; /* extra claims (object) or NULL; registered names
+			       * (iss sub aud iat nbf exp jti) are refused */
 	jws_sign_fn sign;
 	void *sign_ctx;
 } jwt_issue_params;
@@ -46,26 +46,26 @@ typedef struct jwt_issue_params {
 P11S_MUST_CHECK int jwt_issue(const jwt_issue_params *p, char **token, p11s_time *exp);
 
 typedef struct jwt_vkey {
-	p11s_alg alg;          /* bound to the key record, never taken from the header */
-	const char *kid;       /* base64url SHA-256 thumbprint */
-	EVP_PKEY *pub;         /* public key from the certificate */
+	p11s_alg alg;	 /* bound to the key record, never taken from the header */
+	const char *kid; /* base64url SHA-256 thumbprint */
+	EVP_PKEY *pub;	 /* public key from the certificate */
 } jwt_vkey;
 
 typedef struct jwt_verify_params {
-	const jwt_vkey *keys;  /* in trial order: new key first */
+	const jwt_vkey *keys; /* in trial order: new key first */
 	size_t n_keys;
 	p11s_time now;
-	int64_t leeway;        /* clock_skew, for exp/nbf/iat */
-	int64_t max_lifetime;  /* exp - iat must not exceed this (type's token lifetime) */
-	const char *aud;       /* NULL: not checked */
-	const char *iss;       /* NULL: not checked */
+	int64_t leeway;	      /* clock_skew, for exp/nbf/iat */
+	int64_t max_lifetime; /* exp - iat must not exceed this (type's token lifetime) */
+	const char *aud;      /* NULL: not checked */
+	const char *iss;      /* NULL: not checked */
 } jwt_verify_params;
 
 typedef struct jwt_result {
-	int key_index;         /* index into keys that verified, -1 if none */
-	json_t *claims;        /* on success: the claims object (caller json_decref) */
-	char kid[64];          /* header kid if any */
-	char error[256];       /* on failure: one specific reason */
+	int key_index;	 /* index into keys that verified, -1 if none */
+	json_t *claims;	 /* on success: the claims object (caller json_decref) */
+	char kid[64];	 /* header kid if any */
+	char error[256]; /* on failure: one specific reason */
 } jwt_result;
 
 /*

@@ -68,8 +68,7 @@ setup(void **state)
 	p.uri = uri;
 	p.lock_file = tt.lock_file;
 	p.pin_source = tt.pin_source;
-	if (hsm_open(&p, &tok) != 0 ||
-	    hsm_keygen(tok, "k", P11S_KT_EC_P256, 0, id, &id_len) != 0 ||
+	if (hsm_open(&p, &tok) != 0 || hsm_keygen(tok, "k", P11S_KT_EC_P256, 0, id, &id_len) != 0 ||
 	    hsm_public_key(tok, id, id_len, &pub) != 0)
 		return -1;
 	return 0;
@@ -93,7 +92,8 @@ sign_once(hsm_signer *s)
 	int r = hsm_sign(s, msg, sizeof(msg) - 1, sig, &siglen);
 
 	if (r == 0)
-		assert_int_equal(ht_verify(pub, P11S_ALG_ES256, msg, sizeof(msg) - 1, sig, siglen), 1);
+		assert_int_equal(ht_verify(pub, P11S_ALG_ES256, msg, sizeof(msg) - 1, sig, siglen),
+				 1);
 	return r;
 }
 
@@ -189,11 +189,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_session_lost_once),
-		cmocka_unit_test(test_device_errors_recovered),
-		cmocka_unit_test(test_relogin),
-		cmocka_unit_test(test_bounded_then_recovers),
-		cmocka_unit_test(test_pin_locked_not_retried),
+	    cmocka_unit_test(test_session_lost_once),
+	    cmocka_unit_test(test_device_errors_recovered),
+	    cmocka_unit_test(test_relogin),
+	    cmocka_unit_test(test_bounded_then_recovers),
+	    cmocka_unit_test(test_pin_locked_not_retried),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

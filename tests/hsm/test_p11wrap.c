@@ -37,16 +37,16 @@ static CK_SESSION_HANDLE sess;
 static CK_OBJECT_HANDLE priv_key, pub_key;
 
 static const char *const required_codes[] = {
-	"CKR_SESSION_HANDLE_INVALID", "CKR_SESSION_CLOSED",      "CKR_DEVICE_ERROR",
-	"CKR_DEVICE_REMOVED",         "CKR_TOKEN_NOT_PRESENT",   "CKR_PIN_LOCKED",
-	"CKR_PIN_INCORRECT",          "CKR_USER_NOT_LOGGED_IN",  "CKR_GENERAL_ERROR",
-	"CKR_OBJECT_HANDLE_INVALID",  "CKR_FUNCTION_FAILED",
+    "CKR_SESSION_HANDLE_INVALID", "CKR_SESSION_CLOSED",	    "CKR_DEVICE_ERROR",
+    "CKR_DEVICE_REMOVED",	  "CKR_TOKEN_NOT_PRESENT",  "CKR_PIN_LOCKED",
+    "CKR_PIN_INCORRECT",	  "CKR_USER_NOT_LOGGED_IN", "CKR_GENERAL_ERROR",
+    "CKR_OBJECT_HANDLE_INVALID",  "CKR_FUNCTION_FAILED",
 };
 static const CK_RV required_rvs[] = {
-	CKR_SESSION_HANDLE_INVALID, CKR_SESSION_CLOSED,     CKR_DEVICE_ERROR,
-	CKR_DEVICE_REMOVED,         CKR_TOKEN_NOT_PRESENT,  CKR_PIN_LOCKED,
-	CKR_PIN_INCORRECT,          CKR_USER_NOT_LOGGED_IN, CKR_GENERAL_ERROR,
-	CKR_OBJECT_HANDLE_INVALID,  CKR_FUNCTION_FAILED,
+    CKR_SESSION_HANDLE_INVALID, CKR_SESSION_CLOSED,	CKR_DEVICE_ERROR,
+    CKR_DEVICE_REMOVED,		CKR_TOKEN_NOT_PRESENT,	CKR_PIN_LOCKED,
+    CKR_PIN_INCORRECT,		CKR_USER_NOT_LOGGED_IN, CKR_GENERAL_ERROR,
+    CKR_OBJECT_HANDLE_INVALID,	CKR_FUNCTION_FAILED,
 };
 
 /* Replace the plan atomically (new inode), as tests that use the wrapper should. */
@@ -136,10 +136,10 @@ static void
 login_and_find_key(void)
 {
 	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-	CK_BYTE id[] = { 0x01 };
+	CK_BYTE id[] = {0x01};
 	CK_ATTRIBUTE tmpl[] = {
-		{ CKA_CLASS, &cls, sizeof(cls) },
-		{ CKA_ID, id, sizeof(id) },
+	    {CKA_CLASS, &cls, sizeof(cls)},
+	    {CKA_ID, id, sizeof(id)},
 	};
 	CK_ULONG n = 0;
 
@@ -153,7 +153,7 @@ login_and_find_key(void)
 static CK_RV
 sign_once(CK_SESSION_HANDLE s, CK_BYTE *sig, CK_ULONG *sig_len)
 {
-	CK_MECHANISM mech = { CKM_ECDSA, NULL, 0 };
+	CK_MECHANISM mech = {CKM_ECDSA, NULL, 0};
 	CK_BYTE hash[32];
 	CK_RV rv;
 
@@ -166,13 +166,12 @@ sign_once(CK_SESSION_HANDLE s, CK_BYTE *sig, CK_ULONG *sig_len)
 static void
 verify(CK_BYTE *sig, CK_ULONG sig_len)
 {
-	CK_MECHANISM mech = { CKM_ECDSA, NULL, 0 };
+	CK_MECHANISM mech = {CKM_ECDSA, NULL, 0};
 	CK_BYTE hash[32];
 
 	memset(hash, 0x5a, sizeof(hash));
 	assert_int_equal(p11->C_VerifyInit(sess, &mech, pub_key), CKR_OK);
-	assert_int_equal(p11->C_Verify(sess, hash, sizeof(hash), sig, sig_len),
-			 CKR_OK);
+	assert_int_equal(p11->C_Verify(sess, hash, sizeof(hash), sig, sig_len), CKR_OK);
 }
 
 static CK_SLOT_ID
@@ -198,20 +197,20 @@ find_slot(const char *label)
 static void
 generate_key(void)
 {
-	static CK_BYTE p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
-	CK_MECHANISM mech = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
+	static CK_BYTE p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+	CK_MECHANISM mech = {CKM_EC_KEY_PAIR_GEN, NULL, 0};
 	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
-	CK_BYTE id[] = { 0x01 };
+	CK_BYTE id[] = {0x01};
 	CK_ATTRIBUTE pub[] = {
-		{ CKA_TOKEN, &yes, sizeof(yes) },
-		{ CKA_VERIFY, &yes, sizeof(yes) },
-		{ CKA_EC_PARAMS, p256, sizeof(p256) },
-		{ CKA_ID, id, sizeof(id) },
+	    {CKA_TOKEN, &yes, sizeof(yes)},
+	    {CKA_VERIFY, &yes, sizeof(yes)},
+	    {CKA_EC_PARAMS, p256, sizeof(p256)},
+	    {CKA_ID, id, sizeof(id)},
 	};
 	CK_ATTRIBUTE priv[] = {
-		{ CKA_TOKEN, &yes, sizeof(yes) },     { CKA_PRIVATE, &yes, sizeof(yes) },
-		{ CKA_SENSITIVE, &yes, sizeof(yes) }, { CKA_EXTRACTABLE, &no, sizeof(no) },
-		{ CKA_SIGN, &yes, sizeof(yes) },      { CKA_ID, id, sizeof(id) },
+	    {CKA_TOKEN, &yes, sizeof(yes)},	{CKA_PRIVATE, &yes, sizeof(yes)},
+	    {CKA_SENSITIVE, &yes, sizeof(yes)}, {CKA_EXTRACTABLE, &no, sizeof(no)},
+	    {CKA_SIGN, &yes, sizeof(yes)},	{CKA_ID, id, sizeof(id)},
 	};
 
 	assert_int_equal(p11->C_GenerateKeyPair(sess, &mech, pub, 4, priv, 6, &pub_key, &priv_key),
@@ -244,9 +243,9 @@ group_setup(void **state)
 	args.flags = CKF_OS_LOCKING_OK;
 	assert_int_equal(p11->C_Initialize(&args), CKR_OK);
 	slot = find_slot(LABEL);
-	assert_int_equal(p11->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
-					    &sess),
-			 CKR_OK);
+	assert_int_equal(
+	    p11->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &sess),
+	    CKR_OK);
 	assert_int_equal(login(), CKR_OK);
 	generate_key();
 	assert_int_equal(p11->C_Logout(sess), CKR_OK);
@@ -344,7 +343,7 @@ static void
 test_sign_session_lost(void **state)
 {
 	CK_SESSION_HANDLE s2;
-	CK_MECHANISM mech = { CKM_ECDSA, NULL, 0 };
+	CK_MECHANISM mech = {CKM_ECDSA, NULL, 0};
 	CK_BYTE sig[256];
 	CK_ULONG sig_len = sizeof(sig);
 
@@ -397,7 +396,8 @@ test_forever_until_rewritten(void **state)
 	CK_ULONG n = 0;
 	int i;
 
-	write_plan("C_OpenSession CKR_TOKEN_NOT_PRESENT -1\nC_FindObjectsInit CKR_DEVICE_ERROR -1\n");
+	write_plan(
+	    "C_OpenSession CKR_TOKEN_NOT_PRESENT -1\nC_FindObjectsInit CKR_DEVICE_ERROR -1\n");
 	for (i = 0; i < 20; i++) {
 		assert_int_equal(p11->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &s),
 				 CKR_TOKEN_NOT_PRESENT);
@@ -560,7 +560,7 @@ test_bad_module(void **state)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		char arg0[] = "test_p11wrap", arg1[] = "--probe-bad-module";
-		char *argv[] = { arg0, arg1, wrapper, NULL };
+		char *argv[] = {arg0, arg1, wrapper, NULL};
 
 		setenv("P11WRAP_MODULE", "/nonexistent/libnothing.so", 1);
 		execv("/proc/self/exe", argv);
@@ -575,22 +575,20 @@ int
 main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_login_logged_once, test_setup, test_teardown),
-		cmocka_unit_test_setup_teardown(test_login_pin_locked_once, test_setup,
-						test_teardown),
-		cmocka_unit_test_setup_teardown(test_sign_device_error_twice, test_setup,
-						test_teardown),
-		cmocka_unit_test_setup_teardown(test_sign_session_lost, test_setup, test_teardown),
-		cmocka_unit_test_setup_teardown(test_reload_on_change, test_setup, test_teardown),
-		cmocka_unit_test_setup_teardown(test_forever_until_rewritten, test_setup,
-						test_teardown),
-		cmocka_unit_test_setup_teardown(test_every_code_in_order, test_setup,
-						test_teardown),
-		cmocka_unit_test_setup_teardown(test_bad_lines_ignored, test_setup, test_teardown),
-		cmocka_unit_test_setup_teardown(test_env_unset, test_setup, test_teardown),
-		cmocka_unit_test_setup_teardown(test_shared_counters_and_log, test_setup,
-						test_teardown),
-		cmocka_unit_test(test_bad_module),
+	    cmocka_unit_test_setup_teardown(test_login_logged_once, test_setup, test_teardown),
+	    cmocka_unit_test_setup_teardown(test_login_pin_locked_once, test_setup, test_teardown),
+	    cmocka_unit_test_setup_teardown(test_sign_device_error_twice, test_setup,
+					    test_teardown),
+	    cmocka_unit_test_setup_teardown(test_sign_session_lost, test_setup, test_teardown),
+	    cmocka_unit_test_setup_teardown(test_reload_on_change, test_setup, test_teardown),
+	    cmocka_unit_test_setup_teardown(test_forever_until_rewritten, test_setup,
+					    test_teardown),
+	    cmocka_unit_test_setup_teardown(test_every_code_in_order, test_setup, test_teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_lines_ignored, test_setup, test_teardown),
+	    cmocka_unit_test_setup_teardown(test_env_unset, test_setup, test_teardown),
+	    cmocka_unit_test_setup_teardown(test_shared_counters_and_log, test_setup,
+					    test_teardown),
+	    cmocka_unit_test(test_bad_module),
 	};
 
 	if (argc == 3 && strcmp(argv[1], "--probe-bad-module") == 0)

@@ -25,8 +25,8 @@ count_actions(const signer_state *st, const char *action)
 	size_t i;
 	int n = 0;
 
-	json_array_foreach(st->history, i, ev)
-		n += strcmp(json_string_value(json_object_get(ev, "action")), action) == 0;
+	json_array_foreach(st->history, i, ev) n +=
+	    strcmp(json_string_value(json_object_get(ev, "action")), action) == 0;
 	return n;
 }
 
@@ -54,10 +54,10 @@ edit(signer_state *st, void *arg)
 		assert_int_equal(state_log(other, 1, "other-host", NULL), 0);
 		other->version = st->version + 1;
 		assert_int_equal(state_to_json(other, &text, &len), 0);
-		snprintf(label, sizeof(label), "v%020llu.%016x", (unsigned long long)other->version, 0);
-		assert_int_equal(hsm_data_create(tok, STATE_APPLICATION, label, (const uint8_t *)text,
-						 len),
-				 0);
+		snprintf(label, sizeof(label), "v%020llu.%016x", (unsigned long long)other->version,
+			 0);
+		assert_int_equal(
+		    hsm_data_create(tok, STATE_APPLICATION, label, (const uint8_t *)text, len), 0);
 		free(text);
 		state_free(other);
 	}
@@ -67,7 +67,7 @@ edit(signer_state *st, void *arg)
 static void
 test_conflict_retried(void **state)
 {
-	struct race rc = { 0, 0 };
+	struct race rc = {0, 0};
 	signer_state *st = NULL;
 	char **labels = NULL;
 	size_t n = 0;
@@ -102,10 +102,11 @@ test_torn_record_skipped(void **state)
 {
 	static const char junk[] = "{\"format\":1,\"version\":9}\n0000";
 	signer_state *st = NULL;
-	struct race rc = { 0, 0 };
+	struct race rc = {0, 0};
 	uint64_t v = 0;
 
-	assert_int_equal(hsm_data_create(tok, STATE_APPLICATION, "v00000000000000000009.0000000000000001",
+	assert_int_equal(hsm_data_create(tok, STATE_APPLICATION,
+					 "v00000000000000000009.0000000000000001",
 					 (const uint8_t *)junk, sizeof(junk) - 1),
 			 0);
 	assert_int_equal(state_load(tok, &st), 0);
@@ -140,8 +141,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_conflict_retried),
-		cmocka_unit_test(test_torn_record_skipped),
+	    cmocka_unit_test(test_conflict_retried),
+	    cmocka_unit_test(test_torn_record_skipped),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -34,53 +34,56 @@ struct rv_name {
 	CK_RV rv;
 };
 
-#define RV(x) { #x, x }
+#define RV(x)                                                                                      \
+	{                                                                                          \
+#x, x                                                                              \
+	}
 static const struct rv_name rv_names[] = {
-	RV(CKR_OK),
-	RV(CKR_HOST_MEMORY),
-	RV(CKR_SLOT_ID_INVALID),
-	RV(CKR_GENERAL_ERROR),
-	RV(CKR_FUNCTION_FAILED),
-	RV(CKR_ARGUMENTS_BAD),
-	RV(CKR_ATTRIBUTE_READ_ONLY),
-	RV(CKR_ATTRIBUTE_TYPE_INVALID),
-	RV(CKR_ATTRIBUTE_VALUE_INVALID),
-	RV(CKR_DATA_INVALID),
-	RV(CKR_DATA_LEN_RANGE),
-	RV(CKR_DEVICE_ERROR),
-	RV(CKR_DEVICE_MEMORY),
-	RV(CKR_DEVICE_REMOVED),
-	RV(CKR_FUNCTION_NOT_SUPPORTED),
-	RV(CKR_KEY_HANDLE_INVALID),
-	RV(CKR_KEY_TYPE_INCONSISTENT),
-	RV(CKR_MECHANISM_INVALID),
-	RV(CKR_MECHANISM_PARAM_INVALID),
-	RV(CKR_OBJECT_HANDLE_INVALID),
-	RV(CKR_OPERATION_ACTIVE),
-	RV(CKR_OPERATION_NOT_INITIALIZED),
-	RV(CKR_PIN_INCORRECT),
-	RV(CKR_PIN_LEN_RANGE),
-	RV(CKR_PIN_EXPIRED),
-	RV(CKR_PIN_LOCKED),
-	RV(CKR_SESSION_CLOSED),
-	RV(CKR_SESSION_COUNT),
-	RV(CKR_SESSION_HANDLE_INVALID),
-	RV(CKR_SESSION_READ_ONLY),
-	RV(CKR_SESSION_EXISTS),
-	RV(CKR_SIGNATURE_INVALID),
-	RV(CKR_SIGNATURE_LEN_RANGE),
-	RV(CKR_TEMPLATE_INCOMPLETE),
-	RV(CKR_TEMPLATE_INCONSISTENT),
-	RV(CKR_TOKEN_NOT_PRESENT),
-	RV(CKR_TOKEN_NOT_RECOGNIZED),
-	RV(CKR_TOKEN_WRITE_PROTECTED),
-	RV(CKR_USER_ALREADY_LOGGED_IN),
-	RV(CKR_USER_NOT_LOGGED_IN),
-	RV(CKR_USER_PIN_NOT_INITIALIZED),
-	RV(CKR_USER_TYPE_INVALID),
-	RV(CKR_BUFFER_TOO_SMALL),
-	RV(CKR_CRYPTOKI_NOT_INITIALIZED),
-	RV(CKR_CRYPTOKI_ALREADY_INITIALIZED),
+    RV(CKR_OK),
+    RV(CKR_HOST_MEMORY),
+    RV(CKR_SLOT_ID_INVALID),
+    RV(CKR_GENERAL_ERROR),
+    RV(CKR_FUNCTION_FAILED),
+    RV(CKR_ARGUMENTS_BAD),
+    RV(CKR_ATTRIBUTE_READ_ONLY),
+    RV(CKR_ATTRIBUTE_TYPE_INVALID),
+    RV(CKR_ATTRIBUTE_VALUE_INVALID),
+    RV(CKR_DATA_INVALID),
+    RV(CKR_DATA_LEN_RANGE),
+    RV(CKR_DEVICE_ERROR),
+    RV(CKR_DEVICE_MEMORY),
+    RV(CKR_DEVICE_REMOVED),
+    RV(CKR_FUNCTION_NOT_SUPPORTED),
+    RV(CKR_KEY_HANDLE_INVALID),
+    RV(CKR_KEY_TYPE_INCONSISTENT),
+    RV(CKR_MECHANISM_INVALID),
+    RV(CKR_MECHANISM_PARAM_INVALID),
+    RV(CKR_OBJECT_HANDLE_INVALID),
+    RV(CKR_OPERATION_ACTIVE),
+    RV(CKR_OPERATION_NOT_INITIALIZED),
+    RV(CKR_PIN_INCORRECT),
+    RV(CKR_PIN_LEN_RANGE),
+    RV(CKR_PIN_EXPIRED),
+    RV(CKR_PIN_LOCKED),
+    RV(CKR_SESSION_CLOSED),
+    RV(CKR_SESSION_COUNT),
+    RV(CKR_SESSION_HANDLE_INVALID),
+    RV(CKR_SESSION_READ_ONLY),
+    RV(CKR_SESSION_EXISTS),
+    RV(CKR_SIGNATURE_INVALID),
+    RV(CKR_SIGNATURE_LEN_RANGE),
+    RV(CKR_TEMPLATE_INCOMPLETE),
+    RV(CKR_TEMPLATE_INCONSISTENT),
+    RV(CKR_TOKEN_NOT_PRESENT),
+    RV(CKR_TOKEN_NOT_RECOGNIZED),
+    RV(CKR_TOKEN_WRITE_PROTECTED),
+    RV(CKR_USER_ALREADY_LOGGED_IN),
+    RV(CKR_USER_NOT_LOGGED_IN),
+    RV(CKR_USER_PIN_NOT_INITIALIZED),
+    RV(CKR_USER_TYPE_INVALID),
+    RV(CKR_BUFFER_TOO_SMALL),
+    RV(CKR_CRYPTOKI_NOT_INITIALIZED),
+    RV(CKR_CRYPTOKI_ALREADY_INITIALIZED),
 };
 #undef RV
 
@@ -100,7 +103,8 @@ static const struct rv_name rv_names[] = {
 	X(C_CloseSession, (CK_SESSION_HANDLE s), (s))                                              \
 	X(C_CloseAllSessions, (CK_SLOT_ID slot), (slot))                                           \
 	X(C_GetSessionInfo, (CK_SESSION_HANDLE s, CK_SESSION_INFO_PTR info), (s, info))            \
-	X(C_Login, (CK_SESSION_HANDLE s, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG pin_len), \
+	X(C_Login,                                                                                 \
+	  (CK_SESSION_HANDLE s, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG pin_len),         \
 	  (s, user, pin, pin_len))                                                                 \
 	X(C_Logout, (CK_SESSION_HANDLE s), (s))                                                    \
 	X(C_CreateObject,                                                                          \
@@ -132,7 +136,7 @@ static const struct rv_name rv_names[] = {
 	  (s, mech, pub_tmpl, n_pub, priv_tmpl, n_priv, pub, priv))
 
 #define NAME_ENTRY(fn, params, args) #fn,
-static const char *const wrapped_names[] = { WRAPPED_PLAIN(NAME_ENTRY) "C_Sign" };
+static const char *const wrapped_names[] = {WRAPPED_PLAIN(NAME_ENTRY) "C_Sign"};
 #undef NAME_ENTRY
 
 struct rule {
@@ -149,7 +153,7 @@ static struct {
 	struct stat st;
 	struct rule rules[MAX_RULES];
 	size_t n;
-} plan = { .mu = PTHREAD_MUTEX_INITIALIZER };
+} plan = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static CK_FUNCTION_LIST_PTR real;
 static CK_FUNCTION_LIST wrap_list;
@@ -208,13 +212,14 @@ parse_rule(const char *path, unsigned lineno, char *line, struct rule *out)
 	count = strtok_r(NULL, " \t\r\n", &save);
 	extra = strtok_r(NULL, " \t\r\n", &save);
 	if (fn == NULL || code == NULL || count == NULL || extra != NULL) {
-		fprintf(stderr, "p11wrap: %s:%u: expected \"FUNCTION CKR_NAME COUNT\"; line ignored\n",
+		fprintf(stderr,
+			"p11wrap: %s:%u: expected \"FUNCTION CKR_NAME COUNT\"; line ignored\n",
 			path, lineno);
 		return false;
 	}
 	if ((out->fn = wrapped_name(fn)) == NULL) {
-		fprintf(stderr, "p11wrap: %s:%u: %s is not a wrapped function; line ignored\n", path,
-			lineno, fn);
+		fprintf(stderr, "p11wrap: %s:%u: %s is not a wrapped function; line ignored\n",
+			path, lineno, fn);
 		return false;
 	}
 	if (!rv_parse(code, &out->rv) || out->rv == CKR_OK) {
@@ -227,8 +232,9 @@ parse_rule(const char *path, unsigned lineno, char *line, struct rule *out)
 	errno = 0;
 	left = strtol(count, &end, 10);
 	if (errno != 0 || *end != '\0' || end == count || left < -1) {
-		fprintf(stderr, "p11wrap: %s:%u: count %s is not -1 or a number >= 0; line ignored\n",
-			path, lineno, count);
+		fprintf(stderr,
+			"p11wrap: %s:%u: count %s is not -1 or a number >= 0; line ignored\n", path,
+			lineno, count);
 		return false;
 	}
 	out->left = left;

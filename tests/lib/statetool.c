@@ -62,7 +62,8 @@ main(int argc, char **argv)
 		if ((r = state_load(t, &st)) == 0) {
 			size_t h = json_array_size(st->history);
 			json_t *last = h > 0 ? json_array_get(st->history, h - 1) : NULL;
-			json_int_t n = last != NULL ? json_integer_value(json_object_get(last, "n")) : 0;
+			json_int_t n =
+			    last != NULL ? json_integer_value(json_object_get(last, "n")) : 0;
 
 			printf("%llu %lld\n", (unsigned long long)st->version, (long long)n);
 		}

@@ -19,8 +19,7 @@ die(const char *what)
 }
 
 /* snprintf that aborts on truncation (paths here must fit). */
-static void
-fmt(char *out, size_t len, const char *f, ...) __attribute__((format(printf, 3, 4)));
+static void fmt(char *out, size_t len, const char *f, ...) __attribute__((format(printf, 3, 4)));
 
 static void
 fmt(char *out, size_t len, const char *f, ...)
@@ -100,8 +99,10 @@ test_token_create(struct test_token *t, const char *label)
 	fmt(t->conf, sizeof(t->conf), "%s/softhsm2.conf", t->dir);
 	if ((f = fopen(t->conf, "w")) == NULL)
 		die("cannot write softhsm2.conf");
-	fprintf(f, "directories.tokendir = %s/tokens\nobjectstore.backend = file\n"
-		   "slots.removable = false\nlog.level = ERROR\n", t->dir);
+	fprintf(f,
+		"directories.tokendir = %s/tokens\nobjectstore.backend = file\n"
+		"slots.removable = false\nlog.level = ERROR\n",
+		t->dir);
 	fclose(f);
 	setenv("SOFTHSM2_CONF", t->conf, 1);
 	fmt(path, sizeof(path), "%s/pin", t->dir);

@@ -9,11 +9,11 @@
 #define TEST_SO_PIN "12345678"
 
 struct test_token {
-	char dir[PATH_MAX];      /* temp root: conf, tokens/, pin, lock */
-	char conf[PATH_MAX];     /* softhsm2.conf */
+	char dir[PATH_MAX];	       /* temp root: conf, tokens/, pin, lock */
+	char conf[PATH_MAX];	       /* softhsm2.conf */
 	char pin_source[PATH_MAX + 8]; /* "file:<dir>/pin" */
 	char lock_file[PATH_MAX];
-	char uri[PATH_MAX + 128];/* pkcs11:token=<label>?module-path=<module> */
+	char uri[PATH_MAX + 128]; /* pkcs11:token=<label>?module-path=<module> */
 	char label[33];
 };
 

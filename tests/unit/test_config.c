@@ -436,8 +436,8 @@ test_value_errors_token(void **state)
 static void
 test_pin_never_echoed(void **state)
 {
-	static const char *const values[] = {"123456", "S3cr3t-PIN-9731", "file:", "env:",
-					     "fd:x", "pin:123456", "0000 1111"};
+	static const char *const values[] = {
+	    "123456", "S3cr3t-PIN-9731", "file:", "env:", "fd:x", "pin:123456", "0000 1111"};
 	char text[200];
 	size_t i;
 
@@ -464,26 +464,26 @@ test_value_errors_policy(void **state)
 		  "expected a duration between 0s and 1h", NULL);
 	parse_bad("[policy]\nclock_skew = 5 minutes\n",
 		  "test.conf:2: [policy] clock_skew: \"5 minutes\" is not a duration", NULL);
-	parse_bad("[policy]\njwks_max_age = 8d\n", "test.conf:2: [policy] jwks_max_age:",
-		  "between 0s and 7d", NULL);
+	parse_bad("[policy]\njwks_max_age = 8d\n",
+		  "test.conf:2: [policy] jwks_max_age:", "between 0s and 7d", NULL);
 	parse_bad("[policy]\npast_grace = -1s\n",
 		  "test.conf:2: [policy] past_grace: \"-1s\" is not a duration", NULL);
-	parse_bad("[policy]\npast_grace = 61m\n", "test.conf:2: [policy] past_grace:",
-		  "between 0s and 1h", NULL);
+	parse_bad("[policy]\npast_grace = 61m\n",
+		  "test.conf:2: [policy] past_grace:", "between 0s and 1h", NULL);
 	parse_bad("[policy]\nquorum = 0\n", "test.conf:2: [policy] quorum: \"0\" is out of range",
 		  "expected a whole number between 1 and 16", NULL);
 	parse_bad("[policy]\nquorum = 17\n", "test.conf:2: [policy] quorum: \"17\" is out of range",
 		  NULL);
-	parse_bad("[policy]\nquorum = 99999999999999999999\n", "test.conf:2: [policy] quorum:",
-		  "out of range", NULL);
+	parse_bad("[policy]\nquorum = 99999999999999999999\n",
+		  "test.conf:2: [policy] quorum:", "out of range", NULL);
 	parse_bad("[policy]\nquorum = two\n",
 		  "test.conf:2: [policy] quorum: \"two\" is not a whole number", NULL);
 	parse_bad("[policy]\nquorum = -1\n", "test.conf:2: [policy] quorum:", "not a whole number",
 		  NULL);
-	parse_bad("[policy]\nproposal_lifetime = 59s\n", "test.conf:2: [policy] proposal_lifetime:",
-		  "between 1m and 30d", NULL);
-	parse_bad("[policy]\nproposal_lifetime = 31d\n", "test.conf:2: [policy] proposal_lifetime:",
-		  NULL);
+	parse_bad("[policy]\nproposal_lifetime = 59s\n",
+		  "test.conf:2: [policy] proposal_lifetime:", "between 1m and 30d", NULL);
+	parse_bad("[policy]\nproposal_lifetime = 31d\n",
+		  "test.conf:2: [policy] proposal_lifetime:", NULL);
 }
 
 static void
@@ -504,8 +504,8 @@ test_value_errors_type(void **state)
 		  "test.conf:3: [type X] token_lifetime:", NULL);
 	parse_bad("[type X]\nalgorithm = ES256\nmin_lead = 366d\n",
 		  "test.conf:3: [type X] min_lead:", "between 0s and 365d", NULL);
-	parse_bad("[type X]\nalgorithm = ES256\nissuer =\n", "test.conf:3: [type X] issuer:",
-		  "is empty", "expected non-empty text", NULL);
+	parse_bad("[type X]\nalgorithm = ES256\nissuer =\n",
+		  "test.conf:3: [type X] issuer:", "is empty", "expected non-empty text", NULL);
 	parse_bad("[type X]\nalgorithm = ES256\naudience = a\x01b\n",
 		  "test.conf:3: [type X] audience:", "contains control characters", NULL);
 }
@@ -520,9 +520,10 @@ test_type_lead_check(void **state)
 		  "test.conf:4: [type X] min_lead: 1h is shorter than token_lifetime 2h ",
 		  "outlive its certificate", "expected min_lead >= token_lifetime", NULL);
 	/* a built-in type keeps its 24 h lead: a longer lifetime is caught at its line */
-	parse_bad("[type OAuthTokenIssuer]\n\ntoken_lifetime = 2d\n",
-		  "test.conf:3: [type OAuthTokenIssuer] min_lead: 1d is shorter than token_lifetime 2d",
-		  NULL);
+	parse_bad(
+	    "[type OAuthTokenIssuer]\n\ntoken_lifetime = 2d\n",
+	    "test.conf:3: [type OAuthTokenIssuer] min_lead: 1d is shorter than token_lifetime 2d",
+	    NULL);
 	parse_bad("[type AudioVideoAuthentication]\nmin_lead = 7h\n",
 		  "test.conf:2: [type AudioVideoAuthentication] min_lead: 7h is shorter than "
 		  "token_lifetime 8h",
@@ -545,30 +546,30 @@ test_value_errors_server(void **state)
 	parse_bad("[server]\nlisten = tcp://0.0.0.0:1\n",
 		  "test.conf:2: [server] listen: \"tcp://0.0.0.0:1\" is not a listen address; ",
 		  "expected unix:/absolute/path, http://HOST:PORT or https://HOST:PORT", NULL);
-	parse_bad("[server]\nlisten = unix:run/s.sock\n", "test.conf:2: [server] listen:",
-		  "needs an absolute socket path", NULL);
+	parse_bad("[server]\nlisten = unix:run/s.sock\n",
+		  "test.conf:2: [server] listen:", "needs an absolute socket path", NULL);
 	parse_bad("[server]\nlisten = unix:/"
 		  "x123456789x123456789x123456789x123456789x123456789x123456789"
 		  "x123456789x123456789x123456789x123456789x123456789\n",
 		  "test.conf:2: [server] listen:", "longer than 107 bytes", NULL);
-	parse_bad("[server]\nlisten = http://localhost\n", "test.conf:2: [server] listen:",
-		  "has no :PORT", NULL);
-	parse_bad("[server]\nlisten = http://[::1]\n", "test.conf:2: [server] listen:",
-		  "has no :PORT", NULL);
-	parse_bad("[server]\nlisten = http://:80\n", "test.conf:2: [server] listen:",
-		  "invalid host", NULL);
-	parse_bad("[server]\nlisten = http://a_b:80\n", "test.conf:2: [server] listen:",
-		  "invalid host", NULL);
-	parse_bad("[server]\nlisten = http://host:0\n", "test.conf:2: [server] listen:",
-		  "invalid port", NULL);
-	parse_bad("[server]\nlisten = http://host:65536\n", "test.conf:2: [server] listen:",
-		  "invalid port", NULL);
-	parse_bad("[server]\nlisten = http://host:80/v1\n", "test.conf:2: [server] listen:",
-		  "invalid port", NULL);
+	parse_bad("[server]\nlisten = http://localhost\n",
+		  "test.conf:2: [server] listen:", "has no :PORT", NULL);
+	parse_bad("[server]\nlisten = http://[::1]\n",
+		  "test.conf:2: [server] listen:", "has no :PORT", NULL);
+	parse_bad("[server]\nlisten = http://:80\n",
+		  "test.conf:2: [server] listen:", "invalid host", NULL);
+	parse_bad("[server]\nlisten = http://a_b:80\n",
+		  "test.conf:2: [server] listen:", "invalid host", NULL);
+	parse_bad("[server]\nlisten = http://host:0\n",
+		  "test.conf:2: [server] listen:", "invalid port", NULL);
+	parse_bad("[server]\nlisten = http://host:65536\n",
+		  "test.conf:2: [server] listen:", "invalid port", NULL);
+	parse_bad("[server]\nlisten = http://host:80/v1\n",
+		  "test.conf:2: [server] listen:", "invalid port", NULL);
 	parse_bad("[server]\nlisten = http://host:80\nlisten = nope\n",
 		  "test.conf:3: [server] listen:", NULL);
-	parse_bad("[server]\ntls_certificate = tls.pem\n", "test.conf:2: [server] tls_certificate:",
-		  "not an absolute path", NULL);
+	parse_bad("[server]\ntls_certificate = tls.pem\n",
+		  "test.conf:2: [server] tls_certificate:", "not an absolute path", NULL);
 	parse_bad("[server]\nclient_ca = ca.pem\n", "test.conf:2: [server] client_ca:", NULL);
 	parse_bad("[server]\nclient_ca = /ca.pem\nmtls_routes = issue,sign\n",
 		  "test.conf:3: [server] mtls_routes: \"issue,sign\" is not a list of routes; ",
@@ -577,26 +578,27 @@ test_value_errors_server(void **state)
 		  "test.conf:3: [server] mtls_routes:", NULL);
 	parse_bad("[server]\nclient_ca = /ca.pem\nmtls_routes =\n",
 		  "test.conf:3: [server] mtls_routes:", NULL);
-	parse_bad("[server]\nworkers = 257\n", "test.conf:2: [server] workers:",
-		  "between 0 and 256", NULL);
+	parse_bad("[server]\nworkers = 257\n",
+		  "test.conf:2: [server] workers:", "between 0 and 256", NULL);
 	parse_bad("[server]\nmax_body = 1023\n", "test.conf:2: [server] max_body: \"1023\"",
 		  "between 1024 and 16777216", NULL);
 	parse_bad("[server]\nmax_body = 16777217\n", "test.conf:2: [server] max_body:", NULL);
 	parse_bad("[server]\nmax_body = 17M\n", "test.conf:2: [server] max_body:", NULL);
 	parse_bad("[server]\nmax_body = 64KB\n", "test.conf:2: [server] max_body:", NULL);
 	parse_bad("[server]\nmax_body = k\n", "test.conf:2: [server] max_body:", NULL);
-	parse_bad("[server]\nrequest_timeout = 0\n", "test.conf:2: [server] request_timeout:",
-		  "between 1s and 5m", NULL);
-	parse_bad("[server]\nrequest_timeout = 6m\n", "test.conf:2: [server] request_timeout:",
+	parse_bad("[server]\nrequest_timeout = 0\n",
+		  "test.conf:2: [server] request_timeout:", "between 1s and 5m", NULL);
+	parse_bad("[server]\nrequest_timeout = 6m\n",
+		  "test.conf:2: [server] request_timeout:", NULL);
+	parse_bad("[server]\npoll_interval_ms = 49\n",
+		  "test.conf:2: [server] poll_interval_ms:", "milliseconds between 50 and 2000",
 		  NULL);
-	parse_bad("[server]\npoll_interval_ms = 49\n", "test.conf:2: [server] poll_interval_ms:",
-		  "milliseconds between 50 and 2000", NULL);
-	parse_bad("[server]\npoll_interval_ms = 2001\n", "test.conf:2: [server] poll_interval_ms:",
-		  NULL);
+	parse_bad("[server]\npoll_interval_ms = 2001\n",
+		  "test.conf:2: [server] poll_interval_ms:", NULL);
 	parse_bad("[server]\npoll_interval_ms = 500ms\n",
 		  "test.conf:2: [server] poll_interval_ms: \"500ms\" is not a whole number", NULL);
-	parse_bad("[audit]\njournal = audit.jsonl\n", "test.conf:2: [audit] journal:",
-		  "is not an absolute path", NULL);
+	parse_bad("[audit]\njournal = audit.jsonl\n",
+		  "test.conf:2: [audit] journal:", "is not an absolute path", NULL);
 	parse_bad("[custodian bob]\ncertificate = bob.pem\n",
 		  "test.conf:2: [custodian bob] certificate:", "not an absolute path", NULL);
 }
@@ -607,18 +609,19 @@ test_server_cross_checks(void **state)
 	signer_conf *c;
 
 	(void)state;
-	parse_bad("[server]\nlisten = unix:/s.sock\nlisten = https://0.0.0.0:8443\n",
-		  "test.conf:3: [server] listen: \"https://0.0.0.0:8443\" needs tls_certificate and "
-		  "tls_key",
-		  NULL);
+	parse_bad(
+	    "[server]\nlisten = unix:/s.sock\nlisten = https://0.0.0.0:8443\n",
+	    "test.conf:3: [server] listen: \"https://0.0.0.0:8443\" needs tls_certificate and "
+	    "tls_key",
+	    NULL);
 	parse_bad("[server]\nlisten = https://0.0.0.0:8443\ntls_key = /k.pem\n",
 		  "test.conf:3: [server] tls_key: set without tls_certificate",
 		  "expected tls_certificate and tls_key together", NULL);
 	parse_bad("[server]\ntls_certificate = /c.pem\n",
 		  "test.conf:2: [server] tls_certificate: set without tls_key", NULL);
 	parse_bad("[server]\n\nmtls_routes = issue\n",
-		  "test.conf:3: [server] mtls_routes: set without client_ca",
-		  "expected client_ca", NULL);
+		  "test.conf:3: [server] mtls_routes: set without client_ca", "expected client_ca",
+		  NULL);
 	/* client_ca alone: mTLS on issue by default */
 	c = parse_ok("[server]\nlisten = https://h:1\ntls_certificate = /c\ntls_key = /k\n"
 		     "client_ca = /ca\n");
@@ -639,8 +642,8 @@ test_custodian_checks(void **state)
 	parse_bad("[policy]\nquorum = 2\n[custodian alice]\ncertificate = /a.pem\n",
 		  "test.conf:2: [policy] quorum: 2 approvals needed but 1 custodian is configured",
 		  NULL);
-	parse_bad("[policy]\nquorum = 3\n", "test.conf:2: [policy] quorum:",
-		  "0 custodians are configured", NULL);
+	parse_bad("[policy]\nquorum = 3\n",
+		  "test.conf:2: [policy] quorum:", "0 custodians are configured", NULL);
 	parse_bad("[custodian a]\ncertificate = /a.pem\n[custodian a]\ncertificate = /b.pem\n",
 		  "test.conf:4: [custodian a] certificate: given twice (first on line 2)", NULL);
 	c = parse_ok("[policy]\nquorum = 2\n[custodian a]\ncertificate = /a.pem\n"
@@ -654,22 +657,22 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_empty_file),
-		cmocka_unit_test(test_spec_example),
-		cmocka_unit_test(test_full),
-		cmocka_unit_test(test_syntax_variants),
-		cmocka_unit_test(test_file_errors),
-		cmocka_unit_test(test_structure_errors),
-		cmocka_unit_test(test_line_limits),
-		cmocka_unit_test(test_value_errors_token),
-		cmocka_unit_test(test_pin_never_echoed),
-		cmocka_unit_test(test_value_errors_policy),
-		cmocka_unit_test(test_value_errors_type),
-		cmocka_unit_test(test_type_lead_check),
-		cmocka_unit_test(test_value_errors_server),
-		cmocka_unit_test(test_server_cross_checks),
-		cmocka_unit_test(test_custodian_checks),
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_empty_file),
+	    cmocka_unit_test(test_spec_example),
+	    cmocka_unit_test(test_full),
+	    cmocka_unit_test(test_syntax_variants),
+	    cmocka_unit_test(test_file_errors),
+	    cmocka_unit_test(test_structure_errors),
+	    cmocka_unit_test(test_line_limits),
+	    cmocka_unit_test(test_value_errors_token),
+	    cmocka_unit_test(test_pin_never_echoed),
+	    cmocka_unit_test(test_value_errors_policy),
+	    cmocka_unit_test(test_value_errors_type),
+	    cmocka_unit_test(test_type_lead_check),
+	    cmocka_unit_test(test_value_errors_server),
+	    cmocka_unit_test(test_server_cross_checks),
+	    cmocka_unit_test(test_custodian_checks),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);

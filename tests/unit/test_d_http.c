@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -22,7 +23,6 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
-#include <arpa/inet.h>
 
 #include <cmocka.h>
 
@@ -33,7 +33,8 @@ static char sock_path[PATH_MAX];
 
 /* ---- the handler under test ---------------------------------------------- */
 
-static void handler(d_req *r, void *arg)
+static void
+handler(d_req *r, void *arg)
 {
 	const char *p = d_req_path(r);
 	json_t *o;
@@ -42,7 +43,7 @@ static void handler(d_req *r, void *arg)
 	if (strcmp(p, "/noreply") == 0)
 		return;
 	if (strcmp(p, "/slow") == 0) {
-		struct timespec ts = { 0, 400 * 1000000L };
+		struct timespec ts = {0, 400 * 1000000L};
 		nanosleep(&ts, NULL);
 	}
 	if (strcmp(p, "/error") == 0) {
@@ -54,20 +55,21 @@ static void handler(d_req *r, void *arg)
 		size_t len = 0;
 		const uint8_t *b = d_req_body(r, &len);
 
-		o = json_pack("{s:I, s:s#}", "len", (json_int_t)len, "body", b != NULL ? (const char *)b : "",
-			      (int)len);
+		o = json_pack("{s:I, s:s#}", "len", (json_int_t)len, "body",
+			      b != NULL ? (const char *)b : "", (int)len);
 		d_reply_json(r, 200, o);
 		json_decref(o);
 		return;
 	}
-	o = json_pack("{s:b, s:s, s:s, s:i, s:b, s:i}", "ok", 1, "path", p, "method", d_req_method_name(r),
-		      "kind", (int)d_req_listen_kind(r), "verified", d_req_peer_verified(r), "worker",
-		      (int)d_req_worker(r));
+	o = json_pack("{s:b, s:s, s:s, s:i, s:b, s:i}", "ok", 1, "path", p, "method",
+		      d_req_method_name(r), "kind", (int)d_req_listen_kind(r), "verified",
+		      d_req_peer_verified(r), "worker", (int)d_req_worker(r));
 	d_reply_json(r, 200, o);
 	json_decref(o);
 }
 
-static d_server *start(unsigned timeout, size_t max_body, const char *const *listen, size_t n)
+static d_server *
+start(unsigned timeout, size_t max_body, const char *const *listen, size_t n)
 {
 	d_server_params p;
 	d_server *s = NULL;
@@ -88,7 +90,8 @@ static d_server *start(unsigned timeout, size_t max_body, const char *const *lis
 	return s;
 }
 
-static d_server *start_default(unsigned timeout)
+static d_server *
+start_default(unsigned timeout)
 {
 	char unix_listen[PATH_MAX + 8];
 	const char *listen[2];
@@ -101,9 +104,10 @@ static d_server *start_default(unsigned timeout)
 
 /* ---- a small blocking client ----------------------------------------------- */
 
-static int dial(const char *name)
+static int
+dial(const char *name)
 {
-	struct timeval tv = { 5, 0 };
+	struct timeval tv = {5, 0};
 	int fd;
 
 	if (strncmp(name, "unix:", 5) == 0) {
@@ -138,7 +142,8 @@ static int dial(const char *name)
 	return fd;
 }
 
-static void send_all(int fd, const char *s, size_t n)
+static void
+send_all(int fd, const char *s, size_t n)
 {
 	while (n > 0) {
 		ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
@@ -151,7 +156,8 @@ static void send_all(int fd, const char *s, size_t n)
 
 /* Read one response (headers + Content-Length body); returns the status, 0
  * on EOF before any byte, -1 on timeout. */
-static int read_response(int fd, char *buf, size_t cap)
+static int
+read_response(int fd, char *buf, size_t cap)
 {
 	size_t n = 0;
 	char *hdr_end = NULL;
@@ -188,7 +194,8 @@ static int read_response(int fd, char *buf, size_t cap)
 	return atoi(buf + 9);
 }
 
-static int request(const char *name, const char *req, char *buf, size_t cap)
+static int
+request(const char *name, const char *req, char *buf, size_t cap)
 {
 	int fd = dial(name), st;
 
@@ -199,7 +206,8 @@ static int request(const char *name, const char *req, char *buf, size_t cap)
 	return st;
 }
 
-static double now_s(void)
+static double
+now_s(void)
 {
 	struct timespec ts;
 
@@ -209,7 +217,8 @@ static double now_s(void)
 
 /* ---- tests ----------------------------------------------------------------- */
 
-static void test_listen_parse(void **state)
+static void
+test_listen_parse(void **state)
 {
 	d_listen_addr a;
 
@@ -230,7 +239,8 @@ static void test_listen_parse(void **state)
 	assert_string_equal(a.port, "0");
 }
 
-static void expect_listen_error(const char *s, const char *msg)
+static void
+expect_listen_error(const char *s, const char *msg)
 {
 	d_listen_addr a, z;
 	int r;
@@ -244,7 +254,8 @@ static void expect_listen_error(const char *s, const char *msg)
 	assert_memory_equal(&a, &z, sizeof(z));
 }
 
-static void test_listen_parse_refusals(void **state)
+static void
+test_listen_parse_refusals(void **state)
 {
 	char longpath[200];
 
@@ -269,7 +280,8 @@ static void test_listen_parse_refusals(void **state)
 	expect_listen_error(NULL, "empty");
 }
 
-static void test_basic_unix_and_tcp(void **state)
+static void
+test_basic_unix_and_tcp(void **state)
 {
 	d_server *s = start_default(5);
 	char buf[8192];
@@ -279,20 +291,25 @@ static void test_basic_unix_and_tcp(void **state)
 	assert_int_equal(d_server_n_listen(s), 2);
 	assert_int_equal(stat(sock_path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0660);
-	assert_int_equal(request(d_server_listen_name(s, 0), "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n", buf,
-				 sizeof(buf)), 200);
+	assert_int_equal(request(d_server_listen_name(s, 0), "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n",
+				 buf, sizeof(buf)),
+			 200);
 	assert_non_null(strstr(buf, "\"kind\":1"));
 	assert_non_null(strstr(buf, "Content-Type: application/json"));
 	assert_non_null(strstr(buf, "Cache-Control: no-store"));
-	assert_int_equal(request(d_server_listen_name(s, 1), "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n", buf,
-				 sizeof(buf)), 200);
+	assert_int_equal(request(d_server_listen_name(s, 1), "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n",
+				 buf, sizeof(buf)),
+			 200);
 	assert_non_null(strstr(buf, "\"kind\":2"));
 	assert_non_null(strstr(buf, "\"verified\":false"));
-	assert_int_equal(request(d_server_listen_name(s, 1), "GET /noreply HTTP/1.1\r\nHost: x\r\n\r\n", buf,
-				 sizeof(buf)), 500);
-	assert_non_null(strstr(buf, "{\"error\":\"internal\",\"detail\":\"the handler did not answer\"}"));
-	assert_int_equal(request(d_server_listen_name(s, 1), "GET /error HTTP/1.1\r\nHost: x\r\n\r\n", buf,
-				 sizeof(buf)), 503);
+	assert_int_equal(request(d_server_listen_name(s, 1),
+				 "GET /noreply HTTP/1.1\r\nHost: x\r\n\r\n", buf, sizeof(buf)),
+			 500);
+	assert_non_null(
+	    strstr(buf, "{\"error\":\"internal\",\"detail\":\"the handler did not answer\"}"));
+	assert_int_equal(request(d_server_listen_name(s, 1),
+				 "GET /error HTTP/1.1\r\nHost: x\r\n\r\n", buf, sizeof(buf)),
+			 503);
 	assert_non_null(strstr(buf, "Retry-After: 7"));
 	assert_non_null(strstr(buf, "{\"error\":\"token_unavailable\",\"detail\":\"code 42\"}"));
 	d_server_stop(s, 1);
@@ -300,7 +317,8 @@ static void test_basic_unix_and_tcp(void **state)
 	assert_int_equal(stat(sock_path, &st), -1);
 }
 
-static void test_keepalive_and_body(void **state)
+static void
+test_keepalive_and_body(void **state)
 {
 	d_server *s = start_default(5);
 	char buf[8192];
@@ -319,24 +337,28 @@ static void test_keepalive_and_body(void **state)
 	d_server_free(s);
 }
 
-static void test_body_too_large(void **state)
+static void
+test_body_too_large(void **state)
 {
 	d_server *s = start_default(5);
 	char buf[8192], req[4096];
 	int n;
 
 	(void)state;
-	n = snprintf(req, sizeof(req), "POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n");
+	n = snprintf(req, sizeof(req),
+		     "POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n");
 	memset(req + n, 'a', 2000);
 	req[n + 2000] = '\0';
 	assert_int_equal(request(d_server_listen_name(s, 1), req, buf, sizeof(buf)), 413);
 	/* the server is fine afterwards */
-	assert_int_equal(request(d_server_listen_name(s, 1), "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n", buf,
-				 sizeof(buf)), 200);
+	assert_int_equal(request(d_server_listen_name(s, 1), "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n",
+				 buf, sizeof(buf)),
+			 200);
 	d_server_free(s);
 }
 
-static void test_slow_loris(void **state)
+static void
+test_slow_loris(void **state)
 {
 	d_server *s = start_default(1);
 	char buf[8192];
@@ -350,7 +372,7 @@ static void test_slow_loris(void **state)
 	/* one header byte every 200 ms: never idle long enough for a read
 	 * timeout, but the connection's deadline still applies */
 	for (i = 0; i < 20; i++) {
-		struct timespec ts = { 0, 200 * 1000000L };
+		struct timespec ts = {0, 200 * 1000000L};
 		ssize_t w;
 
 		nanosleep(&ts, NULL);
@@ -359,10 +381,12 @@ static void test_slow_loris(void **state)
 			break;
 		/* meanwhile others are served at once */
 		if (i == 1)
-			assert_int_equal(request(d_server_listen_name(s, 0), "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n",
-						 buf, sizeof(buf)), 200);
+			assert_int_equal(request(d_server_listen_name(s, 0),
+						 "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n", buf,
+						 sizeof(buf)),
+					 200);
 		{
-			struct timeval tv = { 0, 1000 };
+			struct timeval tv = {0, 1000};
 			char c;
 
 			setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -371,7 +395,7 @@ static void test_slow_loris(void **state)
 		}
 	}
 	{
-		struct timeval tv = { 5, 0 };
+		struct timeval tv = {5, 0};
 
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	}
@@ -384,7 +408,8 @@ static void test_slow_loris(void **state)
 	d_server_free(s);
 }
 
-static void test_idle_keepalive_closed(void **state)
+static void
+test_idle_keepalive_closed(void **state)
 {
 	d_server *s = start_default(1);
 	char buf[8192];
@@ -397,7 +422,8 @@ static void test_idle_keepalive_closed(void **state)
 	send_all(fd, "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n", 29);
 	assert_int_equal(read_response(fd, buf, sizeof(buf)), 200);
 	t0 = now_s();
-	assert_int_equal(read_response(fd, buf, sizeof(buf)), 0); /* closed, no 408 after an answer */
+	assert_int_equal(read_response(fd, buf, sizeof(buf)),
+			 0); /* closed, no 408 after an answer */
 	assert_true(now_s() - t0 < 3.0);
 	close(fd);
 	d_server_free(s);
@@ -409,19 +435,22 @@ struct slow_client {
 	char buf[8192];
 };
 
-static void *slow_client_main(void *arg)
+static void *
+slow_client_main(void *arg)
 {
 	struct slow_client *c = arg;
 
-	c->status = request(c->name, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n", c->buf, sizeof(c->buf));
+	c->status =
+	    request(c->name, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n", c->buf, sizeof(c->buf));
 	return NULL;
 }
 
-static void test_graceful_stop(void **state)
+static void
+test_graceful_stop(void **state)
 {
 	d_server *s = start_default(5);
 	struct slow_client c;
-	struct timespec ts = { 0, 100 * 1000000L };
+	struct timespec ts = {0, 100 * 1000000L};
 	char name[300];
 	pthread_t th;
 	int fd, idle;
@@ -451,7 +480,8 @@ static void test_graceful_stop(void **state)
 	d_server_free(s);
 }
 
-static void test_unix_socket_files(void **state)
+static void
+test_unix_socket_files(void **state)
 {
 	char unix_listen[PATH_MAX + 8];
 	const char *listen[1];
@@ -474,8 +504,9 @@ static void test_unix_socket_files(void **state)
 	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	close(fd);
 	s = start(5, 1024, listen, 1);
-	assert_int_equal(request(d_server_listen_name(s, 0), "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n", buf,
-				 sizeof(buf)), 200);
+	assert_int_equal(request(d_server_listen_name(s, 0), "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n",
+				 buf, sizeof(buf)),
+			 200);
 	/* a live one is not */
 	memset(&p, 0, sizeof(p));
 	p.listen = listen;
@@ -499,10 +530,11 @@ static void test_unix_socket_files(void **state)
 	unlink(sock_path);
 }
 
-static void test_server_refusals(void **state)
+static void
+test_server_refusals(void **state)
 {
-	const char *listen[1] = { "https://127.0.0.1:0" };
-	const char *bad[1] = { "ftp://x" };
+	const char *listen[1] = {"https://127.0.0.1:0"};
+	const char *bad[1] = {"ftp://x"};
 	d_server_params p;
 	d_server *s = (d_server *)&p;
 	int r;
@@ -523,7 +555,8 @@ static void test_server_refusals(void **state)
 	p.tls.key = "/nonexistent/key.pem";
 	r = d_server_new(&p, &s);
 	assert_int_equal(r, P11S_E_CONFIG);
-	assert_non_null(strstr(p11s_errmsg(r), "cannot load the TLS certificate chain /nonexistent/cert.pem"));
+	assert_non_null(
+	    strstr(p11s_errmsg(r), "cannot load the TLS certificate chain /nonexistent/cert.pem"));
 	p.listen = bad;
 	r = d_server_new(&p, &s);
 	assert_int_equal(r, P11S_E_CONFIG);
@@ -532,7 +565,8 @@ static void test_server_refusals(void **state)
 	d_server_free(NULL);
 }
 
-static int setup(void **state)
+static int
+setup(void **state)
 {
 	const char *base = getenv("TMPDIR");
 
@@ -540,13 +574,15 @@ static int setup(void **state)
 	snprintf(tmpdir, sizeof(tmpdir), "%s/test_d_http.XXXXXX", base != NULL ? base : "/tmp");
 	if (mkdtemp(tmpdir) == NULL)
 		return -1;
-	if ((size_t)snprintf(sock_path, sizeof(sock_path), "%s/s.sock", tmpdir) >= sizeof(sock_path) ||
+	if ((size_t)snprintf(sock_path, sizeof(sock_path), "%s/s.sock", tmpdir) >=
+		sizeof(sock_path) ||
 	    strlen(sock_path) >= 100)
 		return -1;
 	return 0;
 }
 
-static int teardown(void **state)
+static int
+teardown(void **state)
 {
 	(void)state;
 	unlink(sock_path);
@@ -554,19 +590,20 @@ static int teardown(void **state)
 	return 0;
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_listen_parse),
-		cmocka_unit_test(test_listen_parse_refusals),
-		cmocka_unit_test(test_basic_unix_and_tcp),
-		cmocka_unit_test(test_keepalive_and_body),
-		cmocka_unit_test(test_body_too_large),
-		cmocka_unit_test(test_slow_loris),
-		cmocka_unit_test(test_idle_keepalive_closed),
-		cmocka_unit_test(test_graceful_stop),
-		cmocka_unit_test(test_unix_socket_files),
-		cmocka_unit_test(test_server_refusals),
+	    cmocka_unit_test(test_listen_parse),
+	    cmocka_unit_test(test_listen_parse_refusals),
+	    cmocka_unit_test(test_basic_unix_and_tcp),
+	    cmocka_unit_test(test_keepalive_and_body),
+	    cmocka_unit_test(test_body_too_large),
+	    cmocka_unit_test(test_slow_loris),
+	    cmocka_unit_test(test_idle_keepalive_closed),
+	    cmocka_unit_test(test_graceful_stop),
+	    cmocka_unit_test(test_unix_socket_files),
+	    cmocka_unit_test(test_server_refusals),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -12,12 +12,14 @@
 
 #include "signer/daemon/json.h"
 
-static int parse_issue(const char *body, d_issue_req *q)
+static int
+parse_issue(const char *body, d_issue_req *q)
 {
 	return d_issue_req_parse((const uint8_t *)body, strlen(body), q);
 }
 
-static void assert_zero_issue(const d_issue_req *q)
+static void
+assert_zero_issue(const d_issue_req *q)
 {
 	d_issue_req z;
 
@@ -25,7 +27,8 @@ static void assert_zero_issue(const d_issue_req *q)
 	assert_memory_equal(q, &z, sizeof(z));
 }
 
-static void expect_issue_error(const char *body, const char *msg)
+static void
+expect_issue_error(const char *body, const char *msg)
 {
 	d_issue_req q;
 	int r;
@@ -38,7 +41,8 @@ static void expect_issue_error(const char *body, const char *msg)
 	assert_zero_issue(&q);
 }
 
-static void test_issue_minimal(void **state)
+static void
+test_issue_minimal(void **state)
 {
 	d_issue_req q;
 
@@ -53,13 +57,17 @@ static void test_issue_minimal(void **state)
 	assert_zero_issue(&q);
 }
 
-static void test_issue_full(void **state)
+static void
+test_issue_full(void **state)
 {
 	d_issue_req q;
 
 	(void)state;
-	assert_int_equal(parse_issue("{\"type\":\"T\",\"sub\":\"bob\",\"aud\":\"relay\",\"lifetime\":90,"
-				     "\"claims\":{\"role\":\"admin\",\"n\":[1,2]}}", &q), 0);
+	assert_int_equal(
+	    parse_issue("{\"type\":\"T\",\"sub\":\"bob\",\"aud\":\"relay\",\"lifetime\":90,"
+			"\"claims\":{\"role\":\"admin\",\"n\":[1,2]}}",
+			&q),
+	    0);
 	assert_string_equal(q.aud, "relay");
 	assert_int_equal(q.lifetime, 90);
 	assert_non_null(q.claims);
@@ -67,20 +75,24 @@ static void test_issue_full(void **state)
 	d_issue_req_clear(&q);
 }
 
-static void test_issue_nulls_are_absent(void **state)
+static void
+test_issue_nulls_are_absent(void **state)
 {
 	d_issue_req q;
 
 	(void)state;
 	assert_int_equal(parse_issue("{\"type\":\"T\",\"sub\":\"s\",\"aud\":null,\"lifetime\":null,"
-				     "\"claims\":null}", &q), 0);
+				     "\"claims\":null}",
+				     &q),
+			 0);
 	assert_null(q.aud);
 	assert_int_equal(q.lifetime, 0);
 	assert_null(q.claims);
 	d_issue_req_clear(&q);
 }
 
-static void test_issue_refusals(void **state)
+static void
+test_issue_refusals(void **state)
 {
 	char big[D_SUB_MAX + 64];
 	char claims[64 * 16 + 64];
@@ -98,12 +110,18 @@ static void test_issue_refusals(void **state)
 	expect_issue_error("{\"type\":\"T\",\"sub\":\"\"}", "\"sub\" must not be empty");
 	expect_issue_error("{\"type\":\"T\",\"sub\":\"a\\u0000b\"}", "NUL");
 	expect_issue_error("{\"type\":\"T\",\"sub\":\"s\",\"sub\":\"t\"}", "not valid JSON");
-	expect_issue_error("{\"type\":\"T\",\"sub\":\"s\",\"extra\":1}", "unknown member \"extra\"");
-	expect_issue_error("{\"type\":\"T\",\"sub\":\"s\",\"lifetime\":0}", "positive whole number");
-	expect_issue_error("{\"type\":\"T\",\"sub\":\"s\",\"lifetime\":-5}", "positive whole number");
-	expect_issue_error("{\"type\":\"T\",\"sub\":\"s\",\"lifetime\":1.5}", "positive whole number");
-	expect_issue_error("{\"type\":\"T\",\"sub\":\"s\",\"lifetime\":\"1h\"}", "positive whole number");
-	expect_issue_error("{\"type\":\"T\",\"sub\":\"s\",\"claims\":[1]}", "\"claims\" must be a JSON object");
+	expect_issue_error("{\"type\":\"T\",\"sub\":\"s\",\"extra\":1}",
+			   "unknown member \"extra\"");
+	expect_issue_error("{\"type\":\"T\",\"sub\":\"s\",\"lifetime\":0}",
+			   "positive whole number");
+	expect_issue_error("{\"type\":\"T\",\"sub\":\"s\",\"lifetime\":-5}",
+			   "positive whole number");
+	expect_issue_error("{\"type\":\"T\",\"sub\":\"s\",\"lifetime\":1.5}",
+			   "positive whole number");
+	expect_issue_error("{\"type\":\"T\",\"sub\":\"s\",\"lifetime\":\"1h\"}",
+			   "positive whole number");
+	expect_issue_error("{\"type\":\"T\",\"sub\":\"s\",\"claims\":[1]}",
+			   "\"claims\" must be a JSON object");
 	expect_issue_error("{\"type\":\"T\",\"sub\":\"s\",\"aud\":7}", "\"aud\" must be a string");
 
 	n = (size_t)snprintf(big, sizeof(big), "{\"type\":\"T\",\"sub\":\"");
@@ -120,12 +138,14 @@ static void test_issue_refusals(void **state)
 
 	n = (size_t)snprintf(claims, sizeof(claims), "{\"type\":\"T\",\"sub\":\"s\",\"claims\":{");
 	for (i = 0; i < D_CLAIMS_MAX + 1; i++)
-		n += (size_t)snprintf(claims + n, sizeof(claims) - n, "%s\"c%zu\":1", i ? "," : "", i);
+		n += (size_t)snprintf(claims + n, sizeof(claims) - n, "%s\"c%zu\":1", i ? "," : "",
+				      i);
 	snprintf(claims + n, sizeof(claims) - n, "}}");
 	expect_issue_error(claims, "at most 64 are accepted");
 }
 
-static void test_issue_null_body(void **state)
+static void
+test_issue_null_body(void **state)
 {
 	d_issue_req q;
 
@@ -135,7 +155,8 @@ static void test_issue_null_body(void **state)
 	assert_zero_issue(&q);
 }
 
-static void test_verify(void **state)
+static void
+test_verify(void **state)
 {
 	d_verify_req q;
 	const char *b = "{\"token\":\"a.b.c\",\"type\":\"T\",\"aud\":\"x\"}";
@@ -154,7 +175,8 @@ static void test_verify(void **state)
 	d_verify_req_clear(&q);
 }
 
-static void expect_verify_error(const char *body, size_t max, const char *msg)
+static void
+expect_verify_error(const char *body, size_t max, const char *msg)
 {
 	d_verify_req q, z;
 	int r;
@@ -168,7 +190,8 @@ static void expect_verify_error(const char *body, size_t max, const char *msg)
 	assert_memory_equal(&q, &z, sizeof(z));
 }
 
-static void test_verify_refusals(void **state)
+static void
+test_verify_refusals(void **state)
 {
 	(void)state;
 	expect_verify_error("{}", 100, "\"token\" is required");
@@ -179,7 +202,8 @@ static void test_verify_refusals(void **state)
 	expect_verify_error("nope", 100, "not valid JSON");
 }
 
-static void test_content_type(void **state)
+static void
+test_content_type(void **state)
 {
 	(void)state;
 	assert_true(d_content_type_is_json(NULL));
@@ -192,35 +216,37 @@ static void test_content_type(void **state)
 	assert_false(d_content_type_is_json(""));
 }
 
-static void test_verify_reason(void **state)
+static void
+test_verify_reason(void **state)
 {
 	(void)state;
-	assert_string_equal(d_verify_reason("token expired at 2026-01-01T00:00:00Z (now ...)"), "expired");
+	assert_string_equal(d_verify_reason("token expired at 2026-01-01T00:00:00Z (now ...)"),
+			    "expired");
 	assert_string_equal(d_verify_reason("token not valid before X"), "not_yet_valid");
 	assert_string_equal(d_verify_reason("unknown kid 'abc'"), "unknown_key");
-	assert_string_equal(d_verify_reason("the verification set is empty: no key"), "unknown_key");
-	assert_string_equal(d_verify_reason("no key of the verification set verifies the signature"),
-			    "signature");
+	assert_string_equal(d_verify_reason("the verification set is empty: no key"),
+			    "unknown_key");
+	assert_string_equal(
+	    d_verify_reason("no key of the verification set verifies the signature"), "signature");
 	assert_string_equal(d_verify_reason("aud mismatch (expected 'x')"), "audience");
 	assert_string_equal(d_verify_reason("iss missing (expected 'x')"), "issuer");
-	assert_string_equal(d_verify_reason("lifetime exceeds the type's token lifetime"), "lifetime");
+	assert_string_equal(d_verify_reason("lifetime exceeds the type's token lifetime"),
+			    "lifetime");
 	assert_string_equal(d_verify_reason("alg HS256 is never accepted"), "algorithm");
-	assert_string_equal(d_verify_reason("token must have exactly three dot-separated parts"), "malformed");
+	assert_string_equal(d_verify_reason("token must have exactly three dot-separated parts"),
+			    "malformed");
 	assert_string_equal(d_verify_reason(NULL), "malformed");
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_issue_minimal),
-		cmocka_unit_test(test_issue_full),
-		cmocka_unit_test(test_issue_nulls_are_absent),
-		cmocka_unit_test(test_issue_refusals),
-		cmocka_unit_test(test_issue_null_body),
-		cmocka_unit_test(test_verify),
-		cmocka_unit_test(test_verify_refusals),
-		cmocka_unit_test(test_content_type),
-		cmocka_unit_test(test_verify_reason),
+	    cmocka_unit_test(test_issue_minimal),	   cmocka_unit_test(test_issue_full),
+	    cmocka_unit_test(test_issue_nulls_are_absent), cmocka_unit_test(test_issue_refusals),
+	    cmocka_unit_test(test_issue_null_body),	   cmocka_unit_test(test_verify),
+	    cmocka_unit_test(test_verify_refusals),	   cmocka_unit_test(test_content_type),
+	    cmocka_unit_test(test_verify_reason),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

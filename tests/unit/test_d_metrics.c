@@ -12,7 +12,8 @@
 
 #include "signer/daemon/metrics.h"
 
-static char *render(d_metrics **m, size_t n, const char *extra)
+static char *
+render(d_metrics **m, size_t n, const char *extra)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -23,7 +24,8 @@ static char *render(d_metrics **m, size_t n, const char *extra)
 	return text;
 }
 
-static void expect_line(const char *text, const char *line)
+static void
+expect_line(const char *text, const char *line)
 {
 	const char *p = text;
 	size_t n = strlen(line);
@@ -36,7 +38,8 @@ static void expect_line(const char *text, const char *line)
 	fail_msg("no line '%s' in:\n%s", line, text);
 }
 
-static void test_empty(void **state)
+static void
+test_empty(void **state)
 {
 	d_metrics *m = NULL;
 	char *t;
@@ -57,9 +60,10 @@ static void test_empty(void **state)
 	d_metrics_free(NULL);
 }
 
-static void test_sum_over_workers(void **state)
+static void
+test_sum_over_workers(void **state)
 {
-	d_metrics *m[2] = { NULL, NULL };
+	d_metrics *m[2] = {NULL, NULL};
 	char *t;
 
 	(void)state;
@@ -80,7 +84,8 @@ static void test_sum_over_workers(void **state)
 	d_metrics_hsm_error(m[1]);
 	t = render(m, 2, "p11s_extra 7\n");
 	expect_line(t, "p11s_tokens_issued_total{type=\"OAuthTokenIssuer\",kid=\"kidB\"} 3");
-	expect_line(t, "p11s_tokens_issued_total{type=\"AudioVideoAuthentication\",kid=\"kidA\"} 1");
+	expect_line(t,
+		    "p11s_tokens_issued_total{type=\"AudioVideoAuthentication\",kid=\"kidA\"} 1");
 	/* sorted by label values */
 	assert_true(strstr(t, "type=\"AudioVideoAuthentication\",kid") <
 		    strstr(t, "type=\"OAuthTokenIssuer\",kid"));
@@ -95,18 +100,19 @@ static void test_sum_over_workers(void **state)
 	d_metrics_free(m[1]);
 }
 
-static void test_histogram(void **state)
+static void
+test_histogram(void **state)
 {
 	d_metrics *m = NULL;
 	char *t;
 
 	(void)state;
 	assert_int_equal(d_metrics_new(&m), 0);
-	d_metrics_request(m, D_ROUTE_TOKENS, 50000);       /* 50 us */
-	d_metrics_request(m, D_ROUTE_TOKENS, 100000);      /* exactly 0.1 ms: le bound is inclusive */
-	d_metrics_request(m, D_ROUTE_TOKENS, 3000000);     /* 3 ms */
+	d_metrics_request(m, D_ROUTE_TOKENS, 50000);   /* 50 us */
+	d_metrics_request(m, D_ROUTE_TOKENS, 100000);  /* exactly 0.1 ms: le bound is inclusive */
+	d_metrics_request(m, D_ROUTE_TOKENS, 3000000); /* 3 ms */
 	d_metrics_request(m, D_ROUTE_TOKENS, 9000000000u); /* 9 s: above every bound */
-	d_metrics_request(m, (d_route)99, 1000);           /* out of range: counted as other */
+	d_metrics_request(m, (d_route)99, 1000);	   /* out of range: counted as other */
 	t = render(&m, 1, NULL);
 	expect_line(t, "p11s_request_duration_seconds_bucket{route=\"tokens\",le=\"0.0001\"} 2");
 	expect_line(t, "p11s_request_duration_seconds_bucket{route=\"tokens\",le=\"0.0025\"} 2");
@@ -122,7 +128,8 @@ static void test_histogram(void **state)
 	assert_string_equal(d_route_name((d_route)42), "other");
 }
 
-static void test_label_escaping_and_truncation(void **state)
+static void
+test_label_escaping_and_truncation(void **state)
 {
 	d_metrics *m = NULL;
 	char longtype[200], want[256];
@@ -145,13 +152,14 @@ static void test_label_escaping_and_truncation(void **state)
 	d_metrics_free(m);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_empty),
-		cmocka_unit_test(test_sum_over_workers),
-		cmocka_unit_test(test_histogram),
-		cmocka_unit_test(test_label_escaping_and_truncation),
+	    cmocka_unit_test(test_empty),
+	    cmocka_unit_test(test_sum_over_workers),
+	    cmocka_unit_test(test_histogram),
+	    cmocka_unit_test(test_label_escaping_and_truncation),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

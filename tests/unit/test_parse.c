@@ -14,8 +14,7 @@
 
 #include "common/parse.h"
 
-static const char date_forms[] =
-	"2012-07-22T06:00:00Z or 7/22/2012 6:00:00 AM (local time)";
+static const char date_forms[] = "2012-07-22T06:00:00Z or 7/22/2012 6:00:00 AM (local time)";
 
 static void
 set_tz(const char *tz)
@@ -324,7 +323,9 @@ test_thumbprint_normalize(void **state)
 	norm_ok("ab cd ef 01 23 45 67 89", "abcdef0123456789");
 	norm_ok("  ABCDEF0123456789\t", "abcdef0123456789");
 	/* the invisible U+200E that Windows' certificate viewer puts in front */
-	norm_ok("\xE2\x80\x8E" "a9 4a 8f e5", "a94a8fe5");
+	norm_ok("\xE2\x80\x8E"
+		"a9 4a 8f e5",
+		"a94a8fe5");
 	norm_ok("12345678", "12345678");
 	norm_ok("a94a8fe5ccb19ba61c4c0873d391e987982fbbd3",
 		"a94a8fe5ccb19ba61c4c0873d391e987982fbbd3");
@@ -342,16 +343,16 @@ test_thumbprint_normalize(void **state)
 }
 
 static const char *const sha1s[] = {
-	"a94a8fe5ccb19ba61c4c0873d391e987982fbbd3",
-	"a94a8fe5ff000000000000000000000000000001",
-	"1111111122222222333333334444444455555555",
-	"",
+    "a94a8fe5ccb19ba61c4c0873d391e987982fbbd3",
+    "a94a8fe5ff000000000000000000000000000001",
+    "1111111122222222333333334444444455555555",
+    "",
 };
 static const char *const sha256s[] = {
-	"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
-	"60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752",
-	"a94a8fe5ccb19ba6000000000000000000000000000000000000000000000000",
-	"",
+    "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752",
+    "a94a8fe5ccb19ba6000000000000000000000000000000000000000000000000",
+    "",
 };
 
 static void
@@ -426,7 +427,8 @@ test_thumbprint_match_refusals(void **state)
 	assert_int_equal(idx, 0);
 	assert_non_null(strstr(p11s_errmsg(P11S_E_NOTFOUND), "searched 0 keys"));
 	/* one key searched */
-	assert_int_equal(p11s_thumbprint_match("deadbeef", sha1s, sha256s, 1, &idx), P11S_E_NOTFOUND);
+	assert_int_equal(p11s_thumbprint_match("deadbeef", sha1s, sha256s, 1, &idx),
+			 P11S_E_NOTFOUND);
 	assert_non_null(strstr(p11s_errmsg(P11S_E_NOTFOUND), "searched 1 key)"));
 	assert_int_equal(p11s_thumbprint_match(NULL, sha1s, sha256s, 4, &idx), P11S_E_INVAL);
 }
@@ -435,19 +437,19 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_duration_valid),
-		cmocka_unit_test(test_duration_invalid),
-		cmocka_unit_test(test_duration_null),
-		cmocka_unit_test_setup(test_date_iso, setup_utc),
-		cmocka_unit_test_setup(test_date_iso_invalid, setup_utc),
-		cmocka_unit_test_setup(test_date_us_utc, setup_utc),
-		cmocka_unit_test_setup(test_date_us_invalid, setup_utc),
-		cmocka_unit_test_setup(test_date_us_local_new_york, setup_new_york),
-		cmocka_unit_test_setup(test_date_dst_gap, setup_new_york),
-		cmocka_unit_test_setup(test_date_dst_overlap, setup_new_york),
-		cmocka_unit_test(test_thumbprint_normalize),
-		cmocka_unit_test(test_thumbprint_match),
-		cmocka_unit_test(test_thumbprint_match_refusals),
+	    cmocka_unit_test(test_duration_valid),
+	    cmocka_unit_test(test_duration_invalid),
+	    cmocka_unit_test(test_duration_null),
+	    cmocka_unit_test_setup(test_date_iso, setup_utc),
+	    cmocka_unit_test_setup(test_date_iso_invalid, setup_utc),
+	    cmocka_unit_test_setup(test_date_us_utc, setup_utc),
+	    cmocka_unit_test_setup(test_date_us_invalid, setup_utc),
+	    cmocka_unit_test_setup(test_date_us_local_new_york, setup_new_york),
+	    cmocka_unit_test_setup(test_date_dst_gap, setup_new_york),
+	    cmocka_unit_test_setup(test_date_dst_overlap, setup_new_york),
+	    cmocka_unit_test(test_thumbprint_normalize),
+	    cmocka_unit_test(test_thumbprint_match),
+	    cmocka_unit_test(test_thumbprint_match_refusals),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

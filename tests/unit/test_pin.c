@@ -27,7 +27,8 @@ group_setup(void **state)
 	const char *tmp = getenv("TMPDIR");
 
 	(void)state;
-	snprintf(dir, sizeof(dir), "%s/p11s-pin-XXXXXX", tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
+	snprintf(dir, sizeof(dir), "%s/p11s-pin-XXXXXX",
+		 tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
 	return mkdtemp(dir) == NULL ? -1 : 0;
 }
 
@@ -200,7 +201,8 @@ test_env(void **state)
 	assert_int_equal(setenv("P11S_TEST_PIN", "\n", 1), 0);
 	read_bad("env:P11S_TEST_PIN", "is empty");
 	assert_int_equal(unsetenv("P11S_TEST_PIN"), 0);
-	read_bad("env:P11S_TEST_PIN", "environment variable P11S_TEST_PIN holding the PIN is not set");
+	read_bad("env:P11S_TEST_PIN",
+		 "environment variable P11S_TEST_PIN holding the PIN is not set");
 }
 
 static void
@@ -211,7 +213,8 @@ test_fd(void **state)
 
 	(void)state;
 	assert_int_equal(pipe(p), 0);
-	assert_int_equal(write(p[1], SECRET "\nrest", strlen(SECRET) + 5), (ssize_t)strlen(SECRET) + 5);
+	assert_int_equal(write(p[1], SECRET "\nrest", strlen(SECRET) + 5),
+			 (ssize_t)strlen(SECRET) + 5);
 	assert_int_equal(close(p[1]), 0);
 	snprintf(src, sizeof(src), "fd:%d", p[0]);
 	read_ok(src, SECRET, strlen(SECRET));
@@ -296,13 +299,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_file_with_and_without_newline),
-		cmocka_unit_test(test_file_lengths),
-		cmocka_unit_test(test_file_errors),
-		cmocka_unit_test(test_env),
-		cmocka_unit_test(test_fd),
-		cmocka_unit_test(test_fd_too_long),
-		cmocka_unit_test(test_malformed_sources),
+	    cmocka_unit_test(test_file_with_and_without_newline),
+	    cmocka_unit_test(test_file_lengths),
+	    cmocka_unit_test(test_file_errors),
+	    cmocka_unit_test(test_env),
+	    cmocka_unit_test(test_fd),
+	    cmocka_unit_test(test_fd_too_long),
+	    cmocka_unit_test(test_malformed_sources),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -379,9 +379,9 @@ test_same_key(void **state)
 	fx_roll_refused(f, T_AV, 1, &c, utc(2012, 7, 22, 5, 0, 0), NOW, 0, POL_R_SAME_KEY, AV, 0,
 			"already staged", "2012-07-22T06:00:00Z", "--replace", NULL);
 	/* ... and rescheduled with it: one pending epoch, at the new instant. */
-	assert_int_equal(pol_check_roll(&f->conf, &f->st, T_AV, 1, &c, utc(2012, 7, 22, 5, 0, 0), NOW,
-					1, &why),
-			 0);
+	assert_int_equal(
+	    pol_check_roll(&f->conf, &f->st, T_AV, 1, &c, utc(2012, 7, 22, 5, 0, 0), NOW, 1, &why),
+	    0);
 	assert_int_equal(pol_apply_roll(&f->st, T_AV, 1, k, utc(2012, 7, 22, 5, 0, 0), NOW, 1), 0);
 	ts = pol_state_type(&f->st, AV);
 	assert_int_equal(ts->n_epochs, 2);

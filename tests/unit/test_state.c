@@ -12,14 +12,14 @@
 
 #include "signer/state.h"
 
-static const uint8_t cert_bytes[] = { 0x30, 0x03, 0x02, 0x01, 0x05 };
+static const uint8_t cert_bytes[] = {0x30, 0x03, 0x02, 0x01, 0x05};
 
 static signer_state *
 sample(void)
 {
 	signer_state *st = NULL;
 	pol_key k;
-	const char *types[] = { "AudioVideoAuthentication" };
+	const char *types[] = {"AudioVideoAuthentication"};
 
 	assert_int_equal(state_new(&st), 0);
 	memset(&k, 0, sizeof(k));
@@ -124,22 +124,25 @@ test_versions(void **unused)
 	signer_state *st = NULL;
 
 	(void)unused;
-	t = with_digest("{\"format\":2,\"version\":1,\"written_at\":1,\"keys\":[],\"types\":[]}", &len);
+	t = with_digest("{\"format\":2,\"version\":1,\"written_at\":1,\"keys\":[],\"types\":[]}",
+			&len);
 	expect_refused(t, len, "newer than this release");
 	free(t);
 	t = with_digest("{\"version\":1,\"written_at\":1,\"keys\":[],\"types\":[]}", &len);
 	expect_refused(t, len, "format");
 	free(t);
-	t = with_digest("{\"format\":1,\"version\":1,\"written_at\":1,\"keys\":[],\"types\":[{\"name\":\"X\","
-			"\"epochs\":[{\"key\":\"ff\",\"effective\":1,\"staged_at\":1}]}]}",
-			&len);
+	t = with_digest(
+	    "{\"format\":1,\"version\":1,\"written_at\":1,\"keys\":[],\"types\":[{\"name\":\"X\","
+	    "\"epochs\":[{\"key\":\"ff\",\"effective\":1,\"staged_at\":1}]}]}",
+	    &len);
 	expect_refused(t, len, "unknown key");
 	free(t);
 	t = with_digest("{\"format\":1,\"format\":1,\"version\":1}", &len);
 	expect_refused(t, len, "not JSON");
 	free(t);
 	/* an older record without proposals/history still loads */
-	t = with_digest("{\"format\":1,\"version\":3,\"written_at\":1,\"keys\":[],\"types\":[]}", &len);
+	t = with_digest("{\"format\":1,\"version\":3,\"written_at\":1,\"keys\":[],\"types\":[]}",
+			&len);
 	assert_int_equal(state_from_json(t, len, &st), 0);
 	assert_int_equal(st->version, 3);
 	assert_int_equal(json_array_size(st->history), 0);
@@ -151,9 +154,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_round_trip),
-		cmocka_unit_test(test_tampered_or_torn),
-		cmocka_unit_test(test_versions),
+	    cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_tampered_or_torn),
+	    cmocka_unit_test(test_versions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
