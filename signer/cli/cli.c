@@ -20,9 +20,10 @@
 #include "signer/jose/jose.h"
 
 static const cli_command *const commands[] = {
-    &cli_cmd_keygen,	&cli_cmd_csr,	  &cli_cmd_import, &cli_cmd_list,  &cli_cmd_assign,
-    &cli_cmd_roll,	&cli_cmd_status,  &cli_cmd_remove, &cli_cmd_issue, &cli_cmd_verify,
-    &cli_cmd_proposals, &cli_cmd_approve, &cli_cmd_reject, &cli_cmd_audit, &cli_cmd_pool,
+    &cli_cmd_keygen, &cli_cmd_csr,    &cli_cmd_import,	  &cli_cmd_list,
+    &cli_cmd_assign, &cli_cmd_roll,   &cli_cmd_status,	  &cli_cmd_remove,
+    &cli_cmd_issue,  &cli_cmd_verify, &cli_cmd_proposals, &cli_cmd_approve,
+    &cli_cmd_reject, &cli_cmd_audit,  &cli_cmd_pool,	  &cli_cmd_config,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -33,7 +34,9 @@ main_usage(FILE *f)
 		"usage: signer [--config FILE] [--token URI] [--pin SOURCE] COMMAND [OPTIONS]\n\n"
 		"  --config FILE   configuration (default $SIGNER_CONFIG, then %s)\n"
 		"  --token URI     PKCS#11 URI of the token (overrides [token] uri)\n"
-		"  --pin SOURCE    file:PATH, env:NAME, fd:N or prompt (never the PIN itself)\n"
+		"  --pin SOURCE    file:PATH, env:NAME, fd:N, credential:NAME (systemd) or "
+		"prompt;\n"
+		"                  where to read the PIN, never the PIN itself\n"
 		"  -v, --verbose   log more (repeat for debug)\n\n"
 		"commands:\n",
 		SIGNER_DEFAULT_CONFIG);
@@ -439,18 +442,18 @@ cli_fmt_duration(int64_t s, char *out, size_t len)
 		snprintf(p, left, "%llds", (long long)s);
 }
 
+/*
+ * Every command that touches a token needs the configuration file: a
+ * missing one is an error naming the file looked for.  `pool check` reads
+ * only the URLs it is given, so without a file it runs on the defaults.
+ */
 static int
-load_config(const char *path, signer_conf **conf)
+load_config(const cli_command *cmd, const char *path, signer_conf **conf)
 {
-	const char *env = getenv("SIGNER_CONFIG");
-
-	if (path == NULL && env != NULL && *env != '\0')
-		path = env;
-	if (path != NULL)
-		return signer_conf_load(path, conf);
-	if (access(SIGNER_DEFAULT_CONFIG, F_OK) == 0)
-		return signer_conf_load(SIGNER_DEFAULT_CONFIG, conf);
-	return signer_conf_defaults(conf);
+	*conf = NULL;
+	if (cmd == &cli_cmd_pool && path == NULL && access(signer_conf_path(NULL), F_OK) != 0)
+		return signer_conf_defaults(conf);
+	return signer_conf_load_default(path, conf);
 }
 
 int
@@ -514,7 +517,7 @@ main(int argc, char **argv)
 	if (pin != NULL && (r = p11s_secret_source_check(pin)) != 0)
 		return cli_fail(r);
 	memset(&c, 0, sizeof(c));
-	if ((r = load_config(config_path, &c.conf)) != 0)
+	if ((r = load_config(cmd, config_path, &c.conf)) != 0)
 		return cli_fail(r);
 	c.token_uri = token_uri != NULL ? token_uri : c.conf->token_uri;
 	c.pin_source = pin != NULL ? pin : c.conf->token_pin;
