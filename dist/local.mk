@@ -3,6 +3,7 @@
 # generated with the configured paths (Makefile.am: edit_paths).
 DIST_GENERATED = \
 	dist/p11-signerd.service \
+	dist/p11-signerd.socket \
 	dist/p11-signer.tmpfiles \
 	dist/p11-signer.sysusers \
 	dist/signer.conf \
@@ -10,6 +11,7 @@ DIST_GENERATED = \
 noinst_DATA = $(DIST_GENERATED)
 EXTRA_DIST += \
 	dist/p11-signerd.service.in \
+	dist/p11-signerd.socket.in \
 	dist/p11-signer.tmpfiles.in \
 	dist/p11-signer.sysusers.in \
 	dist/signer.conf.in \
@@ -17,6 +19,7 @@ EXTRA_DIST += \
 CLEANFILES += $(DIST_GENERATED)
 
 dist/p11-signerd.service: $(srcdir)/dist/p11-signerd.service.in Makefile
+dist/p11-signerd.socket: $(srcdir)/dist/p11-signerd.socket.in Makefile
 dist/p11-signer.tmpfiles: $(srcdir)/dist/p11-signer.tmpfiles.in Makefile
 dist/p11-signer.sysusers: $(srcdir)/dist/p11-signer.sysusers.in Makefile
 dist/signer.conf: $(srcdir)/dist/signer.conf.in Makefile
@@ -25,11 +28,17 @@ $(DIST_GENERATED):
 
 # The example configuration never replaces one already there (an operator's
 # edits); uninstall removes it only while it is still the unedited example.
+# The lock and state directories are made here too, for an installation
+# that systemd-tmpfiles does not manage (another prefix, no systemd).
 confdir = $(sysconfdir)/p11-signer
+rundir = $(runstatedir)/p11-signer
+statedir = $(localstatedir)/lib/p11-signer
 install-data-local: $(DIST_GENERATED)
 	$(MKDIR_P) '$(DESTDIR)$(systemdsystemunitdir)' '$(DESTDIR)$(tmpfilesdir)' \
-		'$(DESTDIR)$(sysusersdir)' '$(DESTDIR)$(confdir)'
+		'$(DESTDIR)$(sysusersdir)' '$(DESTDIR)$(confdir)' \
+		'$(DESTDIR)$(rundir)' '$(DESTDIR)$(statedir)'
 	$(INSTALL_DATA) dist/p11-signerd.service '$(DESTDIR)$(systemdsystemunitdir)/p11-signerd.service'
+	$(INSTALL_DATA) dist/p11-signerd.socket '$(DESTDIR)$(systemdsystemunitdir)/p11-signerd.socket'
 	$(INSTALL_DATA) dist/p11-signer.tmpfiles '$(DESTDIR)$(tmpfilesdir)/p11-signer.conf'
 	$(INSTALL_DATA) dist/p11-signer.sysusers '$(DESTDIR)$(sysusersdir)/p11-signer.conf'
 	@if test -f '$(DESTDIR)$(confdir)/signer.conf'; then \
@@ -41,6 +50,7 @@ install-data-local: $(DIST_GENERATED)
 
 uninstall-local:
 	rm -f '$(DESTDIR)$(systemdsystemunitdir)/p11-signerd.service' \
+		'$(DESTDIR)$(systemdsystemunitdir)/p11-signerd.socket' \
 		'$(DESTDIR)$(tmpfilesdir)/p11-signer.conf' \
 		'$(DESTDIR)$(sysusersdir)/p11-signer.conf'
 	@if test -f '$(DESTDIR)$(confdir)/signer.conf' && \
@@ -48,4 +58,4 @@ uninstall-local:
 		echo " rm -f '$(DESTDIR)$(confdir)/signer.conf'"; \
 		rm -f '$(DESTDIR)$(confdir)/signer.conf'; \
 	fi
-	-rmdir '$(DESTDIR)$(confdir)' 2>/dev/null
+	-rmdir '$(DESTDIR)$(confdir)' '$(DESTDIR)$(rundir)' '$(DESTDIR)$(statedir)' 2>/dev/null

@@ -152,10 +152,11 @@ d_sd_listen_fds(int *n)
 		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &sl) != 0 || type != SOCK_STREAM ||
 		    (sl = sizeof(acc), getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &sl)) != 0 ||
 		    !acc) {
-			r = p11s_fail(P11S_E_CONFIG,
-				      "socket activation: fd %d (of LISTEN_FDS=%llu) is not a "
-				      "listening stream socket; expected ListenStream= sockets only",
-				      fd, v);
+			r = p11s_fail(
+			    P11S_E_CONFIG,
+			    "socket activation: fd %d (of LISTEN_FDS=%llu) is not a "
+			    "listening stream socket; expected ListenStream= sockets only",
+			    fd, v);
 			goto out;
 		}
 		if (fcntl(fd, F_SETFD, fl | FD_CLOEXEC) != 0) {
