@@ -15,6 +15,7 @@ INTEGRATION_TESTS = \
 	tests/integration/signerd_faults.sh \
 	tests/integration/systemd.sh \
 	tests/integration/install.sh \
+	tests/integration/doc_json.sh \
 	$(NULL)
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \
