@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -57,6 +58,7 @@ typedef struct d_conn {
 typedef struct d_listener {
 	d_listen_addr addr;
 	int fd;
+	int passed; /* from socket activation: its file is not ours to remove */
 	char name[300];
 } d_listener;
 
@@ -120,6 +122,8 @@ struct d_req {
 	const char *path;
 	uint64_t start_ns;
 	int replied;
+	char note_type[64]; /* access log: token type and key id, or "" */
+	char note_kid[64];
 	int body_pulled;
 	const uint8_t *body;
 	size_t body_len;
@@ -295,6 +299,19 @@ out:
 	if (fd >= 0)
 		close(fd);
 	return r;
+}
+
+/* A listening socket passed by systemd (LISTEN_FDS) for this address. */
+static int
+adopt_passed(d_listener *l, int fd, const char *listen)
+{
+	if (set_nonblock_cloexec(fd) != 0)
+		return p11s_fail(P11S_E_IO, "socket activation: fd %d for %s: %s", fd, listen,
+				 strerror(errno));
+	l->fd = fd;
+	l->passed = 1;
+	snprintf(l->name, sizeof(l->name), "%s (fd %d from systemd)", listen, fd);
+	return 0;
 }
 
 static int
@@ -806,6 +823,23 @@ d_reply_header(d_req *r, const char *name, const char *value)
 }
 
 void
+d_req_note_type(d_req *r, const char *type)
+{
+	snprintf(r->note_type, sizeof(r->note_type), "%s", type != NULL ? type : "");
+}
+
+/* [server] access_log: route, status, type, kid, duration of each answer. */
+static void
+access_line(const d_req *r, int code)
+{
+	uint64_t us = (d_now_ns() - r->start_ns) / 1000u;
+
+	log_info("access: %s %s %d type=%s kid=%s %" PRIu64 ".%03u ms", d_req_method_name(r),
+		 r->path != NULL ? r->path : "-", code, r->note_type[0] ? r->note_type : "-",
+		 r->note_kid[0] ? r->note_kid : "-", us / 1000u, (unsigned)(us % 1000u));
+}
+
+void
 d_reply_raw(d_req *r, int code, const char *content_type, const char *body, size_t len)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
@@ -826,13 +860,21 @@ d_reply_raw(d_req *r, int code, const char *content_type, const char *body, size
 		log_error("out of memory building a %zu-byte answer", len);
 	}
 	evhttp_send_reply(r->ev, code, NULL, NULL);
+	if (r->wl->w->limits.access_log)
+		access_line(r, code);
 }
 
 void
 d_reply_json(d_req *r, int code, const json_t *obj)
 {
 	char *text = json_dumps(obj, JSON_COMPACT);
+	const char *type = json_string_value(json_object_get(obj, "type"));
+	const char *kid = json_string_value(json_object_get(obj, "kid"));
 
+	if (type != NULL)
+		d_req_note_type(r, type);
+	if (kid != NULL)
+		snprintf(r->note_kid, sizeof(r->note_kid), "%s", kid);
 	if (text == NULL) {
 		static const char oom[] = "{\"error\":\"internal\",\"detail\":\"out of memory\"}";
 		d_reply_raw(r, 500, "application/json", oom, sizeof(oom) - 1);
@@ -1104,8 +1146,11 @@ d_server_new(const d_server_params *p, d_server **out)
 		atomic_store(&s->ssl_gen, 1);
 	}
 	for (i = 0; i < s->n_lst; i++) {
-		r = s->lst[i].addr.kind == D_LISTEN_UNIX ? open_unix(&s->lst[i])
-							 : open_tcp(&s->lst[i]);
+		if (p->listen_fds != NULL && p->listen_fds[i] >= 0)
+			r = adopt_passed(&s->lst[i], p->listen_fds[i], p->listen[i]);
+		else
+			r = s->lst[i].addr.kind == D_LISTEN_UNIX ? open_unix(&s->lst[i])
+								 : open_tcp(&s->lst[i]);
 		if (r != 0)
 			goto out;
 	}
@@ -1207,7 +1252,7 @@ close_listeners(d_server *s)
 		if (s->lst[i].fd >= 0) {
 			close(s->lst[i].fd);
 			s->lst[i].fd = -1;
-			if (s->lst[i].addr.kind == D_LISTEN_UNIX)
+			if (s->lst[i].addr.kind == D_LISTEN_UNIX && !s->lst[i].passed)
 				unlink(s->lst[i].addr.path);
 		}
 	}

@@ -60,6 +60,7 @@ typedef struct d_limits {
 	size_t max_body;	  /* bytes */
 	size_t max_headers;	  /* bytes */
 	unsigned request_timeout; /* seconds */
+	int access_log;		  /* 1: one info line per answer */
 } d_limits;
 
 /* Called in the worker thread for every request; must answer with one of
@@ -74,6 +75,9 @@ typedef struct d_server_params {
 	unsigned workers; /* 0 = number of online CPUs */
 	d_handler_fn handler;
 	void *handler_arg;
+	/* Sockets passed by socket activation, parallel to listen (-1: open
+	 * that address); NULL: open every address. */
+	const int *listen_fds;
 } d_server_params;
 
 /* Create listening sockets and the TLS context (no threads yet). */
@@ -115,6 +119,9 @@ const char *d_req_header(const d_req *r, const char *name);
 int d_req_peer_verified(const d_req *r);
 /* Monotonic start time of the handler, in nanoseconds. */
 uint64_t d_req_start_ns(const d_req *r);
+/* The token type the request concerns, for the access log (a JSON answer's
+ * "type" and "kid" members are noted by themselves). */
+void d_req_note_type(d_req *r, const char *type);
 
 /* ---- replies ------------------------------------------------------------ */
 

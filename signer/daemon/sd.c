@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -13,6 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "signer/daemon/http.h"
 #include "signer/daemon/sd.h"
 
 int
@@ -137,11 +140,9 @@ d_sd_listen_fds(int *n)
 			      fds, D_SD_LISTEN_FDS_START);
 		goto out;
 	}
+	/* all there first: a count that is too large says more than a socket type */
 	for (int fd = D_SD_LISTEN_FDS_START; fd < D_SD_LISTEN_FDS_START + (int)v; fd++) {
-		int fl = fcntl(fd, F_GETFD);
-
-		sl = sizeof(type);
-		if (fl < 0) {
+		if (fcntl(fd, F_GETFD) < 0) {
 			r = p11s_fail(P11S_E_CONFIG,
 				      "socket activation: LISTEN_FDS=%llu but fd %d is not open; "
 				      "expected listening sockets on fds %d to %llu",
@@ -149,6 +150,11 @@ d_sd_listen_fds(int *n)
 				      (unsigned long long)D_SD_LISTEN_FDS_START + v - 1);
 			goto out;
 		}
+	}
+	for (int fd = D_SD_LISTEN_FDS_START; fd < D_SD_LISTEN_FDS_START + (int)v; fd++) {
+		int fl = fcntl(fd, F_GETFD);
+
+		sl = sizeof(type);
 		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &sl) != 0 || type != SOCK_STREAM ||
 		    (sl = sizeof(acc), getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &sl)) != 0 ||
 		    !acc) {
@@ -171,4 +177,110 @@ out:
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_FDNAMES");
 	return r;
+}
+
+/* The address a socket is bound to, for messages. */
+static void
+sock_name(const struct sockaddr_storage *ss, socklen_t sl, char *out, size_t outlen)
+{
+	char h[64], p[16];
+
+	if (ss->ss_family == AF_UNIX) {
+		const struct sockaddr_un *su = (const struct sockaddr_un *)ss;
+
+		snprintf(out, outlen, "unix:%.*s",
+			 (int)(sl > offsetof(struct sockaddr_un, sun_path)
+				   ? strnlen(su->sun_path, sizeof(su->sun_path))
+				   : 0),
+			 su->sun_path);
+	} else if (getnameinfo((const struct sockaddr *)ss, sl, h, sizeof(h), p, sizeof(p),
+			       NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
+		snprintf(out, outlen, ss->ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", h, p);
+	} else {
+		snprintf(out, outlen, "(an address of family %d)", (int)ss->ss_family);
+	}
+}
+
+static int
+same_inet(const struct sockaddr *a, const struct sockaddr *b)
+{
+	if (a->sa_family != b->sa_family)
+		return 0;
+	if (a->sa_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	if (a->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin6_port == y->sin6_port &&
+		       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
+	}
+	return 0;
+}
+
+/* 1 when the socket bound at ss is the listen address a. */
+static int
+matches(const struct sockaddr_storage *ss, const d_listen_addr *a)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	int m = 0;
+
+	if (a->kind == D_LISTEN_UNIX)
+		return ss->ss_family == AF_UNIX &&
+		       strncmp(((const struct sockaddr_un *)ss)->sun_path, a->path,
+			       sizeof(((const struct sockaddr_un *)ss)->sun_path)) == 0;
+	if (ss->ss_family != AF_INET && ss->ss_family != AF_INET6)
+		return 0;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if (getaddrinfo(a->host[0] ? a->host : NULL, a->port, &hints, &res) != 0)
+		return 0;
+	for (ai = res; ai != NULL && !m; ai = ai->ai_next)
+		m = same_inet(ai->ai_addr, (const struct sockaddr *)ss);
+	freeaddrinfo(res);
+	return m;
+}
+
+int
+d_sd_assign_fds(int n, const char *const *listen, size_t n_listen, int *fds)
+{
+	struct sockaddr_storage ss;
+	d_listen_addr a;
+	socklen_t sl;
+	char name[160];
+	size_t i;
+	int r;
+
+	for (i = 0; i < n_listen; i++)
+		fds[i] = -1;
+	for (int fd = D_SD_LISTEN_FDS_START; fd < D_SD_LISTEN_FDS_START + n; fd++) {
+		sl = sizeof(ss);
+		memset(&ss, 0, sizeof(ss));
+		if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
+			return p11s_fail(P11S_E_CONFIG, "socket activation: fd %d: %s", fd,
+					 strerror(errno));
+		for (i = 0; i < n_listen; i++) {
+			if (fds[i] >= 0)
+				continue;
+			if ((r = d_listen_parse(listen[i], &a)) != 0)
+				return r;
+			if (matches(&ss, &a))
+				break;
+		}
+		if (i == n_listen) {
+			sock_name(&ss, sl, name, sizeof(name));
+			return p11s_fail(
+			    P11S_E_CONFIG,
+			    "socket activation: fd %d is bound to %s, which no [server] listen "
+			    "line names; expected one listen line per socket of the .socket unit "
+			    "(listen = unix:PATH, http://HOST:PORT or https://HOST:PORT)",
+			    fd, name);
+		}
+		fds[i] = fd;
+	}
+	return 0;
 }

@@ -34,4 +34,12 @@ uint64_t d_sd_watchdog_usec(void);
  */
 P11S_MUST_CHECK int d_sd_listen_fds(int *n);
 
+/*
+ * Give each of the n passed sockets (from D_SD_LISTEN_FDS_START) to the
+ * listen address it is bound to: fds[i] (parallel to listen, n_listen
+ * entries, -1: open it as usual).  A socket that matches no listen line is
+ * an error naming its address and what would be accepted.
+ */
+P11S_MUST_CHECK int d_sd_assign_fds(int n, const char *const *listen, size_t n_listen, int *fds);
+
 #endif

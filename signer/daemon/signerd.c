@@ -43,7 +43,8 @@ typedef struct daemon_ctx {
 	int notify_fd;		/* daemon mode: tells the waiting parent the exit code */
 	const char *pin_source; /* [token] pin, or "fd:N" of a PIN read by prompt */
 	char pin_fd_source[32];
-	int pin_fd; /* read end of the pipe holding a prompted PIN, or -1 */
+	int pin_fd;	 /* read end of the pipe holding a prompted PIN, or -1 */
+	int *listen_fds; /* socket activation: parallel to [server] listen, or NULL */
 	hsm_token *token;
 	d_slot settings;
 	d_slot view;
@@ -139,6 +140,23 @@ out:
 	return r;
 }
 
+/* Socket activation: the sockets systemd passed, each to its listen line. */
+static int
+passed_sockets(daemon_ctx *d, const signer_conf *c)
+{
+	int n = 0, r;
+
+	if ((r = d_sd_listen_fds(&n)) != 0 || n == 0)
+		return r;
+	if ((d->listen_fds = calloc(c->n_listen, sizeof(*d->listen_fds))) == NULL)
+		return p11s_fail(P11S_E_NOMEM, "out of memory");
+	if ((r = d_sd_assign_fds(n, (const char *const *)c->listen, c->n_listen, d->listen_fds)) !=
+	    0)
+		return r;
+	log_info("socket activation: %d listening socket%s from systemd", n, n == 1 ? "" : "s");
+	return 0;
+}
+
 /* A start-up failure: logged, echoed to the terminal we were started from,
  * and passed to the waiting parent in daemon mode. */
 static int
@@ -231,6 +249,7 @@ server_params(const signer_conf *c, d_server_params *sp, d_limits *lim)
 	lim->max_body = c->max_body;
 	lim->max_headers = MAX_HEADERS;
 	lim->request_timeout = c->request_timeout > 0 ? (unsigned)c->request_timeout : 10;
+	lim->access_log = c->access_log;
 	if (sp == NULL)
 		return;
 	memset(sp, 0, sizeof(*sp));
@@ -399,6 +418,7 @@ run(daemon_ctx *d, signer_conf *conf, const sigset_t *sigs)
 	server_params(c, &sp, &lim);
 	sp.handler = d_app_handle;
 	sp.handler_arg = d->app;
+	sp.listen_fds = d->listen_fds;
 	if ((r = d_server_new(&sp, &d->srv)) != 0)
 		return startup_failed(d, EXIT_FAIL, "cannot listen", r);
 	if ((r = d_app_set_workers(d->app, d_server_workers(d->srv))) != 0 ||
@@ -549,6 +569,11 @@ main(int argc, char **argv)
 		return 0;
 	}
 	p11s_log_set_json(conf->log_json);
+	if ((r = passed_sockets(&d, conf)) != 0) {
+		fprintf(stderr, "signerd: %s\n", p11s_errmsg(r));
+		signer_conf_free(conf);
+		return EXIT_USAGE;
+	}
 	if ((r = prompt_pin_early(&d, conf)) != 0) {
 		fprintf(stderr, "signerd: %s\n", p11s_errmsg(r));
 		signer_conf_free(conf);
@@ -581,5 +606,6 @@ main(int argc, char **argv)
 		close(d.notify_fd);
 	if (d.pin_fd >= 0)
 		close(d.pin_fd);
+	free(d.listen_fds);
 	return code;
 }

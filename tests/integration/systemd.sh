@@ -76,11 +76,17 @@ pass "sd_notify: READY=1 only when serving, STOPPING=1 on SIGTERM"
 # ---- socket activation ----
 port=$(free_port)
 rm -f "$T/api.sock"
+# a TCP socket that no listen line names is refused
+expect_exit 1 $SDH activate "$T/api.sock" "$port" "$SIGNERD" --foreground
+expect_msg "socket activation: fd 4 is bound to 127.0.0.1:$port, which no [server] listen line names"
+rm -f "$T/api.sock"
+printf 'listen = http://127.0.0.1:%s\n' "$port" >>"$T/signer.conf"
 expect_exit 0 $SDH activate "$T/api.sock" "$port" "$SIGNERD" --foreground
 expect_msg "unix /healthz: 200"
 expect_msg "tcp /healthz: 200"
+expect_msg "socket activation: 2 listening sockets from systemd"
+[ -S "$T/api.sock" ] || fail "signerd removed the UNIX socket systemd owns"
 pass "LISTEN_FDS: answers on both passed sockets"
-expect_exit 2 env LISTEN_FDS=two LISTEN_PID=1 "$SIGNERD" --check-config
 expect_exit 2 sh -c 'LISTEN_PID=$$ LISTEN_FDS=two exec "$0" --foreground' "$SIGNERD"
 expect_msg 'LISTEN_FDS="two" is not a number of descriptors'
 expect_exit 2 sh -c 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" --foreground 3</dev/null' "$SIGNERD"
@@ -106,9 +112,16 @@ JOURNAL_STREAM=$js "$SIGNERD" --foreground --config "$T/cred.conf" 2>>"$T/other.
 set -e
 if grep -q '^<' "$T/other.log"; then fail "prefix on a stderr that is not the journal"; fi
 pass "<N> priority prefixes only when stderr is the journal"
-sed 's|^\[server\]|[server]\nlog_format = json|' "$T/signer.conf" >"$T/json.conf"
+sed 's|^\[server\]|[server]\nlog_format = json\naccess_log = yes|' "$T/signer.conf" >"$T/json.conf"
 SIGNER_CONFIG="$T/json.conf" start_signerd json
+expect_http 200 GET http://localhost/healthz "" --unix-socket "$T/api.sock"
+expect_http 404 POST http://localhost/v1/tokens '{"type":"NoSuchType","sub":"a"}' --unix-socket "$T/api.sock"
 stop_signerd "$SD_PID"
+grep -q '"message":"access: GET /healthz 200 type=- kid=- [0-9]*\.[0-9]* ms"' "$T/json.log" ||
+	fail "no access line for /healthz: $(cat "$T/json.log")"
+grep -q '"message":"access: POST /v1/tokens 404 type=NoSuchType kid=- ' "$T/json.log" ||
+	fail "no access line for the refused issue: $(cat "$T/json.log")"
+pass "access_log: one line per request with route, status, type, duration"
 "$PYTHON" -c '
 import json, sys
 n = 0
