@@ -63,6 +63,8 @@ def stop(p):
 
 def notify(addr, http_sock, argv):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    if not addr.startswith("@") and os.path.exists(addr):
+        os.unlink(addr)  # left by an earlier run in the same test
     s.bind("\0" + addr[1:] if addr.startswith("@") else addr)
     s.settimeout(1)
     env = dict(os.environ, NOTIFY_SOCKET=addr)
@@ -88,6 +90,18 @@ def notify(addr, http_sock, argv):
                 if st != 200:
                     die("READY=1 but /healthz answered %d %r" % (st, body))
                 msgs.append("# healthz at READY=1: %d" % st)
+        if os.environ.get("WATCHDOG_USEC"):
+            pings = 0
+            deadline = time.monotonic() + TIMEOUT
+            while pings < 3 and time.monotonic() < deadline:
+                try:
+                    m = s.recv(4096).decode()
+                except socket.timeout:
+                    continue
+                pings += "WATCHDOG=1" in m.split("\n")
+            if pings < 3:
+                die("fewer than 3 WATCHDOG=1 within %d s" % TIMEOUT)
+            msgs.append("# watchdog pings: %d" % pings)
         p.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + TIMEOUT
         while not stopping and time.monotonic() < deadline:

@@ -73,6 +73,51 @@ expect_exit 0 $SDH notify "@p11s-test-$$" "$T/api.sock" "$SIGNERD" --foreground
 expect_msg "READY=1"
 pass "sd_notify: READY=1 only when serving, STOPPING=1 on SIGTERM"
 
+# the watchdog: WATCHDOG=1 every half WatchdogSec
+expect_exit 0 env WATCHDOG_USEC=400000 $SDH notify "$T/notify.sock" "$T/api.sock" "$SIGNERD" --foreground
+expect_msg "# watchdog pings: "
+pass "WATCHDOG=1 when WATCHDOG_USEC is set"
+
+# ---- pin = prompt: read on the terminal before signerd detaches ----
+sed "s|^pin = .*|pin = prompt|" "$T/signer.conf" >"$T/prompt.conf"
+"$PYTHON" - "$SIGNERD" "$T/prompt.conf" "$TEST_PIN" >"$T/prompt.out" 2>&1 <<'EOPY' || fail "signerd with pin = prompt did not start: $(cat "$T/prompt.out")"
+import os, pty, sys, time
+signerd, conf, pin = sys.argv[1:4]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(signerd, [signerd, "--config", conf])
+buf, deadline = b"", time.monotonic() + 120
+while b"Enter PIN" not in buf:
+    if time.monotonic() > deadline:
+        sys.exit("no PIN prompt: %r" % buf)
+    buf += os.read(fd, 1024)
+os.write(fd, pin.encode() + b"\n")
+out = b""
+try:
+    while True:
+        d = os.read(fd, 1024)
+        if not d:
+            break
+        out += d
+except OSError:
+    pass
+_, st = os.waitpid(pid, 0)
+assert pin.encode() not in out, "the PIN was echoed"
+sys.exit(os.waitstatus_to_exitcode(st))
+EOPY
+# the starting command returned once the daemon served: find and stop it
+expect_http 200 GET http://localhost/v1/status "" --unix-socket "$T/api.sock"
+dpid=$(printf '%s' "$BODY" | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["member"]["pid"])')
+echo "$dpid" >>"$T/pids"
+kill -TERM "$dpid"
+i=0
+while kill -0 "$dpid" 2>/dev/null; do
+	i=$((i + 1))
+	[ $i -lt 1200 ] || fail "daemon $dpid still running 120 s after SIGTERM"
+	sleep 0.1
+done
+pass "pin = prompt is read before signerd detaches"
+
 # ---- socket activation ----
 port=$(free_port)
 rm -f "$T/api.sock"
