@@ -209,7 +209,7 @@ conn_new_cb(struct event_base *base, void *arg)
 	d_conn *c;
 	size_t b, total;
 
-	if (wl->l->addr.kind == D_LISTEN_HTTPS) {
+	if (wl->l->addr.kind == SIGNER_LISTEN_HTTPS) {
 		SSL *ssl;
 
 		worker_ssl_refresh(w);
@@ -233,7 +233,7 @@ conn_new_cb(struct event_base *base, void *arg)
 	if (c == NULL)
 		return bev; /* served, just without a deadline of ours */
 	c->bev = bev;
-	c->tls = wl->l->addr.kind == D_LISTEN_HTTPS;
+	c->tls = wl->l->addr.kind == SIGNER_LISTEN_HTTPS;
 	c->deadline_ns = d_now_ns() + (uint64_t)w->limits.request_timeout * 1000000000u;
 	/* Our reference keeps the bufferevent (not the connection) alive after
 	 * evhttp frees it, so the sweep can tell that it is gone: a freed
@@ -458,7 +458,7 @@ d_req_worker(const d_req *r)
 d_listen_kind
 d_req_listen_kind(const d_req *r)
 {
-	return r->wl->l->addr.kind;
+	return (d_listen_kind)r->wl->l->addr.kind;
 }
 
 const uint8_t *
@@ -490,7 +490,7 @@ d_req_peer_verified(const d_req *r)
 	struct bufferevent *bev;
 	SSL *ssl;
 
-	if (r->wl->l->addr.kind != D_LISTEN_HTTPS)
+	if (r->wl->l->addr.kind != SIGNER_LISTEN_HTTPS)
 		return 0;
 	evcon = evhttp_request_get_connection(r->ev);
 	if (evcon == NULL || (bev = evhttp_connection_get_bufferevent(evcon)) == NULL ||
@@ -800,9 +800,9 @@ d_server_new(const d_server_params *p, d_server **out)
 		s->lst[i].fd = -1;
 	s->n_lst = p->n_listen;
 	for (i = 0; i < p->n_listen; i++) {
-		if ((r = d_listen_parse(p->listen[i], &s->lst[i].addr)) != 0)
+		if ((r = signer_listen_parse(p->listen[i], &s->lst[i].addr, NULL)) != 0)
 			goto out;
-		if (s->lst[i].addr.kind == D_LISTEN_HTTPS)
+		if (s->lst[i].addr.kind == SIGNER_LISTEN_HTTPS)
 			s->has_tls = 1;
 	}
 	if (s->has_tls) {
@@ -811,8 +811,14 @@ d_server_new(const d_server_params *p, d_server **out)
 		atomic_store(&s->ssl_gen, 1);
 	}
 	for (i = 0; i < s->n_lst; i++) {
-		r = s->lst[i].addr.kind == D_LISTEN_UNIX ? d_listener_open_unix(&s->lst[i])
-							 : d_listener_open_tcp(&s->lst[i]);
+		d_listener *l = &s->lst[i];
+
+		if (p->listen_fd != NULL && p->listen_fd[i] >= 0)
+			r = d_listener_adopt(l, p->listen_fd[i]);
+		else if (l->addr.kind == SIGNER_LISTEN_UNIX)
+			r = d_listener_open_unix(l);
+		else
+			r = d_listener_open_tcp(l);
 		if (r != 0)
 			goto out;
 	}
@@ -835,6 +841,10 @@ d_server_new(const d_server_params *p, d_server **out)
 	s = NULL;
 	r = 0;
 out:
+	/* On failure the caller keeps the sockets it gave. */
+	for (i = 0; s != NULL && s->lst != NULL && p->listen_fd != NULL && i < s->n_lst; i++)
+		if (p->listen_fd[i] >= 0 && s->lst[i].fd == p->listen_fd[i])
+			s->lst[i].fd = -1;
 	d_server_free(s);
 	return r;
 }
@@ -914,7 +924,7 @@ close_listeners(d_server *s)
 		if (s->lst[i].fd >= 0) {
 			close(s->lst[i].fd);
 			s->lst[i].fd = -1;
-			if (s->lst[i].addr.kind == D_LISTEN_UNIX)
+			if (s->lst[i].owns_path)
 				unlink(s->lst[i].addr.path);
 		}
 	}

@@ -1,6 +1,6 @@
 /*
- * signerd's listen addresses: parsing "unix:/path", "http://host:port" and
- * "https://host:port", and opening the listening sockets.
+ * signerd's listening sockets: bind a parsed listen address (signer/listen.h),
+ * or adopt a listening socket opened by someone else (socket activation, tests).
  */
 #include "config.h"
 
@@ -20,98 +20,6 @@
 #include "common/log.h"
 #include "signer/daemon/http_internal.h"
 
-/* ---- listen addresses ---------------------------------------------------- */
-
-static int
-parse_hostport(const char *s, const char *orig, d_listen_addr *a)
-{
-	const char *colon;
-	size_t hl;
-	char *end;
-	unsigned long port;
-
-	if (s[0] == '[') {
-		const char *rb = strchr(s, ']');
-		if (rb == NULL || rb[1] != ':')
-			return p11s_fail(P11S_E_CONFIG,
-					 "listen address '%s': an IPv6 host must be written "
-					 "in brackets followed by :PORT, e.g. https://[::1]:8443",
-					 orig);
-		hl = (size_t)(rb - s - 1);
-		if (hl == 0 || hl >= sizeof(a->host))
-			return p11s_fail(P11S_E_CONFIG, "listen address '%s': bad IPv6 host", orig);
-		memcpy(a->host, s + 1, hl);
-		a->host[hl] = '\0';
-		colon = rb + 1;
-	} else {
-		colon = strrchr(s, ':');
-		if (colon == NULL)
-			return p11s_fail(P11S_E_CONFIG,
-					 "listen address '%s' lacks a port; expected "
-					 "http://HOST:PORT or https://HOST:PORT",
-					 orig);
-		hl = (size_t)(colon - s);
-		if (hl >= sizeof(a->host) || memchr(s, '/', hl) != NULL)
-			return p11s_fail(P11S_E_CONFIG, "listen address '%s': bad host", orig);
-		memcpy(a->host, s, hl);
-		a->host[hl] = '\0';
-		if (strcmp(a->host, "*") == 0)
-			a->host[0] = '\0';
-	}
-	errno = 0;
-	if (colon[1] < '0' || colon[1] > '9')
-		return p11s_fail(P11S_E_CONFIG,
-				 "listen address '%s': the port must be a number 0-65535", orig);
-	port = strtoul(colon + 1, &end, 10);
-	if (errno != 0 || *end != '\0' || port > 65535)
-		return p11s_fail(P11S_E_CONFIG,
-				 "listen address '%s': the port must be a number 0-65535", orig);
-	snprintf(a->port, sizeof(a->port), "%lu", port);
-	return 0;
-}
-
-int
-d_listen_parse(const char *s, d_listen_addr *out)
-{
-	d_listen_addr a;
-	int r;
-
-	memset(out, 0, sizeof(*out));
-	memset(&a, 0, sizeof(a));
-	if (s == NULL)
-		return p11s_fail(P11S_E_CONFIG, "empty listen address");
-	if (strncmp(s, "unix:", 5) == 0) {
-		const char *p = s + 5;
-		if (p[0] != '/')
-			return p11s_fail(P11S_E_CONFIG,
-					 "listen address '%s': a UNIX socket needs an absolute "
-					 "path, e.g. unix:/run/p11-signer/signerd.sock",
-					 s);
-		if (strlen(p) >= sizeof(a.path))
-			return p11s_fail(P11S_E_CONFIG,
-					 "listen address '%s': the socket path is longer than "
-					 "%zu bytes",
-					 s, sizeof(a.path) - 1);
-		a.kind = D_LISTEN_UNIX;
-		memcpy(a.path, p, strlen(p) + 1);
-	} else if (strncmp(s, "http://", 7) == 0) {
-		a.kind = D_LISTEN_HTTP;
-		if ((r = parse_hostport(s + 7, s, &a)) != 0)
-			return r;
-	} else if (strncmp(s, "https://", 8) == 0) {
-		a.kind = D_LISTEN_HTTPS;
-		if ((r = parse_hostport(s + 8, s, &a)) != 0)
-			return r;
-	} else {
-		return p11s_fail(P11S_E_CONFIG,
-				 "listen address '%s' not understood; expected unix:/PATH, "
-				 "http://HOST:PORT or https://HOST:PORT",
-				 s);
-	}
-	*out = a;
-	return 0;
-}
-
 /* ---- sockets ------------------------------------------------------------- */
 
 static int
@@ -124,6 +32,36 @@ set_nonblock_cloexec(int fd)
 	fl = fcntl(fd, F_GETFD);
 	if (fl < 0 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0)
 		return -1;
+	return 0;
+}
+
+/* l->name from the address fd is bound to. */
+static int
+name_bound(d_listener *l, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char hbuf[64], pbuf[16];
+
+	memset(&ss, 0, sizeof(ss));
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
+		return p11s_fail(P11S_E_IO,
+				 "cannot read the bound address of a listening socket: %s",
+				 strerror(errno));
+	if (ss.ss_family == AF_UNIX) {
+		const struct sockaddr_un *su = (const struct sockaddr_un *)&ss;
+
+		snprintf(l->name, sizeof(l->name), "unix:%.*s", (int)sizeof(su->sun_path),
+			 su->sun_path);
+		return 0;
+	}
+	if (getnameinfo((struct sockaddr *)&ss, sl, hbuf, sizeof(hbuf), pbuf, sizeof(pbuf),
+			NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+		return p11s_fail(P11S_E_IO, "cannot read the bound address of a listening socket");
+	snprintf(l->name, sizeof(l->name), "%s://%s%s%s:%s",
+		 l->addr.kind == SIGNER_LISTEN_HTTPS ? "https" : "http",
+		 ss.ss_family == AF_INET6 ? "[" : "", hbuf, ss.ss_family == AF_INET6 ? "]" : "",
+		 pbuf);
 	return 0;
 }
 
@@ -173,6 +111,7 @@ d_listener_open_unix(d_listener *l)
 		goto out;
 	}
 	snprintf(l->name, sizeof(l->name), "unix:%s", l->addr.path);
+	l->owns_path = 1;
 	l->fd = fd;
 	fd = -1;
 	r = 0;
@@ -186,9 +125,6 @@ int
 d_listener_open_tcp(d_listener *l)
 {
 	struct addrinfo hints, *res = NULL, *ai;
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	char hbuf[64], pbuf[16];
 	int fd = -1, r = P11S_E_IO, gai, one = 1, err = 0;
 
 	memset(&hints, 0, sizeof(hints));
@@ -223,17 +159,8 @@ d_listener_open_tcp(d_listener *l)
 			      l->addr.host[0] ? l->addr.host : "*", l->addr.port, strerror(err));
 		goto out;
 	}
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0 ||
-	    getnameinfo((struct sockaddr *)&ss, sl, hbuf, sizeof(hbuf), pbuf, sizeof(pbuf),
-			NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
-		r = p11s_fail(P11S_E_IO, "cannot read the bound address of %s:%s", l->addr.host,
-			      l->addr.port);
+	if ((r = name_bound(l, fd)) != 0)
 		goto out;
-	}
-	snprintf(l->name, sizeof(l->name), "%s://%s%s%s:%s",
-		 l->addr.kind == D_LISTEN_HTTPS ? "https" : "http",
-		 ss.ss_family == AF_INET6 ? "[" : "", hbuf, ss.ss_family == AF_INET6 ? "]" : "",
-		 pbuf);
 	l->fd = fd;
 	fd = -1;
 	r = 0;
@@ -243,4 +170,37 @@ out:
 	if (res != NULL)
 		freeaddrinfo(res);
 	return r;
+}
+
+int
+d_listener_adopt(d_listener *l, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int type = 0, acc = 0, r;
+	socklen_t tl = sizeof(type), al = sizeof(acc);
+	int want_unix = l->addr.kind == SIGNER_LISTEN_UNIX;
+
+	memset(&ss, 0, sizeof(ss));
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &al) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
+		return p11s_fail(P11S_E_IO, "descriptor %d is not a usable socket: %s", fd,
+				 strerror(errno));
+	if (type != SOCK_STREAM || !acc)
+		return p11s_fail(P11S_E_CONFIG, "descriptor %d is not a listening stream socket",
+				 fd);
+	if (want_unix != (ss.ss_family == AF_UNIX) ||
+	    (!want_unix && ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
+		return p11s_fail(
+		    P11S_E_CONFIG, "descriptor %d is a %s socket, but its listen address is %s", fd,
+		    ss.ss_family == AF_UNIX ? "UNIX" : "TCP", want_unix ? "unix:" : "http(s)://");
+	if (set_nonblock_cloexec(fd) != 0)
+		return p11s_fail(P11S_E_IO, "cannot make descriptor %d non-blocking: %s", fd,
+				 strerror(errno));
+	if ((r = name_bound(l, fd)) != 0)
+		return r;
+	l->owns_path = 0; /* whoever made the socket removes its file */
+	l->fd = fd;
+	return 0;
 }
