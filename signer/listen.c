@@ -63,7 +63,8 @@ parse_hostport(const char *s, size_t len, signer_listen *a)
 			return "has an IPv6 host without its closing ]";
 		host = s + 1;
 		hl = (size_t)(rb - host);
-		if (hl == 0 || strspn(host, "0123456789abcdefABCDEF:.") < hl || hl >= sizeof(a->host))
+		if (hl == 0 || strspn(host, "0123456789abcdefABCDEF:.") < hl ||
+		    hl >= sizeof(a->host))
 			return "has an invalid IPv6 host (hexadecimal digits, : and . in brackets)";
 		colon = rb + 1;
 		if (colon == s + len || *colon != ':')
@@ -113,12 +114,12 @@ parse_options(const char *p, signer_listen *a)
 		for (n = 0; p[n] != '\0' && !is_blank(p[n]); n++)
 			;
 		if (n < sizeof(mc) - 1 || strncmp(p, mc, sizeof(mc) - 1) != 0)
-			return "has an unknown option (only max_connections=N is accepted after the "
+			return "has an unknown option (only max_connections=N may follow the "
 			       "address)";
 		if (a->max_connections != 0)
 			return "gives max_connections twice";
-		a->max_connections = (unsigned)parse_number(p + sizeof(mc) - 1, n - (sizeof(mc) - 1),
-							     SIGNER_LISTEN_MAX_CONNECTIONS);
+		a->max_connections = (unsigned)parse_number(
+		    p + sizeof(mc) - 1, n - (sizeof(mc) - 1), SIGNER_LISTEN_MAX_CONNECTIONS);
 		if (a->max_connections == 0)
 			return "has an invalid max_connections (a whole number from 1 to 65536)";
 		p += n;

@@ -10,7 +10,10 @@
  * timeout, and an absolute deadline per connection: a connection must
  * present a complete request within request_timeout of being accepted or of
  * its previous answer, else it is closed (408 on plain sockets), so clients
- * that trickle bytes (slow loris) cannot hold a connection.
+ * that trickle bytes (slow loris) cannot hold a connection.  Each listener
+ * has its own connection limit (max_connections, split between workers); at
+ * the limit its oldest idle connection is closed to make room, so one
+ * listener's clients never starve another's (the UNIX socket).
  */
 #ifndef P11S_SIGNER_D_HTTP_H
 #define P11S_SIGNER_D_HTTP_H

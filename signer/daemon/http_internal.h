@@ -13,7 +13,8 @@
 typedef struct d_listener {
 	signer_listen addr;
 	int fd;
-	int owns_path; /* a UNIX socket file we created (removed at the end) */
+	int owns_path;	  /* a UNIX socket file we created (removed at the end) */
+	size_t max_conns; /* connection limit over all workers */
 	char name[300];
 } d_listener;
 
