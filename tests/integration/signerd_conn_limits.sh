@@ -34,16 +34,18 @@ exec "$SIGNERD" "\$@"
 EOS
 chmod +x "$T/signerd-256"
 
-# flood.py PORT N SOCK MAX [exact]: open N idle TCP connections (oldest
+# flood.py PORT N SOCK MAX [FLAGS]: open N idle TCP connections (oldest
 # first), then issue a token over the UNIX socket and check which TCP
-# connections the server closed: at most MAX stay open; "exact" (one worker):
-# the oldest were closed and exactly the MAX newest stay open.  Prints one
+# connections the server closed: at most MAX stay open.  FLAGS, comma-
+# separated: "exact" (one worker): the oldest were closed and exactly the MAX
+# newest stay open; "read": ask the UNIX socket for the JWKS, not a token.  Prints one
 # line of figures; exits non-zero on a failure.
 cat >"$T/flood.py" <<'EOP'
 import json, select, socket, sys, time
 port, n, sock_path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 expect_open_max = int(sys.argv[4])
-exact = len(sys.argv) > 5 and sys.argv[5] == "exact"
+flags = set(sys.argv[5].split(",")) if len(sys.argv) > 5 else set()
+exact = "exact" in flags
 conns = []
 for i in range(n):
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
@@ -62,6 +64,10 @@ def closed(s, wait):
 body = json.dumps({"type": "AudioVideoAuthentication", "sub": "alice"}).encode()
 req = (b"POST /v1/tokens HTTP/1.1\r\nHost: signerd\r\nContent-Type: application/json\r\n"
        b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body)) + body
+want = b'"token"'
+if "read" in flags:
+    req = b"GET /.well-known/jwks.json HTTP/1.1\r\nHost: signerd\r\nConnection: close\r\n\r\n"
+    want = b'"keys"'
 t0 = time.monotonic()
 u = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 u.settimeout(5)
@@ -78,8 +84,8 @@ except socket.timeout:
     sys.exit(f"FAIL: the UNIX socket did not answer within 5 s with {n} idle TCP connections open")
 took = time.monotonic() - t0
 status = data.split(b" ", 2)[1] if data.startswith(b"HTTP/1.1 ") else b"?"
-if status != b"200" or b'"token"' not in data:
-    sys.exit(f"FAIL: issue over the UNIX socket answered {data[:200]!r}")
+if status != b"200" or want not in data:
+    sys.exit(f"FAIL: the UNIX socket answered {data[:200]!r}")
 
 # 2. the oldest idle TCP connection was closed by the server (bounded: 10 s)
 if exact and not closed(conns[0], 10):
@@ -101,7 +107,8 @@ while True:
     if still <= expect_open_max or time.monotonic() > deadline:
         break
     time.sleep(0.1)
-print(f"{n} idle TCP connections: UNIX issue answered 200 in {took:.3f} s; "
+print(f"{n} idle TCP connections: UNIX {'read' if 'read' in flags else 'issue'} "
+      f"answered 200 in {took:.3f} s; "
       f"{len(gone)} closed by the server, {still} still open")
 if still > expect_open_max:
     sys.exit(f"FAIL: {still} TCP connections open, above max_connections={expect_open_max}")
@@ -132,6 +139,27 @@ n=$(grep -c 'closing the oldest idle one' "$T/lim.log" || true)
 pass "closing idle connections logged in $n lines, rate-limited"
 kill -0 "$PID" || fail "signerd died"
 stop_signerd "$PID"
+
+# ---- 1b. a limit above the open-file limit: out of descriptors ----------------
+# max_connections=1000 with 256 descriptors: accepts fail with EMFILE; the
+# worker then closes its oldest idle TCP connection and goes on (the UNIX
+# socket keeps answering), rather than pausing every listener.  (Signing may
+# fail then: the token needs descriptors too, which is what the warning at
+# start-up is about; the UNIX client reads the JWKS.)
+write_conf "max_connections=1000" "" 1
+SIGNERD="$T/signerd-256"
+start_signerd emfile
+SIGNERD=$SIGNERD_REAL
+PID=$SD_PID
+grep -q "open-file limit leaves" "$T/emfile.log" || fail "no warning about a limit above the open-file limit"
+OUT=$("$PYTHON" "$T/flood.py" "$P" 400 "$T/sd.sock" 256 read) || fail "$OUT"
+echo "$OUT"
+grep -q "Too many open files" "$T/emfile.log" || fail "the flood did not exhaust the descriptors"
+grep -q "out of file descriptors; closing the oldest idle connection" "$T/emfile.log" ||
+	fail "no idle connection closed for lack of descriptors"
+kill -0 "$PID" || fail "signerd died out of descriptors"
+stop_signerd "$PID"
+pass "out of descriptors: oldest idle TCP connections closed, the UNIX socket answers"
 
 # ---- 2. explicit max_connections ------------------------------------------------
 # Two workers: the limit is split between them; together they keep at most 8.
