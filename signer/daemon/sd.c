@@ -15,8 +15,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "signer/daemon/http.h"
 #include "signer/daemon/sd.h"
+#include "signer/listen.h"
 
 int
 d_sd_notify(const char *state)
@@ -222,12 +222,12 @@ same_inet(const struct sockaddr *a, const struct sockaddr *b)
 
 /* 1 when the socket bound at ss is the listen address a. */
 static int
-matches(const struct sockaddr_storage *ss, const d_listen_addr *a)
+matches(const struct sockaddr_storage *ss, const signer_listen *a)
 {
 	struct addrinfo hints, *res = NULL, *ai;
 	int m = 0;
 
-	if (a->kind == D_LISTEN_UNIX)
+	if (a->kind == SIGNER_LISTEN_UNIX)
 		return ss->ss_family == AF_UNIX &&
 		       strncmp(((const struct sockaddr_un *)ss)->sun_path, a->path,
 			       sizeof(((const struct sockaddr_un *)ss)->sun_path)) == 0;
@@ -249,7 +249,7 @@ int
 d_sd_assign_fds(int n, const char *const *listen, size_t n_listen, int *fds)
 {
 	struct sockaddr_storage ss;
-	d_listen_addr a;
+	signer_listen a;
 	socklen_t sl;
 	char name[160];
 	size_t i;
@@ -266,7 +266,7 @@ d_sd_assign_fds(int n, const char *const *listen, size_t n_listen, int *fds)
 		for (i = 0; i < n_listen; i++) {
 			if (fds[i] >= 0)
 				continue;
-			if ((r = d_listen_parse(listen[i], &a)) != 0)
+			if ((r = signer_listen_parse(listen[i], &a, NULL)) != 0)
 				return r;
 			if (matches(&ss, &a))
 				break;

@@ -418,7 +418,7 @@ run(daemon_ctx *d, signer_conf *conf, const sigset_t *sigs)
 	server_params(c, &sp, &lim);
 	sp.handler = d_app_handle;
 	sp.handler_arg = d->app;
-	sp.listen_fds = d->listen_fds;
+	sp.listen_fd = d->listen_fds;
 	if ((r = d_server_new(&sp, &d->srv)) != 0)
 		return startup_failed(d, EXIT_FAIL, "cannot listen", r);
 	if ((r = d_app_set_workers(d->app, d_server_workers(d->srv))) != 0 ||
@@ -503,7 +503,6 @@ main(int argc, char **argv)
 	daemon_ctx d;
 	signer_conf *conf = NULL;
 	sigset_t sigs;
-	size_t i;
 	int o, r, code, level = LOG_INFO;
 
 	memset(&d, 0, sizeof(d));
@@ -547,15 +546,6 @@ main(int argc, char **argv)
 		if (!d.foreground && !check_only)
 			log_error("%s", p11s_errmsg(r));
 		return EXIT_USAGE;
-	}
-	for (i = 0; i < conf->n_listen; i++) {
-		d_listen_addr la;
-
-		if ((r = d_listen_parse(conf->listen[i], &la)) != 0) {
-			fprintf(stderr, "signerd: %s: %s\n", d.conf_path, p11s_errmsg(r));
-			signer_conf_free(conf);
-			return EXIT_USAGE;
-		}
 	}
 	if ((r = p11s_secret_source_check(conf->token_pin)) != 0) {
 		fprintf(stderr, "signerd: %s: [token] pin: %s\n", d.conf_path, p11s_errmsg(r));
