@@ -160,8 +160,10 @@ read_prompt(p11s_secret *s, const char *what)
 	}
 	quiet = old;
 	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
-	dprintf(fd, "Enter %s: ", what);
+	/* echo off and typeahead dropped before the prompt: what is typed after
+	 * it (or written by a program that waits for it) is kept */
 	(void)tcsetattr(fd, TCSAFLUSH, &quiet);
+	dprintf(fd, "Enter %s: ", what);
 	r = read_fd_line(fd, s, what, "the terminal");
 	(void)tcsetattr(fd, TCSAFLUSH, &old);
 	dprintf(fd, "\n");

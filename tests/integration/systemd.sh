@@ -81,26 +81,30 @@ pass "WATCHDOG=1 when WATCHDOG_USEC is set"
 # ---- pin = prompt: read on the terminal before signerd detaches ----
 sed "s|^pin = .*|pin = prompt|" "$T/signer.conf" >"$T/prompt.conf"
 "$PYTHON" - "$SIGNERD" "$T/prompt.conf" "$TEST_PIN" >"$T/prompt.out" 2>&1 <<'EOPY' || fail "signerd with pin = prompt did not start: $(cat "$T/prompt.out")"
-import os, pty, sys, time
+import os, pty, select, signal, sys, time
 signerd, conf, pin = sys.argv[1:4]
 pid, fd = pty.fork()
 if pid == 0:
     os.execv(signerd, [signerd, "--config", conf])
-buf, deadline = b"", time.monotonic() + 120
-while b"Enter PIN" not in buf:
-    if time.monotonic() > deadline:
-        sys.exit("no PIN prompt: %r" % buf)
-    buf += os.read(fd, 1024)
+def read_until(pred, what):
+    buf, deadline = b"", time.monotonic() + 120
+    while not pred(buf):
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            sys.exit("%s within 120 s: %r" % (what, buf))
+        if select.select([fd], [], [], 1)[0]:
+            try:
+                d = os.read(fd, 1024)
+            except OSError:
+                d = b""
+            if not d:
+                return buf, True
+            buf += d
+    return buf, False
+read_until(lambda b: b"Enter PIN" in b, "no PIN prompt")
 os.write(fd, pin.encode() + b"\n")
-out = b""
-try:
-    while True:
-        d = os.read(fd, 1024)
-        if not d:
-            break
-        out += d
-except OSError:
-    pass
+out, _ = read_until(lambda b: False, "the starting signerd did not return")
 _, st = os.waitpid(pid, 0)
 assert pin.encode() not in out, "the PIN was echoed"
 sys.exit(os.waitstatus_to_exitcode(st))
