@@ -1,6 +1,6 @@
 # tests/unit/: cmocka tests of the pure pieces, one program per module.
 UNIT_COMMON = tests/unit/test_parse tests/unit/test_pin
-UNIT_POLICY = tests/unit/test_policy tests/unit/test_policy_view
+UNIT_POLICY = tests/unit/test_policy tests/unit/test_policy_view tests/unit/test_policy_events
 UNIT_SIGNER = tests/unit/test_config tests/unit/test_state \
 	tests/unit/test_custody tests/unit/test_audit \
 	tests/unit/test_jose tests/unit/test_jose_adversarial
@@ -27,6 +27,9 @@ tests_unit_test_policy_LDADD = libpolicy.a $(TEST_COMMON_LIBS)
 tests_unit_test_policy_view_SOURCES = tests/unit/test_policy_view.c $(POLICY_TEST_FIXTURE)
 tests_unit_test_policy_view_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_policy_view_LDADD = libpolicy.a $(TEST_COMMON_LIBS)
+tests_unit_test_policy_events_SOURCES = tests/unit/test_policy_events.c $(POLICY_TEST_FIXTURE)
+tests_unit_test_policy_events_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_policy_events_LDADD = libpolicy.a $(TEST_COMMON_LIBS)
 
 tests_unit_test_config_SOURCES = tests/unit/test_config.c
 tests_unit_test_config_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(INIH_CFLAGS)
