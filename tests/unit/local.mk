@@ -4,7 +4,8 @@ UNIT_POLICY = tests/unit/test_policy tests/unit/test_policy_view tests/unit/test
 UNIT_SIGNER = tests/unit/test_config tests/unit/test_state \
 	tests/unit/test_custody tests/unit/test_audit \
 	tests/unit/test_jose tests/unit/test_jose_adversarial
-UNIT_DAEMON = tests/unit/test_d_json tests/unit/test_d_metrics tests/unit/test_d_http
+UNIT_DAEMON = tests/unit/test_d_json tests/unit/test_d_metrics tests/unit/test_d_http \
+	tests/unit/test_d_poll
 check_PROGRAMS += tests/unit/test_uri $(UNIT_COMMON) $(UNIT_POLICY) $(UNIT_SIGNER) $(UNIT_DAEMON)
 TESTS += tests/unit/test_uri $(UNIT_COMMON) $(UNIT_POLICY) $(UNIT_SIGNER) $(UNIT_DAEMON)
 
@@ -67,3 +68,7 @@ tests_unit_test_d_http_SOURCES = tests/unit/test_d_http.c
 tests_unit_test_d_http_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(LIBEVENT_CFLAGS)
 tests_unit_test_d_http_LDADD = libsignerd.a libcommon.a $(LIBEVENT_LIBS) $(JANSSON_LIBS) \
 	$(OPENSSL_LIBS) $(CMOCKA_LIBS) -lpthread
+
+tests_unit_test_d_poll_SOURCES = tests/unit/test_d_poll.c $(POLICY_TEST_FIXTURE)
+tests_unit_test_d_poll_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(LIBEVENT_CFLAGS)
+tests_unit_test_d_poll_LDADD = libsignerd.a $(TEST_SIGNER_LIBS) $(LIBEVENT_LIBS) -lpthread
