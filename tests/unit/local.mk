@@ -3,7 +3,7 @@ UNIT_COMMON = tests/unit/test_parse tests/unit/test_pin
 UNIT_POLICY = tests/unit/test_policy tests/unit/test_policy_view tests/unit/test_policy_events
 UNIT_SIGNER = tests/unit/test_config tests/unit/test_state \
 	tests/unit/test_custody tests/unit/test_audit \
-	tests/unit/test_jose tests/unit/test_jose_adversarial
+	tests/unit/test_jose tests/unit/test_jose_adversarial tests/unit/test_tokens
 UNIT_DAEMON = tests/unit/test_d_json tests/unit/test_d_metrics tests/unit/test_d_http \
 	tests/unit/test_d_poll
 check_PROGRAMS += tests/unit/test_uri $(UNIT_COMMON) $(UNIT_POLICY) $(UNIT_SIGNER) $(UNIT_DAEMON)
@@ -55,6 +55,9 @@ tests_unit_test_jose_LDADD = libjose.a libcommon.a $(JANSSON_LIBS) $(OPENSSL_LIB
 tests_unit_test_jose_adversarial_SOURCES = tests/unit/test_jose_adversarial.c $(JOSE_TEST_KEYS)
 tests_unit_test_jose_adversarial_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_jose_adversarial_LDADD = $(tests_unit_test_jose_LDADD)
+tests_unit_test_tokens_SOURCES = tests/unit/test_tokens.c $(JOSE_TEST_KEYS)
+tests_unit_test_tokens_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_tokens_LDADD = $(TEST_SIGNER_LIBS)
 
 tests_unit_test_d_json_SOURCES = tests/unit/test_d_json.c
 tests_unit_test_d_json_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
