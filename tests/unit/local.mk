@@ -5,7 +5,7 @@ UNIT_SIGNER = tests/unit/test_config tests/unit/test_state \
 	tests/unit/test_custody tests/unit/test_audit \
 	tests/unit/test_jose tests/unit/test_jose_adversarial tests/unit/test_tokens
 UNIT_DAEMON = tests/unit/test_d_json tests/unit/test_d_metrics tests/unit/test_d_http \
-	tests/unit/test_d_poll
+	tests/unit/test_d_poll tests/unit/test_d_snapshot
 check_PROGRAMS += tests/unit/test_uri $(UNIT_COMMON) $(UNIT_POLICY) $(UNIT_SIGNER) $(UNIT_DAEMON)
 TESTS += tests/unit/test_uri $(UNIT_COMMON) $(UNIT_POLICY) $(UNIT_SIGNER) $(UNIT_DAEMON)
 
@@ -75,3 +75,7 @@ tests_unit_test_d_http_LDADD = libsignerd.a libcommon.a $(LIBEVENT_LIBS) $(JANSS
 tests_unit_test_d_poll_SOURCES = tests/unit/test_d_poll.c $(POLICY_TEST_FIXTURE)
 tests_unit_test_d_poll_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(LIBEVENT_CFLAGS)
 tests_unit_test_d_poll_LDADD = libsignerd.a $(TEST_SIGNER_LIBS) $(LIBEVENT_LIBS) -lpthread
+
+tests_unit_test_d_snapshot_SOURCES = tests/unit/test_d_snapshot.c
+tests_unit_test_d_snapshot_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_d_snapshot_LDADD = libsignerd.a $(TEST_SIGNER_LIBS) -lpthread
