@@ -168,12 +168,7 @@ d_app_note_staged_test(d_app *a, const char *type, const char *kid, int ok, p11s
 static json_t *
 json_time(p11s_time t)
 {
-	char buf[32];
-
-	if (t == 0)
-		return json_null();
-	p11s_fmt_utc(t, buf, sizeof(buf));
-	return json_string(buf);
+	return status_time_json(t);
 }
 
 static unsigned
