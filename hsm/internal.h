@@ -72,10 +72,12 @@ struct hsm_token {
 	char *lock_path;
 };
 
-/* ---- module.c ----------------------------------------------------------- */
+/* ---- rv.c: CK_RV names and the one mapping ------------------------------ */
 
 /* Is rv one of the codes after which a session must be reopened? */
 int hsm_rv_session_lost(CK_RV rv);
+/* Is rv a start-up failure that STACK-NOTES shows to be transient? */
+int hsm_rv_transient_start(CK_RV rv);
 /* Name of a CKR_ value ("CKR_PIN_INCORRECT"), or "CKR_0x..." in buf. */
 const char *hsm_rv_name(CK_RV rv, char buf[32]);
 /*
@@ -85,6 +87,30 @@ const char *hsm_rv_name(CK_RV rv, char buf[32]);
 int hsm_rv_fail(CK_RV rv, const char *call, const char *func, int line, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 #define HSM_RV_FAIL(rv, call, ...) hsm_rv_fail((rv), (call), __func__, __LINE__, __VA_ARGS__)
+
+/* ---- module.c: the module registry -------------------------------------- */
+
+/*
+ * Load and initialise the module at path, or take another reference to it.
+ * *transient: set when the failure may go away on a later attempt.
+ */
+P11S_MUST_CHECK int hsm_module_acquire(const char *path, struct hsm_module **out, int *transient);
+/* Drop a reference; the last one finalises the module if we initialised it. */
+void hsm_module_release(struct hsm_module *m);
+
+/* ---- slot.c: token discovery and login ---------------------------------- */
+
+/* Find the slot holding the wanted token: by label and/or serial, never slot id. */
+P11S_MUST_CHECK int hsm_find_slot(hsm_token *t, int *transient);
+/*
+ * Log in with the secret (read now if *pin is NULL; the caller owns *pin
+ * afterwards).  PIN failures are latched and never retried.
+ */
+P11S_MUST_CHECK int hsm_login(hsm_token *t, CK_SESSION_HANDLE s, p11s_secret **pin, int *transient);
+/* Log in on s unless the application is already logged in to the token. */
+P11S_MUST_CHECK int hsm_ensure_login(hsm_token *t, CK_SESSION_HANDLE s);
+
+/* ---- session.c: sessions ------------------------------------------------ */
 
 /*
  * The management session, reopened (slot re-found, logged in again) when a
@@ -101,6 +127,8 @@ void hsm_session_check(hsm_token *t, CK_SESSION_HANDLE s, CK_RV rv);
  * logged in (never after a latched PIN failure).  Caller holds the host lock.
  */
 P11S_MUST_CHECK int hsm_open_user_session(hsm_token *t, CK_SESSION_HANDLE *out);
+
+/* ---- token.c: open, close, host lock ------------------------------------ */
 
 /* Sleep for ms milliseconds (back-off between retries). */
 void hsm_sleep_ms(unsigned ms);

@@ -1,0 +1,66 @@
+/* Sessions: the management session and new user sessions, logged in. */
+#include "config.h"
+
+#include "common/log.h"
+#include "hsm/internal.h"
+
+static int
+rv_slot_gone(CK_RV rv)
+{
+	return rv == CKR_SLOT_ID_INVALID || rv == CKR_TOKEN_NOT_PRESENT ||
+	       rv == CKR_DEVICE_REMOVED || rv == CKR_TOKEN_NOT_RECOGNIZED || rv == CKR_DEVICE_ERROR;
+}
+
+int
+hsm_open_user_session(hsm_token *t, CK_SESSION_HANDLE *out)
+{
+	CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
+	CK_RV rv = CKR_SLOT_ID_INVALID;
+	int transient = 0, r;
+
+	*out = CK_INVALID_HANDLE;
+	if (t->have_slot)
+		rv = t->f->C_OpenSession(t->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
+					 &s);
+	if (rv != CKR_OK && rv_slot_gone(rv)) {
+		log_info("token '%s': slot unusable; looking for the token again", t->label);
+		t->have_slot = 0;
+		if ((r = hsm_find_slot(t, &transient)) != 0)
+			return r;
+		rv = t->f->C_OpenSession(t->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
+					 &s);
+	}
+	if (rv != CKR_OK)
+		return HSM_RV_FAIL(rv, "C_OpenSession", "cannot open a session on token '%s'",
+				   t->label);
+	if ((r = hsm_ensure_login(t, s)) != 0) {
+		(void)t->f->C_CloseSession(s);
+		return r;
+	}
+	*out = s;
+	return 0;
+}
+
+int
+hsm_session(hsm_token *t, CK_SESSION_HANDLE *out)
+{
+	int r;
+
+	*out = CK_INVALID_HANDLE;
+	if (t->session == CK_INVALID_HANDLE) {
+		log_info("token '%s': reopening the management session", t->label);
+		if ((r = hsm_open_user_session(t, &t->session)) != 0)
+			return r;
+	}
+	*out = t->session;
+	return 0;
+}
+
+void
+hsm_session_check(hsm_token *t, CK_SESSION_HANDLE s, CK_RV rv)
+{
+	if (!hsm_rv_session_lost(rv) || s != t->session || t->session == CK_INVALID_HANDLE)
+		return;
+	(void)t->f->C_CloseSession(t->session);
+	t->session = CK_INVALID_HANDLE;
+}
