@@ -164,8 +164,7 @@ hsm_data_create(hsm_token *t, const char *application, const char *label, const 
 	if ((r = hsm_lock(t)) != 0)
 		return r;
 	if ((r = hsm_session(t, &s)) == 0 &&
-	    (rv = t->f->C_CreateObject(s, tmpl, sizeof(tmpl) / sizeof(tmpl[0]), &h)) != CKR_OK) {
-		hsm_session_check(t, s, rv);
+	    (rv = hsm_C_CreateObject(t, s, tmpl, sizeof(tmpl) / sizeof(tmpl[0]), &h)) != CKR_OK) {
 		r = HSM_RV_FAIL(rv, "C_CreateObject",
 				"cannot create data object '%s/%s' on token '%s'", application,
 				label, t->label);
@@ -190,10 +189,9 @@ hsm_data_destroy(hsm_token *t, const char *application, const char *label, size_
 	    (r = find_data(t, s, application, label, &h, &nh)) != 0)
 		goto out;
 	for (; done < nh; done++) {
-		CK_RV rv = t->f->C_DestroyObject(s, h[done]);
+		CK_RV rv = hsm_C_DestroyObject(t, s, h[done]);
 
 		if (rv != CKR_OK) {
-			hsm_session_check(t, s, rv);
 			r = HSM_RV_FAIL(rv, "C_DestroyObject",
 					"cannot destroy data object '%s/%s' on token '%s'",
 					application, label, t->label);

@@ -88,6 +88,45 @@ int hsm_rv_fail(CK_RV rv, const char *call, const char *func, int line, const ch
     __attribute__((format(printf, 5, 6)));
 #define HSM_RV_FAIL(rv, call, ...) hsm_rv_fail((rv), (call), __func__, __LINE__, __VA_ARGS__)
 
+/* ---- call.c: one wrapper per PKCS#11 function -------------------------- */
+
+/*
+ * Each returns the function's CK_RV, or CKR_FUNCTION_NOT_SUPPORTED when the
+ * module does not provide it; failures are logged (debug, raw CK_RV) and a
+ * lost management session is dropped (hsm_session_check).  Nothing else in
+ * hsm/ calls through a CK_FUNCTION_LIST.
+ */
+CK_RV hsm_C_Initialize(CK_FUNCTION_LIST_PTR f, CK_C_INITIALIZE_ARGS *args);
+CK_RV hsm_C_Finalize(CK_FUNCTION_LIST_PTR f);
+/* Slots with a token present. */
+CK_RV hsm_C_GetSlotList(hsm_token *t, CK_SLOT_ID *slots, CK_ULONG *n);
+CK_RV hsm_C_GetTokenInfo(hsm_token *t, CK_SLOT_ID slot, CK_TOKEN_INFO *info);
+/* A serial R/W session. */
+CK_RV hsm_C_OpenSession(hsm_token *t, CK_SLOT_ID slot, CK_SESSION_HANDLE *s);
+CK_RV hsm_C_CloseSession(hsm_token *t, CK_SESSION_HANDLE s);
+CK_RV hsm_C_GetSessionInfo(hsm_token *t, CK_SESSION_HANDLE s, CK_SESSION_INFO *info);
+/* Log in as CKU_USER. */
+CK_RV hsm_C_Login(hsm_token *t, CK_SESSION_HANDLE s, const uint8_t *pin, size_t len);
+CK_RV hsm_C_FindObjectsInit(hsm_token *t, CK_SESSION_HANDLE s, CK_ATTRIBUTE *tmpl, CK_ULONG n);
+CK_RV hsm_C_FindObjects(hsm_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE *h, CK_ULONG max,
+			CK_ULONG *got);
+CK_RV hsm_C_FindObjectsFinal(hsm_token *t, CK_SESSION_HANDLE s);
+CK_RV hsm_C_GetAttributeValue(hsm_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o,
+			      CK_ATTRIBUTE *tmpl, CK_ULONG n);
+CK_RV hsm_C_SetAttributeValue(hsm_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o,
+			      CK_ATTRIBUTE *tmpl, CK_ULONG n);
+CK_RV hsm_C_CreateObject(hsm_token *t, CK_SESSION_HANDLE s, CK_ATTRIBUTE *tmpl, CK_ULONG n,
+			 CK_OBJECT_HANDLE *out);
+CK_RV hsm_C_CopyObject(hsm_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE *tmpl,
+		       CK_ULONG n, CK_OBJECT_HANDLE *out);
+CK_RV hsm_C_DestroyObject(hsm_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o);
+CK_RV hsm_C_GenerateKeyPair(hsm_token *t, CK_SESSION_HANDLE s, CK_MECHANISM *mech,
+			    CK_ATTRIBUTE *pub, CK_ULONG npub, CK_ATTRIBUTE *priv, CK_ULONG npriv,
+			    CK_OBJECT_HANDLE *hpub, CK_OBJECT_HANDLE *hpriv);
+CK_RV hsm_C_SignInit(hsm_token *t, CK_SESSION_HANDLE s, CK_MECHANISM *mech, CK_OBJECT_HANDLE key);
+CK_RV hsm_C_Sign(hsm_token *t, CK_SESSION_HANDLE s, const uint8_t *data, size_t len, uint8_t *sig,
+		 CK_ULONG *siglen);
+
 /* ---- module.c: the module registry -------------------------------------- */
 
 /*

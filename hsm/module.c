@@ -61,7 +61,7 @@ hsm_module_acquire(const char *path, struct hsm_module **out, int *transient)
 	}
 	memset(&args, 0, sizeof(args));
 	args.flags = CKF_OS_LOCKING_OK;
-	rv = m->f->C_Initialize(&args);
+	rv = hsm_C_Initialize(m->f, &args);
 	if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
 		*transient = hsm_rv_transient_start(rv);
 		r = HSM_RV_FAIL(rv, "C_Initialize", "cannot initialise the PKCS#11 module %s",
@@ -103,7 +103,7 @@ hsm_module_release(struct hsm_module *m)
 				break;
 			}
 		if (m->finalize) {
-			m->f->C_Finalize(NULL);
+			(void)hsm_C_Finalize(m->f);
 			log_debug("PKCS#11 module %s finalised", m->path);
 		}
 		dlclose(m->dl);

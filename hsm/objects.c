@@ -58,8 +58,7 @@ hsm_find(hsm_token *t, CK_SESSION_HANDLE s, CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_O
 
 	*out = NULL;
 	*nout = 0;
-	if ((rv = t->f->C_FindObjectsInit(s, tmpl, n)) != CKR_OK) {
-		hsm_session_check(t, s, rv);
+	if ((rv = hsm_C_FindObjectsInit(t, s, tmpl, n)) != CKR_OK) {
 		return HSM_RV_FAIL(rv, "C_FindObjectsInit", "cannot search token '%s'", t->label);
 	}
 	active = 1;
@@ -84,9 +83,8 @@ hsm_find(hsm_token *t, CK_SESSION_HANDLE s, CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_O
 			h = nh;
 			cap *= 2;
 		}
-		if ((rv = t->f->C_FindObjects(s, h + used, (CK_ULONG)(cap - used), &got)) !=
+		if ((rv = hsm_C_FindObjects(t, s, h + used, (CK_ULONG)(cap - used), &got)) !=
 		    CKR_OK) {
-			hsm_session_check(t, s, rv);
 			r = HSM_RV_FAIL(rv, "C_FindObjects", "cannot search token '%s'", t->label);
 			goto out;
 		}
@@ -95,8 +93,7 @@ hsm_find(hsm_token *t, CK_SESSION_HANDLE s, CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_O
 		used += got;
 	}
 	active = 0;
-	if ((rv = t->f->C_FindObjectsFinal(s)) != CKR_OK) {
-		hsm_session_check(t, s, rv);
+	if ((rv = hsm_C_FindObjectsFinal(t, s)) != CKR_OK) {
 		r = HSM_RV_FAIL(rv, "C_FindObjectsFinal", "cannot search token '%s'", t->label);
 		goto out;
 	}
@@ -106,7 +103,7 @@ hsm_find(hsm_token *t, CK_SESSION_HANDLE s, CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_O
 	r = 0;
 out:
 	if (active)
-		(void)t->f->C_FindObjectsFinal(s);
+		(void)hsm_C_FindObjectsFinal(t, s);
 	free(h);
 	return r;
 }
@@ -121,8 +118,7 @@ hsm_get_attr(hsm_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE
 
 	*out = NULL;
 	*len = 0;
-	if ((rv = t->f->C_GetAttributeValue(s, o, &a, 1)) != CKR_OK) {
-		hsm_session_check(t, s, rv);
+	if ((rv = hsm_C_GetAttributeValue(t, s, o, &a, 1)) != CKR_OK) {
 		return HSM_RV_FAIL(rv, "C_GetAttributeValue",
 				   "cannot read attribute 0x%lx on token '%s'", (unsigned long)type,
 				   t->label);
@@ -133,9 +129,8 @@ hsm_get_attr(hsm_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE
 	if ((buf = malloc(a.ulValueLen + 1)) == NULL)
 		return p11s_fail(P11S_E_NOMEM, "out of memory");
 	a.pValue = buf;
-	if ((rv = t->f->C_GetAttributeValue(s, o, &a, 1)) != CKR_OK) {
+	if ((rv = hsm_C_GetAttributeValue(t, s, o, &a, 1)) != CKR_OK) {
 		free(buf);
-		hsm_session_check(t, s, rv);
 		return HSM_RV_FAIL(rv, "C_GetAttributeValue",
 				   "cannot read attribute 0x%lx on token '%s'", (unsigned long)type,
 				   t->label);
@@ -155,11 +150,10 @@ hsm_get_bool(hsm_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE
 	CK_RV rv;
 
 	*out = 0;
-	rv = t->f->C_GetAttributeValue(s, o, &a, 1);
+	rv = hsm_C_GetAttributeValue(t, s, o, &a, 1);
 	if (rv == CKR_ATTRIBUTE_TYPE_INVALID || rv == CKR_ATTRIBUTE_SENSITIVE)
 		return 0;
 	if (rv != CKR_OK) {
-		hsm_session_check(t, s, rv);
 		return HSM_RV_FAIL(rv, "C_GetAttributeValue",
 				   "cannot read attribute 0x%lx on token '%s'", (unsigned long)type,
 				   t->label);
@@ -177,8 +171,7 @@ hsm_get_ulong(hsm_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUT
 	CK_RV rv;
 
 	*out = 0;
-	if ((rv = t->f->C_GetAttributeValue(s, o, &a, 1)) != CKR_OK) {
-		hsm_session_check(t, s, rv);
+	if ((rv = hsm_C_GetAttributeValue(t, s, o, &a, 1)) != CKR_OK) {
 		return HSM_RV_FAIL(rv, "C_GetAttributeValue",
 				   "cannot read attribute 0x%lx on token '%s'", (unsigned long)type,
 				   t->label);

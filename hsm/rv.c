@@ -102,7 +102,7 @@ rv_to_err(CK_RV rv)
 int
 hsm_rv_fail(CK_RV rv, const char *call, const char *func, int line, const char *fmt, ...)
 {
-	char what[512], nb[32];
+	char what[512], nb[32], hint[128] = "";
 	const char *name = hsm_rv_name(rv, nb);
 	int err = rv_to_err(rv);
 	va_list ap;
@@ -110,9 +110,12 @@ hsm_rv_fail(CK_RV rv, const char *call, const char *func, int line, const char *
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	p11s_log(err == P11S_E_SESSION ? LOG_WARNING : LOG_ERR, func, line, "%s: %s returned %s",
-		 what, call, name);
-	return p11s_fail(err, "%s: %s returned %s", what, call, name);
+	if (rv == CKR_FUNCTION_NOT_SUPPORTED)
+		snprintf(hint, sizeof(hint),
+			 " (the PKCS#11 module does not provide %s: use a module that does)", call);
+	p11s_log(err == P11S_E_SESSION ? LOG_WARNING : LOG_ERR, func, line, "%s: %s returned %s%s",
+		 what, call, name, hint);
+	return p11s_fail(err, "%s: %s returned %s%s", what, call, name, hint);
 }
 
 /* Failures at C_Initialize that STACK-NOTES shows to be transient. */

@@ -20,21 +20,19 @@ hsm_open_user_session(hsm_token *t, CK_SESSION_HANDLE *out)
 
 	*out = CK_INVALID_HANDLE;
 	if (t->have_slot)
-		rv = t->f->C_OpenSession(t->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
-					 &s);
+		rv = hsm_C_OpenSession(t, t->slot, &s);
 	if (rv != CKR_OK && rv_slot_gone(rv)) {
 		log_info("token '%s': slot unusable; looking for the token again", t->label);
 		t->have_slot = 0;
 		if ((r = hsm_find_slot(t, &transient)) != 0)
 			return r;
-		rv = t->f->C_OpenSession(t->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
-					 &s);
+		rv = hsm_C_OpenSession(t, t->slot, &s);
 	}
 	if (rv != CKR_OK)
 		return HSM_RV_FAIL(rv, "C_OpenSession", "cannot open a session on token '%s'",
 				   t->label);
 	if ((r = hsm_ensure_login(t, s)) != 0) {
-		(void)t->f->C_CloseSession(s);
+		(void)hsm_C_CloseSession(t, s);
 		return r;
 	}
 	*out = s;
@@ -61,6 +59,6 @@ hsm_session_check(hsm_token *t, CK_SESSION_HANDLE s, CK_RV rv)
 {
 	if (!hsm_rv_session_lost(rv) || s != t->session || t->session == CK_INVALID_HANDLE)
 		return;
-	(void)t->f->C_CloseSession(t->session);
+	(void)hsm_C_CloseSession(t, t->session);
 	t->session = CK_INVALID_HANDLE;
 }

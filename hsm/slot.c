@@ -53,7 +53,7 @@ hsm_find_slot(hsm_token *t, int *transient)
 
 	describe_wanted(t, wanted, sizeof(wanted));
 	for (;;) {
-		if ((rv = t->f->C_GetSlotList(CK_TRUE, NULL, &n)) != CKR_OK) {
+		if ((rv = hsm_C_GetSlotList(t, NULL, &n)) != CKR_OK) {
 			*transient = hsm_rv_transient_start(rv);
 			r = HSM_RV_FAIL(rv, "C_GetSlotList", "cannot list the tokens of module %s",
 					t->module_path);
@@ -64,7 +64,7 @@ hsm_find_slot(hsm_token *t, int *transient)
 			r = p11s_fail(P11S_E_NOMEM, "out of memory");
 			goto out;
 		}
-		rv = t->f->C_GetSlotList(CK_TRUE, slots, &n);
+		rv = hsm_C_GetSlotList(t, slots, &n);
 		if (rv == CKR_OK)
 			break;
 		if (rv != CKR_BUFFER_TOO_SMALL) {
@@ -77,7 +77,7 @@ hsm_find_slot(hsm_token *t, int *transient)
 	for (CK_ULONG i = 0; i < n; i++) {
 		CK_TOKEN_INFO ti;
 
-		if ((rv = t->f->C_GetTokenInfo(slots[i], &ti)) != CKR_OK) {
+		if ((rv = hsm_C_GetTokenInfo(t, slots[i], &ti)) != CKR_OK) {
 			char nb[32];
 
 			if (hsm_rv_transient_start(rv))
@@ -144,7 +144,7 @@ hsm_login(hsm_token *t, CK_SESSION_HANDLE s, p11s_secret **pin, int *transient)
 				 t->label);
 	if (*pin == NULL && (r = p11s_secret_read(t->pin_source, "PIN", pin)) != 0)
 		return r;
-	rv = t->f->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)(*pin)->buf, (CK_ULONG)(*pin)->len);
+	rv = hsm_C_Login(t, s, (const uint8_t *)(*pin)->buf, (*pin)->len);
 	if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN) {
 		log_debug("logged in to token '%s'", t->label);
 		return 0;
@@ -181,7 +181,7 @@ hsm_ensure_login(hsm_token *t, CK_SESSION_HANDLE s)
 
 	if (t->pin_source == NULL)
 		return 0;
-	if ((rv = t->f->C_GetSessionInfo(s, &si)) != CKR_OK)
+	if ((rv = hsm_C_GetSessionInfo(t, s, &si)) != CKR_OK)
 		return HSM_RV_FAIL(rv, "C_GetSessionInfo", "token '%s'", t->label);
 	if (si.state == CKS_RW_USER_FUNCTIONS || si.state == CKS_RO_USER_FUNCTIONS)
 		return 0;

@@ -69,7 +69,7 @@ static void
 stop(hsm_token *t)
 {
 	if (t->session != CK_INVALID_HANDLE)
-		(void)t->f->C_CloseSession(t->session);
+		(void)hsm_C_CloseSession(t, t->session);
 	t->session = CK_INVALID_HANDLE;
 	hsm_module_release(t->mod);
 	t->mod = NULL;
@@ -90,8 +90,7 @@ start_once(hsm_token *t, p11s_secret **pin, int *transient)
 	}
 	if ((r = hsm_find_slot(t, transient)) != 0)
 		return r;
-	rv = t->f->C_OpenSession(t->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
-				 &t->session);
+	rv = hsm_C_OpenSession(t, t->slot, &t->session);
 	if (rv != CKR_OK) {
 		t->session = CK_INVALID_HANDLE;
 		*transient = rv == CKR_GENERAL_ERROR;
