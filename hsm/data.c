@@ -1,4 +1,11 @@
-/* Private CKO_DATA token objects named by (CKA_APPLICATION, CKA_LABEL). */
+/*
+ * Private CKO_DATA token objects named by (CKA_APPLICATION, CKA_LABEL).
+ *
+ * Each public call runs once more when its session was lost or logged out
+ * and no C_Login was tried meanwhile (hsm_session_retry): the second run's
+ * hsm_session logs in once.  A search on a logged-out session is an error
+ * (hsm_find), so a caller never mistakes a logged-out view for an empty store.
+ */
 #include "config.h"
 
 #include <stdlib.h>
@@ -35,20 +42,17 @@ find_data(hsm_token *t, CK_SESSION_HANDLE s, const char *application, const char
 	return hsm_find(t, s, tmpl, label != NULL ? 3 : 2, h, n);
 }
 
-int
-hsm_data_labels(hsm_token *t, const char *application, char ***labels, size_t *n)
+/* ---- labels ------------------------------------------------------------- */
+
+static int
+labels_once(hsm_token *t, const char *application, char ***labels, size_t *n)
 {
 	CK_SESSION_HANDLE s;
 	CK_OBJECT_HANDLE *h = NULL;
 	char **out = NULL;
 	size_t nh = 0, done = 0, len;
-	int r = P11S_E_INTERNAL, locked = 0;
+	int r = P11S_E_INTERNAL;
 
-	*labels = NULL;
-	*n = 0;
-	if ((r = check_names(application, NULL, 0)) != 0 || (r = hsm_lock(t)) != 0)
-		return r;
-	locked = 1;
 	if ((r = hsm_session(t, &s)) != 0 || (r = find_data(t, s, application, NULL, &h, &nh)) != 0)
 		goto out;
 	if ((out = calloc(nh + 1, sizeof(*out))) == NULL) {
@@ -63,10 +67,28 @@ hsm_data_labels(hsm_token *t, const char *application, char ***labels, size_t *n
 	out = NULL;
 	r = 0;
 out:
-	if (locked)
-		hsm_unlock(t);
 	hsm_data_labels_free(out, done);
 	free(h);
+	return r;
+}
+
+int
+hsm_data_labels(hsm_token *t, const char *application, char ***labels, size_t *n)
+{
+	unsigned logins;
+	int r;
+
+	*labels = NULL;
+	*n = 0;
+	if ((r = check_names(application, NULL, 0)) != 0 || (r = hsm_lock(t)) != 0)
+		return r;
+	for (int attempt = 0;; attempt++) {
+		logins = t->logins;
+		r = labels_once(t, application, labels, n);
+		if (r == 0 || attempt > 0 || !hsm_session_retry(t, r, logins))
+			break;
+	}
+	hsm_unlock(t);
 	return r;
 }
 
@@ -80,20 +102,17 @@ hsm_data_labels_free(char **labels, size_t n)
 	free(labels);
 }
 
-int
-hsm_data_read(hsm_token *t, const char *application, const char *label, hsm_data **out, size_t *n)
+/* ---- read --------------------------------------------------------------- */
+
+static int
+read_once(hsm_token *t, const char *application, const char *label, hsm_data **out, size_t *n)
 {
 	CK_SESSION_HANDLE s;
 	CK_OBJECT_HANDLE *h = NULL;
 	hsm_data *d = NULL;
 	size_t nh = 0, done = 0, len;
-	int r = P11S_E_INTERNAL, locked = 0;
+	int r = P11S_E_INTERNAL;
 
-	*out = NULL;
-	*n = 0;
-	if ((r = check_names(application, label, 0)) != 0 || (r = hsm_lock(t)) != 0)
-		return r;
-	locked = 1;
 	if ((r = hsm_session(t, &s)) != 0 ||
 	    (r = find_data(t, s, application, label, &h, &nh)) != 0)
 		goto out;
@@ -115,10 +134,28 @@ hsm_data_read(hsm_token *t, const char *application, const char *label, hsm_data
 	d = NULL;
 	r = 0;
 out:
-	if (locked)
-		hsm_unlock(t);
 	hsm_data_free(d, done);
 	free(h);
+	return r;
+}
+
+int
+hsm_data_read(hsm_token *t, const char *application, const char *label, hsm_data **out, size_t *n)
+{
+	unsigned logins;
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	if ((r = check_names(application, label, 0)) != 0 || (r = hsm_lock(t)) != 0)
+		return r;
+	for (int attempt = 0;; attempt++) {
+		logins = t->logins;
+		r = read_once(t, application, label, out, n);
+		if (r == 0 || attempt > 0 || !hsm_session_retry(t, r, logins))
+			break;
+	}
+	hsm_unlock(t);
 	return r;
 }
 
@@ -133,6 +170,28 @@ hsm_data_free(hsm_data *d, size_t n)
 			OPENSSL_clear_free(d[i].value, d[i].len);
 	}
 	free(d);
+}
+
+/* ---- create ------------------------------------------------------------- */
+
+static int
+create_once(hsm_token *t, CK_ATTRIBUTE *tmpl, CK_ULONG n, const char *application,
+	    const char *label, const uint8_t *value, size_t len)
+{
+	CK_SESSION_HANDLE s;
+	CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
+	CK_RV rv;
+	int r = P11S_E_INTERNAL;
+
+	(void)value;
+	(void)len;
+	if ((r = hsm_session(t, &s)) != 0)
+		return r;
+	if ((rv = hsm_C_CreateObject(t, s, tmpl, n, &h)) != CKR_OK)
+		return HSM_RV_FAIL(rv, "C_CreateObject",
+				   "cannot create data object '%s/%s' on token '%s'", application,
+				   label, t->label);
+	return 0;
 }
 
 int
@@ -150,9 +209,7 @@ hsm_data_create(hsm_token *t, const char *application, const char *label, const 
 	    {CKA_LABEL, hsm_ck_ptr(label), 0},
 	    {CKA_VALUE, hsm_ck_ptr(value), len},
 	};
-	CK_SESSION_HANDLE s;
-	CK_OBJECT_HANDLE h;
-	CK_RV rv;
+	unsigned logins;
 	int r;
 
 	if ((r = check_names(application, label, 1)) != 0)
@@ -163,33 +220,32 @@ hsm_data_create(hsm_token *t, const char *application, const char *label, const 
 	tmpl[5].ulValueLen = strlen(label);
 	if ((r = hsm_lock(t)) != 0)
 		return r;
-	if ((r = hsm_session(t, &s)) == 0 &&
-	    (rv = hsm_C_CreateObject(t, s, tmpl, sizeof(tmpl) / sizeof(tmpl[0]), &h)) != CKR_OK) {
-		r = HSM_RV_FAIL(rv, "C_CreateObject",
-				"cannot create data object '%s/%s' on token '%s'", application,
-				label, t->label);
+	for (int attempt = 0;; attempt++) {
+		logins = t->logins;
+		r = create_once(t, tmpl, sizeof(tmpl) / sizeof(tmpl[0]), application, label, value,
+				len);
+		if (r == 0 || attempt > 0 || !hsm_session_retry(t, r, logins))
+			break;
 	}
 	hsm_unlock(t);
 	return r;
 }
 
-int
-hsm_data_destroy(hsm_token *t, const char *application, const char *label, size_t *destroyed)
+/* ---- destroy ------------------------------------------------------------ */
+
+static int
+destroy_once(hsm_token *t, const char *application, const char *label, size_t *destroyed)
 {
 	CK_SESSION_HANDLE s;
 	CK_OBJECT_HANDLE *h = NULL;
 	size_t nh = 0, done = 0;
-	int r = P11S_E_INTERNAL, locked = 0;
+	int r = P11S_E_INTERNAL;
 
-	*destroyed = 0;
-	if ((r = check_names(application, label, 1)) != 0 || (r = hsm_lock(t)) != 0)
-		return r;
-	locked = 1;
 	if ((r = hsm_session(t, &s)) != 0 ||
 	    (r = find_data(t, s, application, label, &h, &nh)) != 0)
 		goto out;
-	for (; done < nh; done++) {
-		CK_RV rv = hsm_C_DestroyObject(t, s, h[done]);
+	for (size_t i = 0; i < nh; i++) {
+		CK_RV rv = hsm_C_DestroyObject(t, s, h[i]);
 
 		if (rv != CKR_OK) {
 			r = HSM_RV_FAIL(rv, "C_DestroyObject",
@@ -197,12 +253,30 @@ hsm_data_destroy(hsm_token *t, const char *application, const char *label, size_
 					application, label, t->label);
 			goto out;
 		}
+		done++;
 	}
 	*destroyed = done;
 	r = 0;
 out:
-	if (locked)
-		hsm_unlock(t);
 	free(h);
+	return r;
+}
+
+int
+hsm_data_destroy(hsm_token *t, const char *application, const char *label, size_t *destroyed)
+{
+	unsigned logins;
+	int r;
+
+	*destroyed = 0;
+	if ((r = check_names(application, label, 1)) != 0 || (r = hsm_lock(t)) != 0)
+		return r;
+	for (int attempt = 0;; attempt++) {
+		logins = t->logins;
+		r = destroy_once(t, application, label, destroyed);
+		if (r == 0 || attempt > 0 || !hsm_session_retry(t, r, logins))
+			break;
+	}
+	hsm_unlock(t);
 	return r;
 }

@@ -178,6 +178,14 @@ P11S_MUST_CHECK int hsm_sign(hsm_signer *s, const uint8_t *msg, size_t len, uint
 
 /* ---- data objects (the state store's storage) --------------------------- */
 
+/*
+ * Each call below runs on a logged-in session: a token that logged the
+ * program out is logged in again (one C_Login from the PIN source; never
+ * after a refused PIN) and the call runs once more.  A search that would see
+ * no object because the session is not logged in fails with P11S_E_SESSION
+ * (or the PIN error): it is never reported as "no objects".
+ */
+
 /* A private token CKO_DATA object, identified by (CKA_APPLICATION, CKA_LABEL). */
 typedef struct hsm_data {
 	char *label;

@@ -65,6 +65,7 @@ struct hsm_token {
 	p11s_secret *kept_pin; /* only for sources that cannot be re-read */
 	int pin_latched;       /* 0 or P11S_E_PIN_INCORRECT / P11S_E_PIN_LOCKED */
 	unsigned start_attempts;
+	unsigned logins; /* C_Login calls made (host lock held) */
 
 	pthread_mutex_t lock_mu; /* recursive */
 	unsigned lock_depth;
@@ -148,17 +149,28 @@ P11S_MUST_CHECK int hsm_find_slot(hsm_token *t, int *transient);
 P11S_MUST_CHECK int hsm_login(hsm_token *t, CK_SESSION_HANDLE s, p11s_secret **pin, int *transient);
 /* Log in on s unless the application is already logged in to the token. */
 P11S_MUST_CHECK int hsm_ensure_login(hsm_token *t, CK_SESSION_HANDLE s);
+/* Is the application logged in to the token (session state of s)? */
+P11S_MUST_CHECK int hsm_logged_in(hsm_token *t, CK_SESSION_HANDLE s, int *yes);
+/* One C_Login on s from the PIN source (or the kept PIN); latched PIN failures refused. */
+P11S_MUST_CHECK int hsm_relogin(hsm_token *t, CK_SESSION_HANDLE s);
 
 /* ---- session.c: sessions ------------------------------------------------ */
 
 /*
  * The management session, reopened (slot re-found, logged in again) when a
- * previous call lost it.  Caller holds the host lock.
+ * previous call lost it, and logged in again (one C_Login) when the token
+ * logged the application out.  Caller holds the host lock.
  */
 P11S_MUST_CHECK int hsm_session(hsm_token *t, CK_SESSION_HANDLE *out);
 /* A call on session s returned rv: if s is the management session and rv
  * says the session is lost, drop it (the next management call reopens it). */
 void hsm_session_check(hsm_token *t, CK_SESSION_HANDLE s, CK_RV rv);
+/*
+ * A management operation failed with r; t->logins was logins_before when it
+ * started.  1: run it once more (the session was lost or logged out and no
+ * C_Login was tried meanwhile, so the next hsm_session logs in once); 0: no.
+ */
+int hsm_session_retry(hsm_token *t, int r, unsigned logins_before);
 
 /*
  * Open a new R/W session on the token's slot, re-finding the slot by
@@ -176,7 +188,11 @@ void hsm_sleep_ms(unsigned ms);
 
 #define HSM_FIND_MAX 4096
 
-/* Find objects matching tmpl (at most HSM_FIND_MAX).  *out malloc'd. */
+/*
+ * Find objects matching tmpl (at most HSM_FIND_MAX).  *out malloc'd.  With a
+ * PIN source, finding nothing on a session that is not logged in is
+ * P11S_E_SESSION, never an empty result.
+ */
 P11S_MUST_CHECK int hsm_find(hsm_token *t, CK_SESSION_HANDLE s, CK_ATTRIBUTE *tmpl, CK_ULONG n,
 			     CK_OBJECT_HANDLE **out, size_t *nout);
 /* Read one variable-length attribute; *out malloc'd (NUL-terminated for convenience). */

@@ -97,6 +97,22 @@ hsm_find(hsm_token *t, CK_SESSION_HANDLE s, CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_O
 		r = HSM_RV_FAIL(rv, "C_FindObjectsFinal", "cannot search token '%s'", t->label);
 		goto out;
 	}
+	/* Nothing found while logged out means nothing: private objects are
+	 * invisible then.  Never present that as an empty store. */
+	if (used == 0 && t->pin_source != NULL) {
+		int logged_in = 0;
+
+		if ((r = hsm_logged_in(t, s, &logged_in)) != 0)
+			goto out;
+		if (!logged_in) {
+			r = p11s_fail(
+			    P11S_E_SESSION,
+			    "token '%s' logged this program out: a search finds no private "
+			    "object then, so its empty result says nothing",
+			    t->label);
+			goto out;
+		}
+	}
 	*out = h;
 	*nout = used;
 	h = NULL;

@@ -42,16 +42,37 @@ hsm_open_user_session(hsm_token *t, CK_SESSION_HANDLE *out)
 int
 hsm_session(hsm_token *t, CK_SESSION_HANDLE *out)
 {
-	int r;
+	int r, logged_in = 1;
 
 	*out = CK_INVALID_HANDLE;
+	/* Logged out meanwhile (a token reset, a signer's C_Sign answered
+	 * CKR_USER_NOT_LOGGED_IN)?  Private objects would be invisible. */
+	if (t->session != CK_INVALID_HANDLE && t->pin_source != NULL &&
+	    (r = hsm_logged_in(t, t->session, &logged_in)) != 0 && t->session != CK_INVALID_HANDLE)
+		return r; /* not a lost session, which is reopened below */
 	if (t->session == CK_INVALID_HANDLE) {
 		log_info("token '%s': reopening the management session", t->label);
 		if ((r = hsm_open_user_session(t, &t->session)) != 0)
 			return r;
+	} else if (!logged_in) {
+		log_warn("token '%s': the management session is no longer logged in; logging in "
+			 "again",
+			 t->label);
+		if ((r = hsm_relogin(t, t->session)) != 0)
+			return r;
 	}
 	*out = t->session;
 	return 0;
+}
+
+int
+hsm_session_retry(hsm_token *t, int r, unsigned logins_before)
+{
+	if (r != P11S_E_SESSION || t->logins != logins_before)
+		return 0;
+	log_info("token '%s': %s; trying once more on a logged-in session", t->label,
+		 p11s_errmsg(r));
+	return 1;
 }
 
 void

@@ -144,6 +144,7 @@ hsm_login(hsm_token *t, CK_SESSION_HANDLE s, p11s_secret **pin, int *transient)
 				 t->label);
 	if (*pin == NULL && (r = p11s_secret_read(t->pin_source, "PIN", pin)) != 0)
 		return r;
+	t->logins++;
 	rv = hsm_C_Login(t, s, (const uint8_t *)(*pin)->buf, (*pin)->len);
 	if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN) {
 		log_debug("logged in to token '%s'", t->label);
@@ -170,25 +171,42 @@ hsm_login(hsm_token *t, CK_SESSION_HANDLE s, p11s_secret **pin, int *transient)
 	return r;
 }
 
-/* Log in on s unless the application is already logged in to the token. */
 int
-hsm_ensure_login(hsm_token *t, CK_SESSION_HANDLE s)
+hsm_logged_in(hsm_token *t, CK_SESSION_HANDLE s, int *yes)
 {
 	CK_SESSION_INFO si;
-	p11s_secret *pin = NULL;
-	int transient = 0, r;
 	CK_RV rv;
 
-	if (t->pin_source == NULL)
-		return 0;
+	*yes = 0;
 	if ((rv = hsm_C_GetSessionInfo(t, s, &si)) != CKR_OK)
 		return HSM_RV_FAIL(rv, "C_GetSessionInfo", "token '%s'", t->label);
-	if (si.state == CKS_RW_USER_FUNCTIONS || si.state == CKS_RO_USER_FUNCTIONS)
-		return 0;
-	log_info("token '%s': session not logged in; logging in again", t->label);
+	*yes = si.state == CKS_RW_USER_FUNCTIONS || si.state == CKS_RO_USER_FUNCTIONS;
+	return 0;
+}
+
+int
+hsm_relogin(hsm_token *t, CK_SESSION_HANDLE s)
+{
+	p11s_secret *pin = NULL;
+	int transient = 0, r;
+
 	if (t->kept_pin != NULL)
 		return hsm_login(t, s, &t->kept_pin, &transient);
 	r = hsm_login(t, s, &pin, &transient);
 	p11s_secret_free(pin);
 	return r;
+}
+
+/* Log in on s unless the application is already logged in to the token. */
+int
+hsm_ensure_login(hsm_token *t, CK_SESSION_HANDLE s)
+{
+	int yes = 0, r;
+
+	if (t->pin_source == NULL)
+		return 0;
+	if ((r = hsm_logged_in(t, s, &yes)) != 0 || yes)
+		return r;
+	log_info("token '%s': session not logged in; logging in again", t->label);
+	return hsm_relogin(t, s);
 }
