@@ -174,6 +174,66 @@ hsm_data_free(hsm_data *d, size_t n)
 
 /* ---- create ------------------------------------------------------------- */
 
+/*
+ * Read the new object's value back: a token whose store is full may answer
+ * C_CreateObject with CKR_OK and keep nothing (SoftHSM2 leaves an empty file
+ * and an object handle that no longer works).
+ */
+static int
+read_back(hsm_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h, const char *application,
+	  const char *label, const uint8_t *value, size_t len)
+{
+	uint8_t *got = NULL;
+	size_t got_len = 0;
+	char why[300];
+	int r;
+
+	if ((r = hsm_get_attr(t, s, h, CKA_VALUE, &got, &got_len)) != 0)
+		snprintf(why, sizeof(why), "%s", p11s_errmsg(r));
+	else if (got_len != len)
+		snprintf(why, sizeof(why), "it reads back %zu bytes of the %zu written", got_len,
+			 len);
+	else if (len > 0 && CRYPTO_memcmp(got, value, len) != 0)
+		snprintf(why, sizeof(why), "its value reads back different from the one written");
+	else
+		why[0] = '\0';
+	if (got != NULL)
+		OPENSSL_clear_free(got, got_len);
+	if (why[0] == '\0')
+		return 0;
+	log_error("token '%s': data object '%s/%s' does not read back: %s", t->label, application,
+		  label, why);
+	return p11s_fail(P11S_E_HSM,
+			 "token '%s' accepted data object '%s/%s' but cannot read it back (%s): "
+			 "is its store full?  Check the free space where the token keeps its "
+			 "objects (for SoftHSM2, its token directory)",
+			 t->label, application, label, why);
+}
+
+/* Destroy the object this attempt created and could not read back. */
+static void
+remove_own(hsm_token *t, CK_OBJECT_HANDLE h, const char *application, const char *label)
+{
+	CK_SESSION_HANDLE s;
+	char nb[32];
+	CK_RV rv;
+	int r;
+
+	/* the failed read may have dropped the session: handles outlive it */
+	if ((r = hsm_session(t, &s)) != 0) {
+		log_warn("token '%s': cannot remove the unreadable data object '%s/%s': %s",
+			 t->label, application, label, p11s_errmsg(r));
+		return;
+	}
+	if ((rv = hsm_C_DestroyObject(t, s, h)) == CKR_OK)
+		log_info("token '%s': removed the unreadable data object '%s/%s'", t->label,
+			 application, label);
+	else
+		log_warn("token '%s': the unreadable data object '%s/%s' cannot be destroyed "
+			 "either (C_DestroyObject returned %s); no search finds it",
+			 t->label, application, label, hsm_rv_name(rv, nb));
+}
+
 static int
 create_once(hsm_token *t, CK_ATTRIBUTE *tmpl, CK_ULONG n, const char *application,
 	    const char *label, const uint8_t *value, size_t len)
@@ -183,15 +243,15 @@ create_once(hsm_token *t, CK_ATTRIBUTE *tmpl, CK_ULONG n, const char *applicatio
 	CK_RV rv;
 	int r = P11S_E_INTERNAL;
 
-	(void)value;
-	(void)len;
 	if ((r = hsm_session(t, &s)) != 0)
 		return r;
 	if ((rv = hsm_C_CreateObject(t, s, tmpl, n, &h)) != CKR_OK)
 		return HSM_RV_FAIL(rv, "C_CreateObject",
 				   "cannot create data object '%s/%s' on token '%s'", application,
 				   label, t->label);
-	return 0;
+	if ((r = read_back(t, s, h, application, label, value, len)) != 0)
+		remove_own(t, h, application, label);
+	return r;
 }
 
 int

@@ -201,7 +201,12 @@ void hsm_data_labels_free(char **labels, size_t n);
 P11S_MUST_CHECK int hsm_data_read(hsm_token *t, const char *application, const char *label,
 				  hsm_data **out, size_t *n);
 void hsm_data_free(hsm_data *d, size_t n);
-/* Create one object (CKA_TOKEN, CKA_PRIVATE true, CKA_MODIFIABLE false). */
+/*
+ * Create one object (CKA_TOKEN, CKA_PRIVATE true, CKA_MODIFIABLE false) and
+ * read its value back.  A token that accepts the object but cannot read it
+ * back (its store is full) gives P11S_E_HSM saying so; the object is
+ * destroyed again when the token allows.
+ */
 P11S_MUST_CHECK int hsm_data_create(hsm_token *t, const char *application, const char *label,
 				    const uint8_t *value, size_t len);
 /* Destroy every object of `application` with this label; *destroyed counts them. */

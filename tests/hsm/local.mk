@@ -7,8 +7,10 @@ HSM_TESTS = \
 	tests/hsm/test_hsm_recovery \
 	tests/hsm/test_hsm_call \
 	$(NULL)
-check_PROGRAMS += $(HSM_TESTS) tests/hsm/test_p11wrap tests/hsm/test_state_conflict
-TESTS += $(HSM_TESTS) tests/hsm/test_p11wrap tests/hsm/test_state_conflict
+check_PROGRAMS += $(HSM_TESTS) tests/hsm/test_p11wrap tests/hsm/test_state_conflict \
+	tests/hsm/test_hsm_full
+TESTS += $(HSM_TESTS) tests/hsm/test_p11wrap tests/hsm/test_state_conflict \
+	tests/hsm/test_hsm_full
 
 HSM_TEST_SOURCES = tests/hsm/hsmtest.c tests/hsm/hsmtest.h \
 	tests/lib/testtoken.c tests/lib/testtoken.h
@@ -45,3 +47,8 @@ tests_hsm_test_state_conflict_SOURCES = tests/hsm/test_state_conflict.c \
 tests_hsm_test_state_conflict_CFLAGS = $(HSM_TEST_CFLAGS)
 tests_hsm_test_state_conflict_LDADD = tests/lib/libtestutil.a $(TEST_SIGNER_LIBS)
 
+# A full token store: a small tmpfs in the test's own mount namespace.
+tests_hsm_test_hsm_full_SOURCES = tests/hsm/test_hsm_full.c \
+	tests/hsm/hsmtest.c tests/hsm/hsmtest.h $(NULL)
+tests_hsm_test_hsm_full_CFLAGS = $(HSM_TEST_CFLAGS)
+tests_hsm_test_hsm_full_LDADD = tests/lib/libtestutil.a $(TEST_SIGNER_LIBS)
