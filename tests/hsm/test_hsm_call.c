@@ -21,16 +21,7 @@ static hsm_token *tok;
 static int
 count(const char *prefix)
 {
-	char line[256];
-	int n = 0;
-	FILE *f = fopen(log_path, "r");
-
-	if (f == NULL)
-		return 0;
-	while (fgets(line, sizeof(line), f) != NULL)
-		n += strncmp(line, prefix, strlen(prefix)) == 0;
-	fclose(f);
-	return n;
+	return ht_count_lines(log_path, prefix);
 }
 
 static int

@@ -38,16 +38,7 @@ plan(const char *text)
 static int
 count(const char *prefix)
 {
-	char line[256];
-	int n = 0;
-	FILE *f = fopen(log_path, "r");
-
-	if (f == NULL)
-		return 0;
-	while (fgets(line, sizeof(line), f) != NULL)
-		n += strncmp(line, prefix, strlen(prefix)) == 0;
-	fclose(f);
-	return n;
+	return ht_count_lines(log_path, prefix);
 }
 
 static int
@@ -289,6 +280,31 @@ test_logout_during_search(void **state)
 	assert_int_equal(listed(tok, &r), 2);
 }
 
+/* A call answers CKR_USER_NOT_LOGGED_IN: the management session is dropped,
+ * reopened (logged in if need be) and the call runs once more. */
+static void
+test_not_logged_in_answer_retried(void **state)
+{
+	hsm_data *d = NULL;
+	size_t n = 0;
+	int r, tries;
+
+	plan("C_FindObjectsInit CKR_USER_NOT_LOGGED_IN 1\n");
+	assert_int_equal(listed(tok, &r), 2);
+	plan("C_GetAttributeValue CKR_USER_NOT_LOGGED_IN 1\n");
+	assert_int_equal(hsm_data_read(tok, APP, "v1", &d, &n), 0);
+	assert_int_equal(n, 1);
+	hsm_data_free(d, n);
+	/* once more only: a token that keeps answering so is an error */
+	plan("C_FindObjectsInit CKR_USER_NOT_LOGGED_IN -1\n");
+	tries = count("C_FindObjectsInit CKR_USER_NOT_LOGGED_IN");
+	(void)listed(tok, &r);
+	ht_expect(r, P11S_E_SESSION, "CKR_USER_NOT_LOGGED_IN");
+	assert_int_equal(count("C_FindObjectsInit CKR_USER_NOT_LOGGED_IN"), tries + 2);
+	plan("");
+	assert_int_equal(listed(tok, &r), 2);
+}
+
 /* A refused PIN at the re-login is latched: reported, never tried again. */
 static void
 test_relogin_wrong_pin_latched(void **state)
@@ -329,6 +345,7 @@ main(void)
 	    cmocka_unit_test(test_logged_out_listing_logs_in),
 	    cmocka_unit_test(test_logged_out_listing_fails_not_empty),
 	    cmocka_unit_test(test_logout_during_search),
+	    cmocka_unit_test(test_not_logged_in_answer_retried),
 	    cmocka_unit_test(test_relogin_wrong_pin_latched),
 	};
 
