@@ -1,10 +1,11 @@
 /*
  * Private CKO_DATA token objects named by (CKA_APPLICATION, CKA_LABEL).
  *
- * Each public call runs once more when its session was lost or logged out
- * and no C_Login was tried meanwhile (hsm_session_retry): the second run's
- * hsm_session logs in once.  A search on a logged-out session is an error
- * (hsm_find), so a caller never mistakes a logged-out view for an empty store.
+ * Each public call is an operation run by hsm_run: once more when its
+ * session was lost or logged out and no C_Login was tried meanwhile (the
+ * second run's hsm_session logs in once).  A search on a logged-out session
+ * is an error (hsm_find), so a caller never mistakes a logged-out view for
+ * an empty store.
  */
 #include "config.h"
 
@@ -42,18 +43,33 @@ find_data(hsm_token *t, CK_SESSION_HANDLE s, const char *application, const char
 	return hsm_find(t, s, tmpl, label != NULL ? 3 : 2, h, n);
 }
 
+/* One call's arguments and results, for its operation under hsm_run. */
+struct data_call {
+	const char *application;
+	const char *label;
+	CK_ATTRIBUTE *tmpl; /* create */
+	CK_ULONG ntmpl;
+	const uint8_t *value;
+	size_t len;
+	char ***labels;	 /* labels */
+	hsm_data **data; /* read */
+	size_t *n;	 /* labels, read, destroy */
+};
+
 /* ---- labels ------------------------------------------------------------- */
 
 static int
-labels_once(hsm_token *t, const char *application, char ***labels, size_t *n)
+labels_op(hsm_token *t, void *arg)
 {
+	struct data_call *c = arg;
 	CK_SESSION_HANDLE s;
 	CK_OBJECT_HANDLE *h = NULL;
 	char **out = NULL;
 	size_t nh = 0, done = 0, len;
 	int r = P11S_E_INTERNAL;
 
-	if ((r = hsm_session(t, &s)) != 0 || (r = find_data(t, s, application, NULL, &h, &nh)) != 0)
+	if ((r = hsm_session(t, &s)) != 0 ||
+	    (r = find_data(t, s, c->application, NULL, &h, &nh)) != 0)
 		goto out;
 	if ((out = calloc(nh + 1, sizeof(*out))) == NULL) {
 		r = p11s_fail(P11S_E_NOMEM, "out of memory");
@@ -62,8 +78,8 @@ labels_once(hsm_token *t, const char *application, char ***labels, size_t *n)
 	for (; done < nh; done++)
 		if ((r = hsm_get_attr(t, s, h[done], CKA_LABEL, (uint8_t **)&out[done], &len)) != 0)
 			goto out;
-	*labels = out;
-	*n = nh;
+	*c->labels = out;
+	*c->n = nh;
 	out = NULL;
 	r = 0;
 out:
@@ -75,21 +91,14 @@ out:
 int
 hsm_data_labels(hsm_token *t, const char *application, char ***labels, size_t *n)
 {
-	unsigned logins;
+	struct data_call c = {.application = application, .labels = labels, .n = n};
 	int r;
 
 	*labels = NULL;
 	*n = 0;
-	if ((r = check_names(application, NULL, 0)) != 0 || (r = hsm_lock(t)) != 0)
+	if ((r = check_names(application, NULL, 0)) != 0)
 		return r;
-	for (int attempt = 0;; attempt++) {
-		logins = t->logins;
-		r = labels_once(t, application, labels, n);
-		if (r == 0 || attempt > 0 || !hsm_session_retry(t, r, logins))
-			break;
-	}
-	hsm_unlock(t);
-	return r;
+	return hsm_run(t, labels_op, &c);
 }
 
 void
@@ -105,8 +114,9 @@ hsm_data_labels_free(char **labels, size_t n)
 /* ---- read --------------------------------------------------------------- */
 
 static int
-read_once(hsm_token *t, const char *application, const char *label, hsm_data **out, size_t *n)
+read_op(hsm_token *t, void *arg)
 {
+	struct data_call *c = arg;
 	CK_SESSION_HANDLE s;
 	CK_OBJECT_HANDLE *h = NULL;
 	hsm_data *d = NULL;
@@ -114,7 +124,7 @@ read_once(hsm_token *t, const char *application, const char *label, hsm_data **o
 	int r = P11S_E_INTERNAL;
 
 	if ((r = hsm_session(t, &s)) != 0 ||
-	    (r = find_data(t, s, application, label, &h, &nh)) != 0)
+	    (r = find_data(t, s, c->application, c->label, &h, &nh)) != 0)
 		goto out;
 	if ((d = calloc(nh + 1, sizeof(*d))) == NULL) {
 		r = p11s_fail(P11S_E_NOMEM, "out of memory");
@@ -129,8 +139,8 @@ read_once(hsm_token *t, const char *application, const char *label, hsm_data **o
 			goto out;
 		}
 	}
-	*out = d;
-	*n = nh;
+	*c->data = d;
+	*c->n = nh;
 	d = NULL;
 	r = 0;
 out:
@@ -142,21 +152,14 @@ out:
 int
 hsm_data_read(hsm_token *t, const char *application, const char *label, hsm_data **out, size_t *n)
 {
-	unsigned logins;
+	struct data_call c = {.application = application, .label = label, .data = out, .n = n};
 	int r;
 
 	*out = NULL;
 	*n = 0;
-	if ((r = check_names(application, label, 0)) != 0 || (r = hsm_lock(t)) != 0)
+	if ((r = check_names(application, label, 0)) != 0)
 		return r;
-	for (int attempt = 0;; attempt++) {
-		logins = t->logins;
-		r = read_once(t, application, label, out, n);
-		if (r == 0 || attempt > 0 || !hsm_session_retry(t, r, logins))
-			break;
-	}
-	hsm_unlock(t);
-	return r;
+	return hsm_run(t, read_op, &c);
 }
 
 void
@@ -235,9 +238,9 @@ remove_own(hsm_token *t, CK_OBJECT_HANDLE h, const char *application, const char
 }
 
 static int
-create_once(hsm_token *t, CK_ATTRIBUTE *tmpl, CK_ULONG n, const char *application,
-	    const char *label, const uint8_t *value, size_t len)
+create_op(hsm_token *t, void *arg)
 {
+	struct data_call *c = arg;
 	CK_SESSION_HANDLE s;
 	CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
 	CK_RV rv;
@@ -245,12 +248,12 @@ create_once(hsm_token *t, CK_ATTRIBUTE *tmpl, CK_ULONG n, const char *applicatio
 
 	if ((r = hsm_session(t, &s)) != 0)
 		return r;
-	if ((rv = hsm_C_CreateObject(t, s, tmpl, n, &h)) != CKR_OK)
+	if ((rv = hsm_C_CreateObject(t, s, c->tmpl, c->ntmpl, &h)) != CKR_OK)
 		return HSM_RV_FAIL(rv, "C_CreateObject",
-				   "cannot create data object '%s/%s' on token '%s'", application,
-				   label, t->label);
-	if ((r = read_back(t, s, h, application, label, value, len)) != 0)
-		remove_own(t, h, application, label);
+				   "cannot create data object '%s/%s' on token '%s'",
+				   c->application, c->label, t->label);
+	if ((r = read_back(t, s, h, c->application, c->label, c->value, c->len)) != 0)
+		remove_own(t, h, c->application, c->label);
 	return r;
 }
 
@@ -269,7 +272,12 @@ hsm_data_create(hsm_token *t, const char *application, const char *label, const 
 	    {CKA_LABEL, hsm_ck_ptr(label), 0},
 	    {CKA_VALUE, hsm_ck_ptr(value), len},
 	};
-	unsigned logins;
+	struct data_call c = {.application = application,
+			      .label = label,
+			      .tmpl = tmpl,
+			      .ntmpl = sizeof(tmpl) / sizeof(tmpl[0]),
+			      .value = value,
+			      .len = len};
 	int r;
 
 	if ((r = check_names(application, label, 1)) != 0)
@@ -278,31 +286,22 @@ hsm_data_create(hsm_token *t, const char *application, const char *label, const 
 		return p11s_fail(P11S_E_INVAL, "data object '%s' has a length but no value", label);
 	tmpl[4].ulValueLen = strlen(application);
 	tmpl[5].ulValueLen = strlen(label);
-	if ((r = hsm_lock(t)) != 0)
-		return r;
-	for (int attempt = 0;; attempt++) {
-		logins = t->logins;
-		r = create_once(t, tmpl, sizeof(tmpl) / sizeof(tmpl[0]), application, label, value,
-				len);
-		if (r == 0 || attempt > 0 || !hsm_session_retry(t, r, logins))
-			break;
-	}
-	hsm_unlock(t);
-	return r;
+	return hsm_run(t, create_op, &c);
 }
 
 /* ---- destroy ------------------------------------------------------------ */
 
 static int
-destroy_once(hsm_token *t, const char *application, const char *label, size_t *destroyed)
+destroy_op(hsm_token *t, void *arg)
 {
+	struct data_call *c = arg;
 	CK_SESSION_HANDLE s;
 	CK_OBJECT_HANDLE *h = NULL;
 	size_t nh = 0, done = 0;
 	int r = P11S_E_INTERNAL;
 
 	if ((r = hsm_session(t, &s)) != 0 ||
-	    (r = find_data(t, s, application, label, &h, &nh)) != 0)
+	    (r = find_data(t, s, c->application, c->label, &h, &nh)) != 0)
 		goto out;
 	for (size_t i = 0; i < nh; i++) {
 		CK_RV rv = hsm_C_DestroyObject(t, s, h[i]);
@@ -310,12 +309,12 @@ destroy_once(hsm_token *t, const char *application, const char *label, size_t *d
 		if (rv != CKR_OK) {
 			r = HSM_RV_FAIL(rv, "C_DestroyObject",
 					"cannot destroy data object '%s/%s' on token '%s'",
-					application, label, t->label);
+					c->application, c->label, t->label);
 			goto out;
 		}
 		done++;
 	}
-	*destroyed = done;
+	*c->n = done;
 	r = 0;
 out:
 	free(h);
@@ -325,18 +324,11 @@ out:
 int
 hsm_data_destroy(hsm_token *t, const char *application, const char *label, size_t *destroyed)
 {
-	unsigned logins;
+	struct data_call c = {.application = application, .label = label, .n = destroyed};
 	int r;
 
 	*destroyed = 0;
-	if ((r = check_names(application, label, 1)) != 0 || (r = hsm_lock(t)) != 0)
+	if ((r = check_names(application, label, 1)) != 0)
 		return r;
-	for (int attempt = 0;; attempt++) {
-		logins = t->logins;
-		r = destroy_once(t, application, label, destroyed);
-		if (r == 0 || attempt > 0 || !hsm_session_retry(t, r, logins))
-			break;
-	}
-	hsm_unlock(t);
-	return r;
+	return hsm_run(t, destroy_op, &c);
 }

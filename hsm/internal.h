@@ -166,11 +166,14 @@ P11S_MUST_CHECK int hsm_session(hsm_token *t, CK_SESSION_HANDLE *out);
  * says the session is lost, drop it (the next management call reopens it). */
 void hsm_session_check(hsm_token *t, CK_SESSION_HANDLE s, CK_RV rv);
 /*
- * A management operation failed with r; t->logins was logins_before when it
- * started.  1: run it once more (the session was lost or logged out and no
- * C_Login was tried meanwhile, so the next hsm_session logs in once); 0: no.
+ * Run the management operation fn(t, arg) under the host lock.  When it
+ * fails with P11S_E_SESSION (its session was lost, or logged out so that a
+ * search saw nothing) and no C_Login was tried meanwhile, run it once more:
+ * its hsm_session then reopens the session or logs in again, once.  fn must
+ * leave its outputs untouched unless it succeeds.
  */
-int hsm_session_retry(hsm_token *t, int r, unsigned logins_before);
+typedef int (*hsm_op_fn)(hsm_token *t, void *arg);
+P11S_MUST_CHECK int hsm_run(hsm_token *t, hsm_op_fn fn, void *arg);
 
 /*
  * Open a new R/W session on the token's slot, re-finding the slot by

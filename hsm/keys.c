@@ -187,17 +187,14 @@ count_objects(hsm_token *t, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, const uint
 	return r;
 }
 
-int
-hsm_list_keys(hsm_token *t, hsm_key_list **out)
+/* hsm_list_keys, as an operation under hsm_run. */
+static int
+list_keys_op(hsm_token *t, void *arg)
 {
-	hsm_key_list *l = NULL;
+	hsm_key_list **out = arg, *l = NULL;
 	CK_SESSION_HANDLE s;
-	int r = P11S_E_INTERNAL, locked = 0;
+	int r = P11S_E_INTERNAL;
 
-	*out = NULL;
-	if ((r = hsm_lock(t)) != 0)
-		return r;
-	locked = 1;
 	if ((l = calloc(1, sizeof(*l))) == NULL) {
 		r = p11s_fail(P11S_E_NOMEM, "out of memory");
 		goto out;
@@ -219,10 +216,15 @@ hsm_list_keys(hsm_token *t, hsm_key_list **out)
 	l = NULL;
 	r = 0;
 out:
-	if (locked)
-		hsm_unlock(t);
 	hsm_key_list_free(l);
 	return r;
+}
+
+int
+hsm_list_keys(hsm_token *t, hsm_key_list **out)
+{
+	*out = NULL;
+	return hsm_run(t, list_keys_op, out);
 }
 
 void

@@ -66,13 +66,23 @@ hsm_session(hsm_token *t, CK_SESSION_HANDLE *out)
 }
 
 int
-hsm_session_retry(hsm_token *t, int r, unsigned logins_before)
+hsm_run(hsm_token *t, hsm_op_fn fn, void *arg)
 {
-	if (r != P11S_E_SESSION || t->logins != logins_before)
-		return 0;
-	log_info("token '%s': %s; trying once more on a logged-in session", t->label,
-		 p11s_errmsg(r));
-	return 1;
+	unsigned logins;
+	int r;
+
+	if ((r = hsm_lock(t)) != 0)
+		return r;
+	logins = t->logins;
+	r = fn(t, arg);
+	/* lost or logged out, and no C_Login tried: once more, logging in once */
+	if (r == P11S_E_SESSION && t->logins == logins) {
+		log_info("token '%s': %s; trying once more on a logged-in session", t->label,
+			 p11s_errmsg(r));
+		r = fn(t, arg);
+	}
+	hsm_unlock(t);
+	return r;
 }
 
 void

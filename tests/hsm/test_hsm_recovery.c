@@ -255,6 +255,7 @@ static void
 test_logout_during_search(void **state)
 {
 	hsm_data *d = NULL;
+	hsm_key_list *keys = NULL;
 	size_t n = 0, gone = 9;
 	int logins, r;
 
@@ -267,6 +268,13 @@ test_logout_during_search(void **state)
 	assert_int_equal(hsm_data_read(tok, APP, "v1", &d, &n), 0);
 	assert_int_equal(n, 1);
 	hsm_data_free(d, n);
+
+	/* the key listing too: the private key, not an empty token */
+	plan("C_FindObjectsInit LOGOUT 1\n");
+	assert_int_equal(hsm_list_keys(tok, &keys), 0);
+	assert_int_equal(keys->n, 1);
+	assert_true(keys->keys[0].has_private);
+	hsm_key_list_free(keys);
 
 	/* logged out at every search: an error after exactly one login */
 	plan("C_FindObjectsInit LOGOUT -1\n");
