@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <pthread.h>
@@ -164,7 +165,7 @@ test_cache_generation(void **state)
 typedef struct reader {
 	d_slot *s;
 	atomic_int *done;
-	long reads;
+	atomic_long reads;
 	int bad; /* went backwards or saw a freed object */
 } reader;
 
@@ -191,10 +192,28 @@ reader_main(void *arg)
 			last_acq = o->id;
 			d_ref_put(r);
 		}
-		rd->reads++;
+		atomic_fetch_add(&rd->reads, 1);
 	}
 	d_cache_release(&c);
 	return NULL;
+}
+
+/* Wait until every reader has read more than seen[i] times (no reader is
+ * left behind: the publications interleave with reads whatever the load);
+ * 60 s without progress means a reader is stuck. */
+static void
+wait_readers(reader *rd, long *seen)
+{
+	time_t t0 = time(NULL);
+
+	for (int i = 0; i < READERS; i++) {
+		while (atomic_load(&rd[i].reads) <= seen[i]) {
+			if (time(NULL) - t0 > 60)
+				fail_msg("reader %d made no progress in 60 s", i);
+			sched_yield();
+		}
+		seen[i] = atomic_load(&rd[i].reads);
+	}
 }
 
 static void
@@ -203,8 +222,10 @@ test_threads(void **state)
 	d_slot s;
 	pthread_t th[READERS];
 	reader rd[READERS];
+	long seen[READERS];
 	atomic_int done;
 	long reads = 0;
+	int checkpoints = 0;
 
 	(void)state;
 	d_slot_init(&s);
@@ -212,29 +233,34 @@ test_threads(void **state)
 	for (int i = 0; i < READERS; i++) {
 		rd[i].s = &s;
 		rd[i].done = &done;
-		rd[i].reads = 0;
+		atomic_init(&rd[i].reads, 0);
 		rd[i].bad = 0;
+		seen[i] = 0;
 		assert_int_equal(pthread_create(&th[i], NULL, reader_main, &rd[i]), 0);
 	}
+	wait_readers(rd, seen);
 	for (int id = 1; id <= PUBLISHES; id++) {
 		d_slot_publish(&s, &obj_new(id)->ref);
-		if (id % 100 == 0)
-			sched_yield();
+		if (id % 100 == 0) {
+			wait_readers(rd, seen);
+			checkpoints++;
+		}
 	}
 	atomic_store(&done, 1);
 	for (int i = 0; i < READERS; i++) {
 		assert_int_equal(pthread_join(th[i], NULL), 0);
 		assert_int_equal(rd[i].bad, 0);
-		reads += rd[i].reads;
+		reads += atomic_load(&rd[i].reads);
 	}
-	assert_true(reads > 0);
 	/* Every replaced snapshot was freed exactly once; the newest is alive. */
 	assert_int_equal(atomic_load(&destroyed), PUBLISHES - 1);
 	assert_int_equal(atomic_load(&s.gen), PUBLISHES);
 	d_slot_destroy(&s);
 	assert_int_equal(atomic_load(&destroyed), PUBLISHES);
 	assert_int_equal(atomic_load(&last_destroyed_id), PUBLISHES);
-	print_message("%d publications, %ld reads on %d threads\n", PUBLISHES, reads, READERS);
+	print_message("%d publications, %ld reads on %d threads, %d checkpoints where every "
+		      "reader had read again\n",
+		      PUBLISHES, reads, READERS, checkpoints);
 }
 
 /* ---- the two snapshot kinds ------------------------------------------------ */
