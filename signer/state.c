@@ -496,13 +496,42 @@ out:
 int
 state_load(hsm_token *t, signer_state **out)
 {
+	return state_load_since(t, 0, out);
+}
+
+int
+state_load_since(hsm_token *t, uint64_t loaded, signer_state **out)
+{
+	signer_state *st = NULL;
 	int r;
 
 	*out = NULL;
 	if ((r = hsm_lock(t)) != 0)
 		return r;
-	r = load_newest(t, 0, out);
+	r = load_newest(t, 0, &st);
 	hsm_unlock(t);
+	if (r != 0)
+		goto out;
+	/* Seeing no record (a session that is not logged in sees no private
+	 * object) or an older one is never a state to serve. */
+	if (st->version < loaded) {
+		if (st->version == 0)
+			r = p11s_fail(P11S_E_STATE,
+				      "no usable state record is visible on the token, but version "
+				      "%" PRIu64 " was loaded before; keeping it",
+				      loaded);
+		else
+			r = p11s_fail(P11S_E_STATE,
+				      "the newest usable state record on the token is version "
+				      "%" PRIu64 ", older than version %" PRIu64
+				      " loaded before; keeping it",
+				      st->version, loaded);
+		goto out;
+	}
+	*out = st;
+	st = NULL;
+out:
+	state_free(st);
 	return r;
 }
 

@@ -47,7 +47,15 @@ P11S_MUST_CHECK int state_from_json(const char *text, size_t len, signer_state *
 
 /* Load the newest valid version (an empty state when none is stored). */
 P11S_MUST_CHECK int state_load(hsm_token *t, signer_state **out);
-/* The newest stored version number, from labels only (cheap; for polling). */
+/*
+ * For a reader that already holds version `loaded`: P11S_E_STATE, and no
+ * state, when the newest usable record is older (or none is visible: a
+ * session that is not logged in lists no private object).  Never goes back.
+ */
+P11S_MUST_CHECK int state_load_since(hsm_token *t, uint64_t loaded, signer_state **out);
+/* The newest stored version number, from labels only (cheap; for polling);
+ * 0 when no record is visible, which a reader holding a version must treat
+ * as an error, not as an empty store. */
 P11S_MUST_CHECK int state_peek_version(hsm_token *t, uint64_t *version);
 
 /*

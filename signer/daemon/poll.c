@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -43,6 +45,7 @@ struct d_poller {
 	tested *tests;
 	size_t n_tests;
 	int failing;
+	char last_error[512];
 	p11s_time member_written;
 	uint64_t version;
 };
@@ -224,6 +227,28 @@ write_member(d_poller *p, p11s_time now)
 	p->member_written = now;
 }
 
+/*
+ * A failed poll keeps the state being served (SPEC §4, §5: verification
+ * answers from the last good certificates).  Logged when it starts or its
+ * cause changes, counted, and shown by /healthz as degraded.
+ */
+static void
+poll_failed(d_poller *p, p11s_time now, int regression, const char *fmt, ...)
+{
+	char why[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (!p->failing || strcmp(why, p->last_error) != 0)
+		log_warn("state poll failed: %s; serving version %" PRIu64 " meanwhile", why,
+			 p->version);
+	snprintf(p->last_error, sizeof(p->last_error), "%s", why);
+	p->failing = 1;
+	d_app_note_poll(p->app, 0, p->version, now, why, regression);
+}
+
 static void
 tick(d_poller *p, const signer_conf *c)
 {
@@ -235,54 +260,53 @@ tick(d_poller *p, const signer_conf *c)
 	int r, changed = 0;
 
 	if ((r = state_peek_version(p->token, &ver)) != 0) {
-		if (!p->failing)
-			log_warn(
-			    "cannot poll the token for state changes: %s; serving version %" PRIu64
-			    " meanwhile",
-			    p11s_errmsg(r), p->version);
-		p->failing = 1;
-		d_app_note_poll(p->app, 0, p->version, now);
+		poll_failed(p, now, 0, "cannot list the state records: %s", p11s_errmsg(r));
+		return;
+	}
+	if (ver < p->version) {
+		/* no record visible (logged out?) or an older one: never served */
+		poll_failed(p, now, 1,
+			    "the token lists state version %" PRIu64 " (0: none), older than "
+			    "version %" PRIu64 " already loaded",
+			    ver, p->version);
 		return;
 	}
 	if (ver != p->version) {
-		if ((r = state_load(p->token, &st)) != 0) {
-			if (!p->failing)
-				log_warn("cannot load state version %" PRIu64 ": %s", ver,
-					 p11s_errmsg(r));
-			p->failing = 1;
-			d_app_note_poll(p->app, 0, p->version, now);
+		if ((r = state_load_since(p->token, p->version, &st)) != 0) {
+			poll_failed(p, now, r == P11S_E_STATE,
+				    "cannot load state version %" PRIu64 ": %s", ver,
+				    p11s_errmsg(r));
 			return;
 		}
 		ver = st->version;
 		/* honour only staged rolls that carry a valid quorum (SPEC §6) */
 		if ((r = custody_filter(c, st)) != 0) {
-			if (!p->failing)
-				log_error("state version %" PRIu64
-					  ": cannot check roll approvals: %s; "
-					  "serving version %" PRIu64,
-					  ver, p11s_errmsg(r), p->version);
 			state_free(st);
-			p->failing = 1;
-			d_app_note_poll(p->app, 0, p->version, now);
+			poll_failed(p, now, 0,
+				    "state version %" PRIu64 ": cannot check roll approvals: %s",
+				    ver, p11s_errmsg(r));
 			return;
 		}
-		if ((r = d_view_new(st, now, &nv)) != 0) {
-			log_error("state version %" PRIu64
-				  " is unusable: %s; serving version %" PRIu64,
-				  ver, p11s_errmsg(r), p->version);
-			p->failing = 1;
-			d_app_note_poll(p->app, 0, p->version, now);
-			return;
+		if (ver != p->version) {
+			if ((r = d_view_new(st, now, &nv)) != 0) {
+				poll_failed(p, now, 0, "state version %" PRIu64 " is unusable: %s",
+					    ver, p11s_errmsg(r));
+				return;
+			}
+			d_slot_publish(p->view, &nv->ref);
+			log_info("state version %" PRIu64 " loaded (was %" PRIu64 ")", ver,
+				 p->version);
+			p->version = ver;
+			changed = 1;
+		} else {
+			state_free(st);
 		}
-		d_slot_publish(p->view, &nv->ref);
-		log_info("state version %" PRIu64 " loaded (was %" PRIu64 ")", ver, p->version);
-		p->version = ver;
-		changed = 1;
 	}
 	if (p->failing)
 		log_info("polling the token works again (state version %" PRIu64 ")", p->version);
 	p->failing = 0;
-	d_app_note_poll(p->app, 1, p->version, now);
+	p->last_error[0] = '\0';
+	d_app_note_poll(p->app, 1, p->version, now, NULL, 0);
 	if (changed || now - p->member_written >= MEMBER_EVERY_S)
 		write_member(p, now);
 	vr = d_slot_acquire(p->view);
