@@ -32,6 +32,7 @@ typedef struct pol_type_conf {
 typedef struct pol_conf {
 	int64_t clock_skew;	   /* default 60 s */
 	int64_t jwks_max_age;	   /* default 300 s (rule 3a) */
+	int64_t poll_interval_ms;  /* members' state poll interval (rule 3a) */
 	int64_t past_grace;	   /* how far in the past E may be; default 5 s (rule 3) */
 	unsigned quorum;	   /* default 1 (rule 5, SPEC §6) */
 	int64_t proposal_lifetime; /* default 72 h */
@@ -99,7 +100,7 @@ typedef enum {
 	POL_R_VALIDITY_TOO_SHORT,     /* rule 2: notAfter - E < largest token lifetime */
 	POL_R_IN_PAST,		      /* rule 3: E < now - past_grace */
 	POL_R_LEAD_TOO_SHORT,	      /* rule 3: current.notAfter - E < max min_lead */
-	POL_R_JWKS_CACHE,	      /* rule 3a: E - now < jwks_max_age */
+	POL_R_JWKS_CACHE,	      /* rule 3a: E < pol_earliest_effective(now) */
 	POL_R_TEST_SIGNATURE,	      /* rule 3b */
 	POL_R_PENDING,		      /* rule 4: another roll pending, no --replace */
 	POL_R_NO_CURRENT,	      /* roll of a type that has no key yet (use assign) */
@@ -141,6 +142,14 @@ P11S_MUST_CHECK int pol_check_assign(const pol_conf *c, const pol_state *s,
 P11S_MUST_CHECK int pol_check_roll(const pol_conf *c, const pol_state *s, const char *const *types,
 				   size_t n_types, const pol_candidate *k, p11s_time effective,
 				   p11s_time now, int replace, pol_refusal *why);
+/*
+ * Rule 3a: the earliest effective instant of a roll staged at `now`, a clock
+ * reading truncated to the second (p11s_now): the staging instant rounded up
+ * (at most now + 1) + jwks_max_age + the members' poll interval rounded up
+ * to the second, because a member publishes the staged key from its next
+ * poll and a verifier may hold a JWKS for jwks_max_age.
+ */
+p11s_time pol_earliest_effective(const pol_conf *c, p11s_time now);
 /* The latest E that satisfies every rule of pol_check_roll, or P11S_E_POLICY
  * (POL_R_NO_AUTO, or the rule that cannot be met whatever E) with the reason. */
 P11S_MUST_CHECK int pol_auto_effective(const pol_conf *c, const pol_state *s,
