@@ -110,6 +110,7 @@ typedef enum {
 	POL_R_NO_PREVIOUS,	      /* remove --previous: nothing to remove */
 	POL_R_IN_USE,		      /* the key still issues or is staged for some type */
 	POL_R_REMOVE_TOO_EARLY,	      /* remove before the safe instant (without force) */
+	POL_R_CERT_NOT_VALID_NOW, /* rule 3c: issuing key's certificate expired / not yet valid */
 } pol_rule;
 
 typedef struct pol_refusal {
@@ -185,9 +186,20 @@ typedef struct pol_vkey {
 const pol_key *pol_issuing_key(const pol_state *s, const char *type, p11s_time now);
 
 /*
+ * Rule 3c: may `key` sign a token of `lifetime` seconds at `now`?  Refused
+ * (P11S_E_POLICY, POL_R_CERT_NOT_VALID_NOW, naming the key and its notAfter
+ * or notBefore) when its certificate is expired or not yet valid; else
+ * *allowed is the lifetime to use: `lifetime` shortened so that the token's
+ * exp is not later than the certificate's notAfter.
+ */
+P11S_MUST_CHECK int pol_check_issue(const pol_key *key, p11s_time now, int64_t lifetime,
+				    int64_t *allowed, pol_refusal *why);
+
+/*
  * Verification set of `type` at `now`, in order: the issuing key; each older
- * key whose certificate has not expired (now < not_after) and that is not
- * removed, newest first; then the staged key once now >= E - clock_skew.
+ * key that is not removed, newest first; then the staged key once now >=
+ * E - clock_skew.  A key whose certificate has expired (now >= not_after) is
+ * in no set, whatever its role (rule 3c).
  * kid_sha256 (hex, or NULL) narrows the set to that key if it is in it.
  * Writes at most `max` entries; *n is the count written.
  */

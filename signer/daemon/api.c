@@ -319,6 +319,12 @@ handle_issue(d_app *a, d_req *r, wctx *w, const d_settings *set, const d_view *v
 		reply_unavailable(r, NO_KEY_RETRY_S, "no_issuing_key", p11s_errmsg(rc));
 		goto out;
 	}
+	if (rc == P11S_E_POLICY) {
+		/* rule 3c: the issuing key's certificate is expired or not yet valid */
+		reply_unavailable(r, NO_KEY_RETRY_S, "issuing_certificate_invalid",
+				  p11s_errmsg(rc));
+		goto out;
+	}
 	if (rc != 0) {
 		d_reply_error(r, 400, "bad_request", "%s", p11s_errmsg(rc));
 		goto out;
@@ -352,6 +358,11 @@ handle_issue(d_app *a, d_req *r, wctx *w, const d_settings *set, const d_view *v
 	rc = tokens_issue(c, v->ks, ti, key, e->s, &tr, now, &token, &exp);
 	if (rc == P11S_E_INVAL) {
 		d_reply_error(r, 400, "bad_request", "%s", p11s_errmsg(rc));
+		goto out;
+	}
+	if (rc == P11S_E_POLICY) {
+		reply_unavailable(r, NO_KEY_RETRY_S, "issuing_certificate_invalid",
+				  p11s_errmsg(rc));
 		goto out;
 	}
 	if (rc != 0) {

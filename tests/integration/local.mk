@@ -15,6 +15,7 @@ INTEGRATION_TESTS = \
 	tests/integration/signerd_faults.sh \
 	tests/integration/poll_storm.sh \
 	tests/integration/roll_timing.sh \
+	tests/integration/cert_expiry.sh \
 	$(NULL)
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \
