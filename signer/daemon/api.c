@@ -582,6 +582,9 @@ handle_status(d_app *a, d_req *r, const d_settings *set, const d_view *v)
 						"kid", a->tests[i].kid, "ok", a->tests[i].ok, "at",
 						json_time(a->tests[i].at)));
 	pthread_mutex_unlock(&a->mu);
+	/* for `signer pool check`: when this member's last check is stale */
+	if (t != NULL)
+		json_object_set_new(t, "poll_interval_ms", json_integer(c->poll_interval_ms));
 	if (t == NULL || tests == NULL || json_object_set_new(t, "staged_key_tests", tests) != 0 ||
 	    json_object_set_new(o, "member", t) != 0)
 		goto oom;

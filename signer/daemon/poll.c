@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -212,6 +213,62 @@ observe_switches(d_poller *p, const signer_conf *c, const d_view *v, p11s_time n
 	}
 }
 
+/* The host's boot id (tells a predecessor of an earlier boot); "" if unknown. */
+static void
+read_boot_id(char *out, size_t len)
+{
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+
+	out[0] = '\0';
+	if (f == NULL)
+		return;
+	if (fgets(out, (int)len, f) == NULL)
+		out[0] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+	fclose(f);
+}
+
+/* Is the process of a member record of this host gone for sure? */
+static int
+predecessor_dead(const member_record *me, const member_record *m)
+{
+	if (strcmp(m->host, me->host) != 0 || strcmp(m->id, me->id) == 0)
+		return 0;
+	if (m->boot_id[0] != '\0' && me->boot_id[0] != '\0' && strcmp(m->boot_id, me->boot_id) != 0)
+		return 1; /* written before this host last booted */
+	return m->pid > 0 && kill((pid_t)m->pid, 0) != 0 && errno == ESRCH;
+}
+
+/*
+ * At start: remove the member records of this host's dead predecessors
+ * (killed, crashed) so `signer status` does not show them forever.  A record
+ * whose pid is alive (another signerd, or a reused pid) stays; it goes stale.
+ */
+static void
+sweep_predecessors(d_poller *p)
+{
+	member_record *m = NULL;
+	size_t n = 0;
+	int r;
+
+	if ((r = member_list(p->token, &m, &n)) != 0) {
+		log_warn("cannot list member records: %s", p11s_errmsg(r));
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!predecessor_dead(&p->me, &m[i]))
+			continue;
+		if ((r = member_remove(p->token, m[i].id)) != 0)
+			log_warn("cannot remove the member record %s of a dead process: %s",
+				 m[i].id, p11s_errmsg(r));
+		else
+			log_info("removed the member record %s: process %ld of this host is gone "
+				 "(last check at %lld)",
+				 m[i].id, m[i].pid, (long long)m[i].checked_at);
+	}
+	free(m);
+}
+
 static void
 write_member(d_poller *p, p11s_time now)
 {
@@ -305,6 +362,7 @@ tick(d_poller *p, const signer_conf *c)
 	if (p->failing)
 		log_info("polling the token works again (state version %" PRIu64 ")", p->version);
 	p->failing = 0;
+	p->me.poll_interval_ms = c->poll_interval_ms;
 	p->last_error[0] = '\0';
 	d_app_note_poll(p->app, 1, p->version, now, NULL, 0);
 	if (changed || now - p->member_written >= MEMBER_EVERY_S)
@@ -371,6 +429,8 @@ d_poller_start(const d_poll_params *pp, d_poller **out)
 	p->view = pp->view;
 	p->app = pp->app;
 	p->me = *pp->me;
+	read_boot_id(p->me.boot_id, sizeof(p->me.boot_id));
+	sweep_predecessors(p);
 	vr = d_slot_acquire(p->view);
 	if (vr != NULL)
 		p->version = ((const d_view *)vr)->st->version;
