@@ -6,8 +6,10 @@ HSM_TESTS = \
 	tests/hsm/test_hsm_data \
 	tests/hsm/test_hsm_recovery \
 	$(NULL)
-check_PROGRAMS += $(HSM_TESTS) tests/hsm/test_p11wrap tests/hsm/test_state_conflict
-TESTS += $(HSM_TESTS) tests/hsm/test_p11wrap tests/hsm/test_state_conflict
+check_PROGRAMS += $(HSM_TESTS) tests/hsm/test_p11wrap tests/hsm/test_state_conflict \
+	tests/hsm/test_state_since
+TESTS += $(HSM_TESTS) tests/hsm/test_p11wrap tests/hsm/test_state_conflict \
+	tests/hsm/test_state_since
 
 HSM_TEST_SOURCES = tests/hsm/hsmtest.c tests/hsm/hsmtest.h \
 	tests/lib/testtoken.c tests/lib/testtoken.h
@@ -39,3 +41,9 @@ tests_hsm_test_state_conflict_SOURCES = tests/hsm/test_state_conflict.c \
 	tests/hsm/hsmtest.c tests/hsm/hsmtest.h $(NULL)
 tests_hsm_test_state_conflict_CFLAGS = $(HSM_TEST_CFLAGS)
 tests_hsm_test_state_conflict_LDADD = tests/lib/libtestutil.a $(TEST_SIGNER_LIBS)
+
+# A reader holding a state version never goes back.
+tests_hsm_test_state_since_SOURCES = tests/hsm/test_state_since.c \
+	tests/hsm/hsmtest.c tests/hsm/hsmtest.h $(NULL)
+tests_hsm_test_state_since_CFLAGS = $(HSM_TEST_CFLAGS)
+tests_hsm_test_state_since_LDADD = tests/lib/libtestutil.a $(TEST_SIGNER_LIBS)
