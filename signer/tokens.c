@@ -186,8 +186,10 @@ header_kid(const char *token, size_t len, tokens_verdict *v)
 	json_t *h = NULL;
 	const char *kid;
 
-	if (dot == NULL || p11s_b64url_decode(token, (size_t)(dot - token), &hdr, &hlen) != 0)
+	if (dot == NULL || p11s_b64url_decode(token, (size_t)(dot - token), &hdr, &hlen) != 0) {
+		p11s_err_clear(); /* not a reason of its own: the set was empty */
 		goto out;
+	}
 	if ((h = json_loadb((const char *)hdr, hlen, 0, NULL)) != NULL &&
 	    (kid = json_string_value(json_object_get(h, "kid"))) != NULL &&
 	    strlen(kid) < sizeof(v->jwt.kid))
