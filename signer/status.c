@@ -94,6 +94,12 @@ status_type_json(const signer_conf *c, const signer_state *st, const tokens_keys
 			       "expiry", status_time_json(tl.previous_expiry), "safe_removal",
 			       status_time_json(tl.previous != NULL ? tl.safe_removal : 0))) != 0)
 		goto nomem;
+	/* Rule 3c: a current certificate not valid now issues and verifies nothing. */
+	if (tl.current != NULL &&
+	    json_object_set_new(
+		json_object_get(o, "current"), "certificate_valid",
+		json_boolean(now >= tl.current->not_before && now < tl.current->not_after)) != 0)
+		goto nomem;
 	/* The former CLI schema's integer fields (deprecated). */
 	if (tl.current != NULL && json_object_set_new(json_object_get(o, "current"), "not_after",
 						      json_integer(tl.current->not_after)) != 0)

@@ -302,7 +302,7 @@ test_rank_signature_over_empty(void **state)
 	assign(x, AV, K_OLD, NOW - DAY);
 	keyset(x);
 	tok = token(x, K_ATK, K_OLD, NOW, 600);
-	assert_invalid(x, OA, tok, NOW + 1, "empty");
+	assert_invalid(x, OA, tok, NOW + 1, "verification set");
 	assert_invalid(x, NULL, tok, NOW + 1, "signature");
 	/* The same with a damaged signature of the right key. */
 	free(tok);
@@ -324,7 +324,7 @@ test_rank_expiry_over_empty(void **state)
 	assign(x, OA, K_OA, NOW - DAY);
 	keyset(x);
 	tok = token(x, K_OA, K_OA, NOW - 7200, 600);
-	assert_invalid(x, AV, tok, NOW, "empty");
+	assert_invalid(x, AV, tok, NOW, "verification set");
 	assert_invalid(x, NULL, tok, NOW, "expired");
 	free(tok);
 }
