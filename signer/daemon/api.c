@@ -13,6 +13,7 @@
 #include "signer/daemon/json.h"
 #include "signer/daemon/metrics.h"
 #include "signer/jose/jose.h"
+#include "signer/status.h"
 #include "signer/tokens.h"
 
 #define SIGNERS_PER_WORKER 8
@@ -56,6 +57,9 @@ struct d_app {
 	pthread_mutex_t mu; /* guards the poller's reports below */
 	int poll_ok;
 	uint64_t poll_errors;
+	uint64_t poll_regressions;
+	p11s_time failing_since;
+	char poll_error[512];
 	uint64_t version;
 	p11s_time checked_at;
 	staged_test *tests;
@@ -119,16 +123,24 @@ d_app_free(d_app *a)
 }
 
 void
-d_app_note_poll(d_app *a, int ok, uint64_t version, p11s_time checked_at)
+d_app_note_poll(d_app *a, int ok, uint64_t version, p11s_time checked_at, const char *why,
+		int regression)
 {
 	pthread_mutex_lock(&a->mu);
-	a->poll_ok = ok;
 	if (ok) {
 		a->version = version;
 		a->checked_at = checked_at;
+		a->failing_since = 0;
+		a->poll_error[0] = '\0';
 	} else {
+		if (a->poll_ok)
+			a->failing_since = checked_at;
 		a->poll_errors++;
+		if (regression)
+			a->poll_regressions++;
+		snprintf(a->poll_error, sizeof(a->poll_error), "%s", why != NULL ? why : "unknown");
 	}
+	a->poll_ok = ok;
 	pthread_mutex_unlock(&a->mu);
 }
 
@@ -167,12 +179,7 @@ d_app_note_staged_test(d_app *a, const char *type, const char *kid, int ok, p11s
 static json_t *
 json_time(p11s_time t)
 {
-	char buf[32];
-
-	if (t == 0)
-		return json_null();
-	p11s_fmt_utc(t, buf, sizeof(buf));
-	return json_string(buf);
+	return status_time_json(t);
 }
 
 static unsigned
@@ -309,6 +316,12 @@ handle_issue(d_app *a, d_req *r, wctx *w, const d_settings *set, const d_view *v
 		reply_unavailable(r, NO_KEY_RETRY_S, "no_issuing_key", p11s_errmsg(rc));
 		goto out;
 	}
+	if (rc == P11S_E_POLICY) {
+		/* rule 3c: the issuing key's certificate is expired or not yet valid */
+		reply_unavailable(r, NO_KEY_RETRY_S, "issuing_certificate_invalid",
+				  p11s_errmsg(rc));
+		goto out;
+	}
 	if (rc != 0) {
 		d_reply_error(r, 400, "bad_request", "%s", p11s_errmsg(rc));
 		goto out;
@@ -342,6 +355,11 @@ handle_issue(d_app *a, d_req *r, wctx *w, const d_settings *set, const d_view *v
 	rc = tokens_issue(c, v->ks, ti, key, e->s, &tr, now, &token, &exp);
 	if (rc == P11S_E_INVAL) {
 		d_reply_error(r, 400, "bad_request", "%s", p11s_errmsg(rc));
+		goto out;
+	}
+	if (rc == P11S_E_POLICY) {
+		reply_unavailable(r, NO_KEY_RETRY_S, "issuing_certificate_invalid",
+				  p11s_errmsg(rc));
 		goto out;
 	}
 	if (rc != 0) {
@@ -499,19 +517,6 @@ handle_jwks(d_req *r, const d_settings *set, const d_view *v, const char *type)
 
 /* ---- GET /v1/status ------------------------------------------------------ */
 
-static json_t *
-key_json(const d_view *v, const pol_key *k)
-{
-	const char *kid;
-
-	if (k == NULL)
-		return json_null();
-	kid = tokens_kid(v->ks, k->sha1);
-	return json_pack("{s:s, s:s, s:s?, s:o, s:o}", "thumbprint", k->sha1, "sha256", k->sha256,
-			 "kid", kid, "not_before", json_time(k->not_before), "not_after",
-			 json_time(k->not_after));
-}
-
 static void
 handle_status(d_app *a, d_req *r, const d_settings *set, const d_view *v)
 {
@@ -527,23 +532,10 @@ handle_status(d_app *a, d_req *r, const d_settings *set, const d_view *v)
 		goto oom;
 	types = json_object_get(o, "types");
 	for (ti = 0; ti < c->policy.n_types; ti++) {
-		const pol_type_conf *tc = &c->policy.types[ti];
-		pol_timeline tl;
-
-		if ((rc = pol_timeline_of(&c->policy, &v->st->pol, tc->name, now, &tl)) != 0) {
+		if ((rc = status_type_json(c, v->st, v->ks, &c->policy.types[ti], now, &t)) != 0) {
 			d_reply_error(r, 500, "internal", "%s", p11s_errmsg(rc));
 			goto out;
 		}
-		t = json_pack(
-		    "{s:s, s:s, s:I, s:I, s:{s:o, s:o}, s:{s:o, s:o, s:o}, s:{s:o, s:o, s:o, s:o}}",
-		    "type", tc->name, "algorithm", p11s_alg_name(tc->alg), "token_lifetime",
-		    (json_int_t)tc->token_lifetime, "min_lead", (json_int_t)tc->min_lead, "current",
-		    "key", key_json(v, tl.current), "since", json_time(tl.current_since), "staged",
-		    "key", key_json(v, tl.staged), "effective", json_time(tl.effective),
-		    "staged_at", json_time(tl.staged_at), "previous", "key",
-		    key_json(v, tl.previous), "until", json_time(tl.previous_until), "expiry",
-		    json_time(tl.previous_expiry), "safe_removal",
-		    json_time(tl.previous != NULL ? tl.safe_removal : 0));
 		if (t == NULL || json_array_append_new(types, t) != 0)
 			goto oom;
 	}
@@ -561,6 +553,9 @@ handle_status(d_app *a, d_req *r, const d_settings *set, const d_view *v)
 						"kid", a->tests[i].kid, "ok", a->tests[i].ok, "at",
 						json_time(a->tests[i].at)));
 	pthread_mutex_unlock(&a->mu);
+	/* for `signer pool check`: when this member's last check is stale */
+	if (t != NULL)
+		json_object_set_new(t, "poll_interval_ms", json_integer(c->poll_interval_ms));
 	if (t == NULL || tests == NULL || json_object_set_new(t, "staged_key_tests", tests) != 0 ||
 	    json_object_set_new(o, "member", t) != 0)
 		goto oom;
@@ -600,13 +595,21 @@ handle_metrics(d_app *a, d_req *r, const d_view *v)
 		"# HELP p11s_state_poll_errors_total Failed polls of the token for state changes.\n"
 		"# TYPE p11s_state_poll_errors_total counter\np11s_state_poll_errors_total %" PRIu64
 		"\n"
+		"# HELP p11s_state_poll_ok 1 when the last poll of the token worked, 0 while "
+		"polls fail (the last good state is served).\n"
+		"# TYPE p11s_state_poll_ok gauge\np11s_state_poll_ok %d\n"
+		"# HELP p11s_state_regressions_refused_total Polls that saw no state record or "
+		"an older version than the one served, refused.\n"
+		"# TYPE p11s_state_regressions_refused_total counter\n"
+		"p11s_state_regressions_refused_total %" PRIu64 "\n"
 		"# HELP p11s_state_checked_timestamp_seconds Last successful poll of the token.\n"
 		"# TYPE p11s_state_checked_timestamp_seconds gauge\n"
 		"p11s_state_checked_timestamp_seconds %lld\n"
 		"# HELP p11s_staged_key_test_ok Last test signature with a staged key (1 ok, 0 "
 		"failed).\n"
 		"# TYPE p11s_staged_key_test_ok gauge\n",
-		v->st->version, a->poll_errors, (long long)a->checked_at);
+		v->st->version, a->poll_errors, a->poll_ok, a->poll_regressions,
+		(long long)a->checked_at);
 	for (i = 0; i < a->n_tests; i++)
 		fprintf(f, "p11s_staged_key_test_ok{type=\"%s\",kid=\"%s\"} %d\n", a->tests[i].type,
 			a->tests[i].kid, a->tests[i].ok);
@@ -723,9 +726,19 @@ d_app_handle(d_req *r, void *arg)
 		break;
 	case D_ROUTE_HEALTHZ:
 	default: {
-		json_t *o = json_pack("{s:s, s:I}", "status", "ok", "state_version",
-				      (json_int_t)v->st->version);
+		json_t *o;
 
+		/* degraded: polls fail, the last good state is still served */
+		pthread_mutex_lock(&a->mu);
+		if (a->poll_ok)
+			o = json_pack("{s:s, s:I}", "status", "ok", "state_version",
+				      (json_int_t)v->st->version);
+		else
+			o = json_pack("{s:s, s:I, s:s, s:o, s:I}", "status", "degraded",
+				      "state_version", (json_int_t)v->st->version, "poll_error",
+				      a->poll_error, "failing_since", json_time(a->failing_since),
+				      "poll_errors", (json_int_t)a->poll_errors);
+		pthread_mutex_unlock(&a->mu);
 		if (o == NULL)
 			d_reply_error(r, 500, "internal", "out of memory");
 		else

@@ -13,7 +13,12 @@ INTEGRATION_TESTS = \
 	tests/integration/signerd_api.sh \
 	tests/integration/signerd_rollover.sh \
 	tests/integration/signerd_faults.sh \
+	tests/integration/status_schema.sh \
 	tests/integration/signerd_conn_limits.sh \
+	tests/integration/poll_storm.sh \
+	tests/integration/roll_timing.sh \
+	tests/integration/cert_expiry.sh \
+	tests/integration/members_stale.sh \
 	tests/integration/systemd.sh \
 	tests/integration/install.sh \
 	tests/integration/doc_json.sh \
