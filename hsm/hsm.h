@@ -28,10 +28,14 @@ typedef struct hsm_signer hsm_signer;
 
 /* The parts of an RFC 7512 PKCS#11 URI this product uses. */
 typedef struct hsm_uri {
-	char *module_path; /* module-path= (query), or NULL */
-	char *token;	   /* token= label, or NULL */
-	char *serial;	   /* serial=, or NULL */
-	char *object;	   /* object= (CKA_LABEL), or NULL */
+	char *module_path;  /* module-path= (query), or NULL */
+	char *module_name;  /* module-name= (query; p11-kit's configuration), or NULL */
+	char *pin_source;   /* pin-source= as "file:/path", or NULL */
+	char *model;	    /* model=, or NULL */
+	char *manufacturer; /* manufacturer=, or NULL */
+	char *token;	    /* token= label, or NULL */
+	char *serial;	    /* serial=, or NULL */
+	char *object;	    /* object= (CKA_LABEL), or NULL */
 	uint8_t id[HSM_ID_MAX];
 	size_t id_len; /* id= (CKA_ID), 0 when absent */
 } hsm_uri;
@@ -39,15 +43,22 @@ typedef struct hsm_uri {
 /* Parse (through p11-kit's URI parser); errors name the offending part. */
 P11S_MUST_CHECK int hsm_uri_parse(const char *uri, hsm_uri **out);
 void hsm_uri_free(hsm_uri *u);
+/*
+ * The module file a URI names: module-path= as given, else module-name=
+ * looked up in p11-kit's module configuration.  A URI naming neither is an
+ * error listing p11-kit's configured modules: there is no default module.
+ * Errors: P11S_E_MODULE.
+ */
+P11S_MUST_CHECK int hsm_uri_module(const hsm_uri *u, char **path);
 
 /* ---- opening a token ---------------------------------------------------- */
 
 typedef struct hsm_open_params {
-	const char *uri;	    /* PKCS#11 URI naming the token (required) */
-	const char *default_module; /* used when the URI has no module-path */
-	const char *lock_file;	    /* host-wide advisory lock; NULL = none */
-	const char *pin_source;	    /* file:/env:/fd:/prompt; NULL = do not log in */
-	unsigned start_attempts;    /* C_Initialize/token-find retries; 0 = default 5 */
+	const char *uri;	 /* PKCS#11 URI naming the token (required) */
+	const char *lock_file;	 /* host-wide advisory lock; NULL = none */
+	const char *pin_source;	 /* file:/env:/fd:/prompt; NULL = do not log in;
+				  * the URI's pin-source= overrides it */
+	unsigned start_attempts; /* C_Initialize/token-find retries; 0 = default 5 */
 } hsm_open_params;
 
 /*

@@ -190,7 +190,6 @@ open_token_key(cli *c, const char *uri, const char *pin, approver *a)
 	}
 	memset(&op, 0, sizeof(op));
 	op.uri = uri;
-	op.default_module = SOFTHSM_MODULE;
 	op.lock_file = c->conf->lock_file;
 	op.pin_source = pin;
 	if ((r = hsm_open(&op, &a->tok)) != 0)

@@ -247,7 +247,6 @@ run(daemon_ctx *d, signer_conf *conf, const sigset_t *sigs)
 
 	memset(&hp, 0, sizeof(hp));
 	hp.uri = conf->token_uri;
-	hp.default_module = SOFTHSM_MODULE;
 	hp.lock_file = conf->lock_file;
 	hp.pin_source = conf->token_pin;
 	if ((r = hsm_open(&hp, &d->token)) != 0) {
