@@ -4,6 +4,7 @@ INTEGRATION_TESTS = \
 	tests/integration/state_crash.sh \
 	tests/integration/cli_keys.sh \
 	tests/integration/cli_refusals.sh \
+	tests/integration/uri_forms.sh \
 	tests/integration/rollover.sh \
 	tests/integration/verify_adversarial.sh \
 	tests/integration/roll_refusals.sh \
