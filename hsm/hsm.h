@@ -51,6 +51,30 @@ void hsm_uri_free(hsm_uri *u);
  */
 P11S_MUST_CHECK int hsm_uri_module(const hsm_uri *u, char **path);
 
+/* ---- token keys as OpenSSL EVP_PKEYs (libp11) --------------------------- */
+
+typedef struct hsm_evp_key hsm_evp_key;
+
+/* 1 when s is a PKCS#11 URI ("pkcs11:..."), not a file path. */
+int hsm_evp_is_uri(const char *s);
+/*
+ * Open the private key a URI names (token= or serial=, plus object= and/or
+ * id=; model=/manufacturer= must match too) as an OpenSSL EVP_PKEY through
+ * libp11, for OpenSSL to sign with (TLS, approvals).  The module is the
+ * URI's (module-path= or module-name=) and shares the raw side's instance.
+ * The PIN comes from the URI's pin-source=, else pin_source.  lock_file
+ * (may be NULL) is the host lock held while libp11 enumerates keys.
+ * Prefer EC keys: libp11 0.4.12 signs RSA-PSS (TLS 1.3) as raw RSA.
+ */
+P11S_MUST_CHECK int hsm_evp_open(const char *uri, const char *pin_source, const char *lock_file,
+				 hsm_evp_key **out);
+/* The key (owned by k: up-ref it to keep it past hsm_evp_free). */
+EVP_PKEY *hsm_evp_pkey(const hsm_evp_key *k);
+const char *hsm_evp_desc(const hsm_evp_key *k);
+/* One test signature: 0 when the key still signs (its session is alive). */
+P11S_MUST_CHECK int hsm_evp_probe(const hsm_evp_key *k);
+void hsm_evp_free(hsm_evp_key *k);
+
 /* ---- opening a token ---------------------------------------------------- */
 
 typedef struct hsm_open_params {

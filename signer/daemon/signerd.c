@@ -159,6 +159,8 @@ server_params(const signer_conf *c, d_server_params *sp, d_limits *lim)
 	sp->tls.certificate = c->tls_certificate;
 	sp->tls.key = c->tls_key;
 	sp->tls.client_ca = c->client_ca;
+	sp->tls.key_pin = c->token_pin;
+	sp->tls.lock_file = c->lock_file;
 	sp->limits = *lim;
 	sp->workers = c->workers;
 }
@@ -196,6 +198,8 @@ reload(daemon_ctx *d)
 	tls.certificate = nc->tls_certificate;
 	tls.key = nc->tls_key;
 	tls.client_ca = nc->client_ca;
+	tls.key_pin = nc->token_pin;
+	tls.lock_file = nc->lock_file;
 	if ((r = d_server_reload_tls(d->srv, &tls)) != 0) {
 		log_error("configuration reload refused, keeping the running configuration: %s",
 			  p11s_errmsg(r));
