@@ -11,6 +11,7 @@ INTEGRATION_TESTS = \
 	tests/integration/pool_signerd.sh \
 	tests/integration/custody_quorum.sh \
 	tests/integration/pool_check.sh \
+	tests/integration/pool_check_token_key.sh \
 	tests/integration/signerd_api.sh \
 	tests/integration/signerd_rollover.sh \
 	tests/integration/signerd_faults.sh \
