@@ -62,7 +62,8 @@ token_matches(const PKCS11_TOKEN *tk, const hsm_uri *u)
 {
 	return tk != NULL && tk->initialized &&
 	       (u->token == NULL || (tk->label != NULL && strcmp(tk->label, u->token) == 0)) &&
-	       (u->serial == NULL || (tk->serialnr != NULL && strcmp(tk->serialnr, u->serial) == 0)) &&
+	       (u->serial == NULL ||
+		(tk->serialnr != NULL && strcmp(tk->serialnr, u->serial) == 0)) &&
 	       (u->model == NULL || (tk->model != NULL && strcmp(tk->model, u->model) == 0)) &&
 	       (u->manufacturer == NULL ||
 		(tk->manufacturer != NULL && strcmp(tk->manufacturer, u->manufacturer) == 0));
@@ -73,8 +74,7 @@ key_matches(const PKCS11_KEY *k, const hsm_uri *u)
 {
 	return k->isPrivate &&
 	       (u->object == NULL || (k->label != NULL && strcmp(k->label, u->object) == 0)) &&
-	       (u->id_len == 0 ||
-		(k->id_len == u->id_len && memcmp(k->id, u->id, u->id_len) == 0));
+	       (u->id_len == 0 || (k->id_len == u->id_len && memcmp(k->id, u->id, u->id_len) == 0));
 }
 
 /* Log in once per process (a second C_Login answers USER_ALREADY_LOGGED_IN). */
@@ -140,7 +140,8 @@ find_key(hsm_evp_key *k, PKCS11_TOKEN *tk, const hsm_uri *u, const char *lock_fi
 			continue;
 		if (hits++ == 0 && (k->pkey = PKCS11_get_private_key(&keys[i])) == NULL) {
 			libp11_errors("PKCS11_get_private_key");
-			r = p11s_fail(P11S_E_HSM, "libp11 cannot use %s as an OpenSSL key", k->desc);
+			r = p11s_fail(P11S_E_HSM, "libp11 cannot use %s as an OpenSSL key",
+				      k->desc);
 			goto out;
 		}
 	}
@@ -149,8 +150,8 @@ find_key(hsm_evp_key *k, PKCS11_TOKEN *tk, const hsm_uri *u, const char *lock_fi
 		goto out;
 	}
 	if (hits > 1) {
-		r = p11s_fail(P11S_E_AMBIGUOUS, "%u private keys match %s: add id= to the URI", hits,
-			      k->desc);
+		r = p11s_fail(P11S_E_AMBIGUOUS, "%u private keys match %s: add id= to the URI",
+			      hits, k->desc);
 		goto out;
 	}
 	r = 0;
