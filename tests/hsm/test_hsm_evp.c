@@ -121,8 +121,7 @@ test_refusals(void **state)
 	snprintf(uri, sizeof(uri), "pkcs11:token=evp;object=nope?module-path=%s", SOFTHSM_MODULE);
 	ht_expect(hsm_evp_open(uri, tt.pin_source, NULL, &k), P11S_E_NOTFOUND,
 		  "no private key object 'nope'");
-	snprintf(uri, sizeof(uri), "pkcs11:token=other;object=tls?module-path=%s",
-		 SOFTHSM_MODULE);
+	snprintf(uri, sizeof(uri), "pkcs11:token=other;object=tls?module-path=%s", SOFTHSM_MODULE);
 	ht_expect(hsm_evp_open(uri, tt.pin_source, NULL, &k), P11S_E_TOKEN_NOT_FOUND, "no token");
 	ht_expect(hsm_evp_open("pkcs11:token=evp;object=tls", tt.pin_source, NULL, &k),
 		  P11S_E_MODULE, "names no PKCS#11 module");
