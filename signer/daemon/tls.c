@@ -153,9 +153,11 @@ use_token_key(SSL_CTX *ctx, const d_tls_conf *tls)
 		r = p11s_fail(r, "cannot open the TLS key %s: %s", tls->key, p11s_errmsg(r));
 		goto out;
 	}
-	if (SSL_CTX_use_PrivateKey(ctx, hsm_evp_pkey(tk->cur)) != 1 ||
-	    SSL_CTX_check_private_key(ctx) != 1) {
-		log_openssl("SSL_CTX_use_PrivateKey");
+	/* Only each connection holds the key (certificate callback), never the
+	 * SSL_CTX itself: the last reference must go before the libp11 context
+	 * it belongs to, which the SSL_CTX's ex_data frees. */
+	if (X509_check_private_key(SSL_CTX_get0_certificate(ctx), hsm_evp_pkey(tk->cur)) != 1) {
+		log_openssl("X509_check_private_key");
 		r = p11s_fail(P11S_E_CONFIG, "the TLS key %s does not match the certificate %s",
 			      tls->key, tls->certificate);
 		goto out;
