@@ -128,6 +128,20 @@ test_refusals(void **state)
 	snprintf(uri, sizeof(uri), "pkcs11:token=evp;object=tls?module-path=%s", SOFTHSM_MODULE);
 	ht_expect(hsm_evp_open(uri, NULL, NULL, &k), P11S_E_PIN_SOURCE, "no PIN source");
 	assert_null(k);
+	/* nothing is logged in now (no session open): a wrong PIN is refused */
+	{
+		char bad[PATH_MAX + 16], src[PATH_MAX + 24];
+		FILE *f;
+
+		snprintf(bad, sizeof(bad), "%s/badpin", tt.dir);
+		snprintf(src, sizeof(src), "file:%s", bad);
+		assert_non_null(f = fopen(bad, "w"));
+		fputs("000000\n", f);
+		fclose(f);
+		ht_expect(hsm_evp_open(uri, src, NULL, &k), P11S_E_PIN_INCORRECT,
+			  "refused the PIN");
+		assert_null(k);
+	}
 	assert_true(hsm_evp_is_uri("PKCS11:token=a"));
 	assert_false(hsm_evp_is_uri("/etc/key.pem"));
 	assert_false(hsm_evp_is_uri(NULL));
