@@ -1140,6 +1140,7 @@ print_value(const key_def *k, const void *p, FILE *f)
 	case K_PATH:
 	case K_URI:
 	case K_SECRET:
+	case K_KEYREF:
 		if (*(char *const *)p == NULL)
 			fprintf(f, "#%s = (not set)\n", k->name);
 		else
