@@ -18,6 +18,7 @@ INTEGRATION_TESTS = \
 	tests/integration/roll_timing.sh \
 	tests/integration/cert_expiry.sh \
 	tests/integration/members_stale.sh \
+	tests/integration/discovery.sh \
 	$(NULL)
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \
