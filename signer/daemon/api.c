@@ -793,7 +793,7 @@ out:
 /* ---- GET /metrics -------------------------------------------------------- */
 
 static void
-handle_metrics(d_app *a, d_req *r, const d_view *v)
+handle_metrics(d_app *a, d_req *r, const d_settings *set, const d_view *v)
 {
 	d_metrics **all = NULL;
 	char *text = NULL, *extra = NULL;
@@ -837,8 +837,11 @@ handle_metrics(d_app *a, d_req *r, const d_view *v)
 		fprintf(f, "p11s_staged_key_test_ok{type=\"%s\",kid=\"%s\"} %d\n", a->tests[i].type,
 			a->tests[i].kid, a->tests[i].ok);
 	pthread_mutex_unlock(&a->mu);
-	if (fclose(f) != 0) {
-		d_reply_error(r, 500, "internal", "out of memory");
+	d_metrics_process(f);
+	rc = d_metrics_keys(f, set->conf, v, p11s_now());
+	if (fclose(f) != 0 || rc != 0) {
+		d_reply_error(r, 500, "internal", "%s",
+			      rc != 0 ? p11s_errmsg(rc) : "out of memory");
 		goto out;
 	}
 	if ((rc = d_metrics_render(all, a->n_w, extra, &text, &len)) != 0) {
@@ -953,7 +956,7 @@ d_app_handle(d_req *r, void *arg)
 		handle_status(a, r, set, v);
 		break;
 	case D_ROUTE_METRICS:
-		handle_metrics(a, r, v);
+		handle_metrics(a, r, set, v);
 		break;
 	case D_ROUTE_HEALTHZ:
 	default: {
