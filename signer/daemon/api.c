@@ -16,6 +16,7 @@
 #include "signer/daemon/json.h"
 #include "signer/daemon/metrics.h"
 #include "signer/jose/jose.h"
+#include "signer/timeline_svg.h"
 #include "signer/tokens.h"
 
 #define SIGNERS_PER_WORKER 8
@@ -889,6 +890,8 @@ route_of(const char *path, d_route *route, unsigned *mtls, int *post, char *type
 		    strcmp(path + n - (sizeof(OIDC_SUFFIX) - 1), OIDC_SUFFIX) == 0)) {
 		*route = D_ROUTE_DISCOVERY;
 		*mtls = 0;
+	} else if (strcmp(path, "/v1/timeline.svg") == 0) {
+		*route = D_ROUTE_TIMELINE;
 	} else if (strcmp(path, "/v1/status") == 0) {
 		*route = D_ROUTE_STATUS;
 	} else if (strcmp(path, "/healthz") == 0) {
@@ -952,6 +955,18 @@ d_app_handle(d_req *r, void *arg)
 	case D_ROUTE_DISCOVERY:
 		handle_discovery(r, set);
 		break;
+	case D_ROUTE_TIMELINE: {
+		char *svg = NULL;
+		size_t len = 0;
+		int rc = timeline_svg(&set->conf->policy, &v->st->pol, p11s_now(), &svg, &len);
+
+		if (rc != 0)
+			d_reply_error(r, 500, "internal", "%s", p11s_errmsg(rc));
+		else
+			d_reply_raw(r, 200, "image/svg+xml; charset=utf-8", svg, len);
+		free(svg);
+		break;
+	}
 	case D_ROUTE_STATUS:
 		handle_status(a, r, set, v);
 		break;

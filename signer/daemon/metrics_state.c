@@ -189,14 +189,15 @@ d_metrics_keys(FILE *f, const signer_conf *c, const d_view *v, p11s_time now)
 			case 3:
 				if (t->staged != NULL)
 					key_gauges(f, names[k], type, "staged",
-						   tokens_kid(v->ks, t->staged->sha1), t->effective);
+						   tokens_kid(v->ks, t->staged->sha1),
+						   t->effective);
 				break;
 			case 4:
 				if (t->current != NULL)
-					key_gauges(f, names[k], type, "current",
-						   tokens_kid(v->ks, t->current->sha1),
-						   pol_roll_deadline(&c->policy, &v->st->pol, type,
-								     now));
+					key_gauges(
+					    f, names[k], type, "current",
+					    tokens_kid(v->ks, t->current->sha1),
+					    pol_roll_deadline(&c->policy, &v->st->pol, type, now));
 				break;
 			default:
 				if (t->previous != NULL)

@@ -4,7 +4,9 @@
 # each key's certificate validity, a staged roll's effective instant, the
 # roll deadline (current.notAfter - the largest min_lead of the types the
 # current key issues for), the previous key's switch and safe-removal
-# instants, p11s_build_info and the process_* basics.
+# instants, p11s_build_info and the process_* basics; then the same state
+# drawn as an SVG timeline by signer status --svg and GET /v1/timeline.svg,
+# checked with xmllint and rendered with rsvg-convert.
 . "$top_srcdir/tests/lib/common.sh"
 . "$top_srcdir/tests/integration/signerd_lib.sh"
 
@@ -161,5 +163,34 @@ assert 3 <= fds <= len(os.listdir(f"/proc/{pid}/fd")) + 8, fds
 assert one("process_cpu_seconds_total") >= 0
 print(f"metrics: {checked} state gauges equal the state; process and build_info plausible")
 EOP
-stop_signerd "$PID"
 pass "alerting gauges equal the state"
+
+# ---- the same state as a picture: signer status --svg and GET /v1/timeline.svg
+command -v rsvg-convert >/dev/null || fail "rsvg-convert is needed (Debian package librsvg2-bin)"
+command -v xmllint >/dev/null || fail "xmllint is needed (Debian package libxml2-utils)"
+"$SIGNER" status --svg "$T/cli.svg" || fail "signer status --svg"
+# shellcheck disable=SC2086
+curl -s -S -m 10 -D "$T/svg.hdr" -o "$T/daemon.svg" $U http://signerd/v1/timeline.svg || fail "GET /v1/timeline.svg"
+grep -qi '^Content-Type: image/svg+xml' "$T/svg.hdr" || fail "timeline Content-Type: $(cat "$T/svg.hdr")"
+E2_UTC=$(date -u -d "@$E2" '+%Y-%m-%d %H:%M:%SZ')
+OLD_EXP=$(date -u -d "@$(sed -n 's/^av-old [0-9]* //p' "$T/certs.txt")" '+%Y-%m-%d %H:%M:%SZ')
+for svg in cli daemon; do
+	xmllint --noout "$T/$svg.svg" || fail "$svg.svg is not well-formed XML"
+	rsvg-convert -f png -o "$T/$svg.png" "$T/$svg.svg" || fail "rsvg-convert could not render $svg.svg"
+	"$PYTHON" - "$T/$svg.png" <<'EOP' || fail "$svg.png is not a non-empty PNG"
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+assert b[:8] == b"\x89PNG\r\n\x1a\n", b[:8]
+w, h = struct.unpack(">II", b[16:24])
+assert w >= 800 and h >= 400, (w, h)
+print(f"{sys.argv[1]}: {w}x{h} PNG, {len(b)} bytes")
+EOP
+	for want in "effective" "$E2_UTC" "old cert expires" "$OLD_EXP" "safe removal" "now" \
+		"roll deadline" "verifies (overlap)" "published" AudioVideoAuthentication OAuthTokenIssuer; do
+		grep -qF "$want" "$T/$svg.svg" || fail "$svg.svg lacks '$want'"
+	done
+done
+pass "the timeline renders (rsvg-convert) from the CLI and from signerd"
+expect_exit 2 "$SIGNER" status --svg "$T/x.svg" --json
+[ ! -e "$T/x.svg" ] || fail "a refused --svg wrote a file"
+stop_signerd "$PID"
