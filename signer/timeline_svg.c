@@ -92,9 +92,10 @@ bar(FILE *f, const axis *a, double y, p11s_time from, p11s_time to, const char *
 		"stroke=\"%s\"><title>%s: %s to %s</title></rect>\n",
 		x0, y, x1 - x0, ROW_H, fill, stroke, text != NULL ? text : "", f0, f1);
 	if (text != NULL && x1 - x0 > 8.0 * (double)strlen(text))
-		fprintf(f,
-			"<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" class=\"bar\">%s</text>\n",
-			(x0 + x1) / 2, y + ROW_H / 2.0 + 5, text);
+		fprintf(
+		    f,
+		    "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" class=\"bar\">%s</text>\n",
+		    (x0 + x1) / 2, y + ROW_H / 2.0 + 5, text);
 }
 
 static void
@@ -148,8 +149,7 @@ type_band(FILE *f, const pol_conf *c, const pol_state *s, const pol_type_conf *t
 		add_mark(m, &n, tl->staged_at, "staged", "#2471a3");
 		add_mark(m, &n, tl->effective, "effective", "#1a5276");
 		if (tl->current != NULL)
-			add_mark(m, &n, tl->current->not_after, "current cert expires",
-				 "#7d3c98");
+			add_mark(m, &n, tl->current->not_after, "current cert expires", "#7d3c98");
 	} else if (deadline != 0 && tl->previous == NULL) {
 		/* the deadline matters once the last roll is done with */
 		add_mark(m, &n, deadline, "roll deadline", "#b9770e");
@@ -200,9 +200,9 @@ type_band(FILE *f, const pol_conf *c, const pol_state *s, const pol_type_conf *t
 	if (tl->current != NULL) {
 		row_label(f, ry, "current", tl->current);
 		bar(f, &a, ry, tl->current_since != 0 ? tl->current_since : a.t0,
-		    tl->staged != NULL ? tl->effective
-				       : (tl->current->not_after < a.t1 ? tl->current->not_after
-									: a.t1),
+		    tl->staged != NULL
+			? tl->effective
+			: (tl->current->not_after < a.t1 ? tl->current->not_after : a.t1),
 		    "#abebc6", "#1e8449", "issues");
 		if (tl->staged != NULL)
 			bar(f, &a, ry, tl->effective,
@@ -212,8 +212,7 @@ type_band(FILE *f, const pol_conf *c, const pol_state *s, const pol_type_conf *t
 	}
 	if (tl->staged != NULL) {
 		row_label(f, ry, "staged", tl->staged);
-		bar(f, &a, ry, tl->staged_at, tl->effective, "#d6eaf8", "#2471a3",
-		    "published");
+		bar(f, &a, ry, tl->staged_at, tl->effective, "#d6eaf8", "#2471a3", "published");
 		bar(f, &a, ry, tl->effective, a.t1, "#abebc6", "#1e8449", "issues");
 		ry += ROW_H + ROW_GAP;
 	}
@@ -224,15 +223,13 @@ type_band(FILE *f, const pol_conf *c, const pol_state *s, const pol_type_conf *t
 	}
 	bottom = ry;
 	/* axis with its ends in UTC */
-	fprintf(f,
-		"<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#424949\"/>\n",
+	fprintf(f, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#424949\"/>\n",
 		PLOT_X0, bottom, PLOT_X1, bottom);
 	utc(a.t0, when, sizeof(when));
 	fprintf(f, "<text x=\"%d\" y=\"%.1f\" class=\"small\">%s</text>\n", PLOT_X0, bottom + 14,
 		when);
 	utc(a.t1, when, sizeof(when));
-	fprintf(f,
-		"<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" class=\"small\">%s</text>\n",
+	fprintf(f, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" class=\"small\">%s</text>\n",
 		PLOT_X1, bottom + 14, when);
 	/* instants: a line through the rows, name and UTC time above, staggered */
 	for (i = 0; i < n; i++) {
