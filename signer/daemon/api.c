@@ -858,8 +858,7 @@ route_of(const char *path, d_route *route, unsigned *mtls, int *post, char *type
 	} else if (strncmp(path, OAUTH_PREFIX, sizeof(OAUTH_PREFIX) - 1) == 0 ||
 		   (n >= sizeof(OIDC_SUFFIX) - 1 &&
 		    strcmp(path + n - (sizeof(OIDC_SUFFIX) - 1), OIDC_SUFFIX) == 0)) {
-		*route = D_ROUTE_DISCOVERY;
-		*mtls = 0;
+		*route = D_ROUTE_DISCOVERY; /* client certificates as for the JWKS */
 	} else if (strcmp(path, "/v1/timeline.svg") == 0) {
 		*route = D_ROUTE_TIMELINE;
 	} else if (strcmp(path, "/v1/status") == 0) {
