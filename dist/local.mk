@@ -59,3 +59,4 @@ uninstall-local:
 		rm -f '$(DESTDIR)$(confdir)/signer.conf'; \
 	fi
 	-rmdir '$(DESTDIR)$(confdir)' '$(DESTDIR)$(rundir)' '$(DESTDIR)$(statedir)' 2>/dev/null
+EXTRA_DIST += dist/prometheus/p11-signer.rules.yml

@@ -9,3 +9,4 @@ doc/signer.conf.5: $(srcdir)/doc/signer.conf.5.in Makefile
 doc/signerd.8: $(srcdir)/doc/signerd.8.in Makefile
 $(MAN_GENERATED):
 	$(AM_V_GEN)$(MKDIR_P) doc && $(edit_paths) $(srcdir)/$@.in >$@.tmp && mv $@.tmp $@
+EXTRA_DIST += doc/timeline-demo.svg

@@ -22,6 +22,9 @@ INTEGRATION_TESTS = \
 	tests/integration/roll_timing.sh \
 	tests/integration/cert_expiry.sh \
 	tests/integration/members_stale.sh \
+	tests/integration/discovery.sh \
+	tests/integration/metrics_alerting.sh \
+	tests/integration/prometheus_rules.sh \
 	tests/integration/systemd.sh \
 	tests/integration/install.sh \
 	tests/integration/doc_json.sh \
