@@ -35,10 +35,10 @@ typedef struct signer_conf {
 	char *path; /* file it was read from, or NULL (defaults) */
 
 	/* [token] */
-	char *token_uri;  /* default pkcs11:token=edge?module-path=<softhsm> */
-	char *token_pin;  /* default file:/etc/p11-signer/pin */
-	char *lock_file;  /* default /run/p11-signer/token.lock */
-	int session_keys; /* default 0 ("no") */
+	char *token_uri;   /* default pkcs11:token=edge?module-path=<softhsm> */
+	char *token_pin;   /* default file:/etc/p11-signer/pin */
+	char *lock_file;   /* default /run/p11-signer/token.lock */
+	int session_keys;  /* default 0 ("no") */
 	unsigned sessions; /* signerd's signing sessions; default 32 */
 
 	/* [policy] (and per-type rules) */

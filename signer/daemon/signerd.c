@@ -204,8 +204,8 @@ reload(daemon_ctx *d)
 		return;
 	}
 	if (str_differs(oc->token_uri, nc->token_uri) ||
-	    str_differs(oc->token_pin, nc->token_pin) || str_differs(oc->lock_file, nc->lock_file) ||
-	    oc->sessions != nc->sessions)
+	    str_differs(oc->token_pin, nc->token_pin) ||
+	    str_differs(oc->lock_file, nc->lock_file) || oc->sessions != nc->sessions)
 		log_warn("[token] settings changed; they take effect at the next restart");
 	listen_changed = oc->n_listen != nc->n_listen || oc->workers != nc->workers;
 	for (i = 0; !listen_changed && i < nc->n_listen; i++)

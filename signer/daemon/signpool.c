@@ -112,9 +112,8 @@ retry_s(uint64_t at_ns, uint64_t now_ns)
 	return s > 0 ? s : 1;
 }
 
-static void
-job_answer(d_job *j, int status, const char *error, unsigned retry_after, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+static void job_answer(d_job *j, int status, const char *error, unsigned retry_after,
+		       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 static void
 job_answer(d_job *j, int status, const char *error, unsigned retry_after, const char *fmt, ...)
@@ -296,9 +295,10 @@ d_pool_submit(d_pool *p, d_job *j)
 	}
 	if (p->depth >= cap) {
 		p->refused_full++;
-		job_answer(j, 503, "overloaded", 1,
-			   "%zu signing jobs are already waiting ([server] sign_queue); retry later",
-			   p->depth);
+		job_answer(
+		    j, 503, "overloaded", 1,
+		    "%zu signing jobs are already waiting ([server] sign_queue); retry later",
+		    p->depth);
 		r = P11S_E_CONFLICT;
 		goto out;
 	}
@@ -413,12 +413,13 @@ prune(psession *s, const signer_conf *c, const d_view *v, p11s_time now)
 			memset(&tr, 0, sizeof(tr));
 			tr.type = c->policy.types[t].name;
 			if (tokens_issuing_key(c, v->st, &tr, now, &k, &ti) == 0 && k != NULL &&
-			    strcmp(k->sha1, s->sig[i].sha1) == 0 && c->policy.types[t].alg == s->sig[i].alg)
+			    strcmp(k->sha1, s->sig[i].sha1) == 0 &&
+			    c->policy.types[t].alg == s->sig[i].alg)
 				issues = 1;
 		}
 		if (!issues) {
-			log_debug("signing session %u: key %s no longer issues; session closed", s->idx,
-				  s->sig[i].sha1);
+			log_debug("signing session %u: key %s no longer issues; session closed",
+				  s->idx, s->sig[i].sha1);
 			hsm_signer_free(s->sig[i].s);
 			memset(&s->sig[i], 0, sizeof(s->sig[i]));
 		}
@@ -538,8 +539,8 @@ run_job(psession *s, d_job *j)
 	if (e->s == NULL) {
 		id_len = p11s_unhex(key->id_hex, id, sizeof(id));
 		if (id_len <= 0) {
-			job_answer(j, 500, "internal", 0, "key %s has no usable CKA_ID in the state",
-				   key->sha1);
+			job_answer(j, 500, "internal", 0,
+				   "key %s has no usable CKA_ID in the state", key->sha1);
 			return;
 		}
 		rc = hsm_signer_open(p->token, id, (size_t)id_len, c->policy.types[ti].alg,
@@ -567,8 +568,8 @@ run_job(psession *s, d_job *j)
 			job_answer(j, 503, "token_unavailable", retry_s(s->retry_at_ns, d_now_ns()),
 				   "%s", p11s_errmsg(rc));
 		} else {
-			log_error("signing session %u: issuing a %s token failed: %s", s->idx, j->type,
-				  p11s_errmsg(rc));
+			log_error("signing session %u: issuing a %s token failed: %s", s->idx,
+				  j->type, p11s_errmsg(rc));
 			job_answer(j, 500, "internal", 0, "%s", p11s_errmsg(rc));
 		}
 		goto out;
@@ -782,7 +783,8 @@ d_pool_metrics(d_pool *p, FILE *f)
 		p->timed_out);
 	for (b = 0; b < N_WAIT_BUCKETS; b++) {
 		cum += p->wait_bucket[b];
-		fprintf(f, "p11s_sign_wait_seconds_bucket{le=\"%g\"} %" PRIu64 "\n", wait_le[b], cum);
+		fprintf(f, "p11s_sign_wait_seconds_bucket{le=\"%g\"} %" PRIu64 "\n", wait_le[b],
+			cum);
 	}
 	cum += p->wait_bucket[N_WAIT_BUCKETS];
 	fprintf(f,
