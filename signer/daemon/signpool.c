@@ -19,8 +19,8 @@
 #include "signer/tokens.h"
 
 #define SIGNERS_PER_SESSION 8
-#define BACKOFF_FIRST_MS 250u
-#define BACKOFF_MAX_MS 30000u
+#define BACKOFF_FIRST_MS 100u
+#define BACKOFF_MAX_MS 5000u
 #define NO_KEY_RETRY_S 30
 #define PRUNE_EVERY_NS 250000000u
 #define N_WAIT_BUCKETS 12
