@@ -90,9 +90,9 @@ static const key_def keys[] = {
     {SEC_SERVER, "workers", K_UINT, C(workers), 0, 256, "0", 0},
     {SEC_SERVER, "max_body", K_SIZE, C(max_body), 1024, 16777216, "65536", 0},
     {SEC_SERVER, "request_timeout", K_DURATION, C(request_timeout), 1, 300, "10s", 0},
+    {SEC_SERVER, "poll_interval_ms", K_MSEC, C(poll_interval_ms), 50, 2000, "500", 0},
     {SEC_SERVER, "sign_queue", K_UINT, C(sign_queue), 1, 1000000, "4096", 0},
     {SEC_SERVER, "sign_timeout", K_MSEC, C(sign_timeout_ms), 1, 60000, "1000", 0},
-    {SEC_SERVER, "poll_interval_ms", K_MSEC, C(poll_interval_ms), 50, 2000, "500", 0},
 
     {SEC_AUDIT, "journal", K_PATH, C(journal), 0, 0, "/var/lib/p11-signer/audit.jsonl", 0},
 

@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,10 +67,25 @@ bad(jwt_result *res, const char *fmt, ...)
 	return p11s_fail(P11S_E_BADTOKEN, "%s", res->error);
 }
 
+/* Digests fetched once: an implicit fetch per call (EVP_sha256() in
+ * EVP_DigestVerifyInit) searches the provider store on every token. */
+static EVP_MD *md_sha256, *md_sha384;
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+
+static void
+md_fetch(void)
+{
+	md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	md_sha384 = EVP_MD_fetch(NULL, "SHA384", NULL);
+}
+
 static const EVP_MD *
 alg_md(p11s_alg alg)
 {
-	return alg == P11S_ALG_ES384 ? EVP_sha384() : EVP_sha256();
+	pthread_once(&md_once, md_fetch);
+	if (alg == P11S_ALG_ES384)
+		return md_sha384 != NULL ? md_sha384 : EVP_sha384();
+	return md_sha256 != NULL ? md_sha256 : EVP_sha256();
 }
 
 static int
@@ -833,18 +849,19 @@ jwt_verify(const char *token, size_t len, const jwt_verify_params *p, jwt_result
 
 	if ((r = decode_part(res, "header", token, (size_t)(dot1 - token), &hbuf, &hlen)) != 0 ||
 	    (r = parse_object(res, "header", hbuf, hlen, &hdr)) != 0 ||
-	    (r = check_header(res, hdr, &alg, &kid)) != 0 ||
-	    (r = decode_part(res, "payload", dot1 + 1, (size_t)(dot2 - dot1 - 1), &pbuf, &plen)) !=
-		0 ||
-	    (r = decode_part(res, "signature", dot2 + 1, len - (size_t)(dot2 + 1 - token), &sig,
-			     &siglen)) != 0)
+	    (r = check_header(res, hdr, &alg, &kid)) != 0)
 		goto out;
-
+	/* The keys before the rest of the token: a token of another type (or
+	 * key) is refused without decoding its payload and signature. */
 	if ((idx = calloc(p->n_keys, sizeof(*idx))) == NULL) {
 		r = p11s_fail(P11S_E_NOMEM, "out of memory");
 		goto out;
 	}
 	if ((r = select_keys(res, p, alg, kid, idx, &n)) != 0 ||
+	    (r = decode_part(res, "payload", dot1 + 1, (size_t)(dot2 - dot1 - 1), &pbuf, &plen)) !=
+		0 ||
+	    (r = decode_part(res, "signature", dot2 + 1, len - (size_t)(dot2 + 1 - token), &sig,
+			     &siglen)) != 0 ||
 	    (r = check_signature(res, p, alg, idx, n, token, (size_t)(dot2 - token), sig,
 				 siglen)) != 0)
 		goto out;
