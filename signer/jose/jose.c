@@ -604,33 +604,120 @@ out:
 	return r;
 }
 
+/* A verification context for (pub, alg), ready for EVP_DigestVerify. */
+static int
+verify_init(EVP_MD_CTX *mctx, EVP_PKEY *pub, p11s_alg alg)
+{
+	EVP_PKEY_CTX *pctx = NULL;
+
+	if (EVP_DigestVerifyInit(mctx, &pctx, alg_md(alg), NULL, pub) != 1) {
+		log_openssl("EVP_DigestVerifyInit");
+		return p11s_fail(P11S_E_CRYPTO, "cannot start %s verification", p11s_alg_name(alg));
+	}
+	if (alg == P11S_ALG_RS256 && EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1) {
+		log_openssl("EVP_PKEY_CTX_set_rsa_padding");
+		return p11s_fail(P11S_E_CRYPTO, "cannot select RSA PKCS#1 v1.5 padding");
+	}
+	if (alg == P11S_ALG_PS256 &&
+	    (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+	     EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, alg_md(P11S_ALG_RS256)) != 1 ||
+	     EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32) != 1)) {
+		log_openssl("PSS parameters");
+		return p11s_fail(P11S_E_CRYPTO,
+				 "cannot select RSA-PSS SHA-256 with a 32-byte salt");
+	}
+	return 0;
+}
+
+/*
+ * Each thread keeps initialised contexts of the keys it verified with most
+ * recently and copies one per token: setting a context up from the key
+ * (provider fetches, key checks) costs more than the copy.  An entry holds a
+ * reference to its key, so a key's address is not reused while cached.
+ */
+#define VCACHE_N 8
+
+typedef struct vcache {
+	struct {
+		EVP_PKEY *pub;
+		p11s_alg alg;
+		EVP_MD_CTX *tmpl;
+	} e[VCACHE_N];
+	unsigned next;
+} vcache;
+
+static pthread_key_t vcache_key;
+static pthread_once_t vcache_once = PTHREAD_ONCE_INIT;
+static int vcache_ok;
+
+static void
+vcache_free(void *arg)
+{
+	vcache *c = arg;
+
+	for (size_t i = 0; i < VCACHE_N; i++)
+		EVP_MD_CTX_free(c->e[i].tmpl);
+	free(c);
+}
+
+static void
+vcache_init(void)
+{
+	vcache_ok = pthread_key_create(&vcache_key, vcache_free) == 0;
+}
+
+/* This thread's template for (pub, alg), or NULL (then initialise directly). */
+static const EVP_MD_CTX *
+vcache_get(EVP_PKEY *pub, p11s_alg alg)
+{
+	vcache *c;
+	EVP_MD_CTX *t;
+	size_t i;
+
+	pthread_once(&vcache_once, vcache_init);
+	if (!vcache_ok)
+		return NULL;
+	if ((c = pthread_getspecific(vcache_key)) == NULL) {
+		if ((c = calloc(1, sizeof(*c))) == NULL ||
+		    pthread_setspecific(vcache_key, c) != 0) {
+			free(c);
+			return NULL;
+		}
+	}
+	for (i = 0; i < VCACHE_N; i++)
+		if (c->e[i].tmpl != NULL && c->e[i].pub == pub && c->e[i].alg == alg)
+			return c->e[i].tmpl;
+	if ((t = EVP_MD_CTX_new()) == NULL || verify_init(t, pub, alg) != 0) {
+		EVP_MD_CTX_free(t);
+		ERR_clear_error();
+		return NULL;
+	}
+	i = c->next++ % VCACHE_N;
+	EVP_MD_CTX_free(c->e[i].tmpl);
+	c->e[i].pub = pub;
+	c->e[i].alg = alg;
+	c->e[i].tmpl = t;
+	return t;
+}
+
 /* 1: verifies, 0: does not, <0: internal failure. */
 static int
 sig_verify(EVP_PKEY *pub, p11s_alg alg, const uint8_t *msg, size_t msglen, const uint8_t *sig,
 	   size_t siglen)
 {
+	const EVP_MD_CTX *tmpl = vcache_get(pub, alg);
 	EVP_MD_CTX *mctx = NULL;
-	EVP_PKEY_CTX *pctx = NULL;
 	int r = P11S_E_CRYPTO, ok;
 
-	if ((mctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestVerifyInit(mctx, &pctx, alg_md(alg), NULL, pub) != 1) {
-		log_openssl("EVP_DigestVerifyInit");
-		r = p11s_fail(P11S_E_CRYPTO, "cannot start %s verification", p11s_alg_name(alg));
+	if ((mctx = EVP_MD_CTX_new()) == NULL) {
+		r = p11s_fail(P11S_E_NOMEM, "out of memory");
 		goto out;
 	}
-	if (alg == P11S_ALG_RS256 && EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1) {
-		log_openssl("EVP_PKEY_CTX_set_rsa_padding");
-		r = p11s_fail(P11S_E_CRYPTO, "cannot select RSA PKCS#1 v1.5 padding");
-		goto out;
-	}
-	if (alg == P11S_ALG_PS256 &&
-	    (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
-	     EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) != 1 ||
-	     EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32) != 1)) {
-		log_openssl("PSS parameters");
-		r = p11s_fail(P11S_E_CRYPTO, "cannot select RSA-PSS SHA-256 with a 32-byte salt");
-		goto out;
+	if (tmpl == NULL || EVP_MD_CTX_copy_ex(mctx, tmpl) != 1) {
+		ERR_clear_error();
+		EVP_MD_CTX_reset(mctx);
+		if ((r = verify_init(mctx, pub, alg)) != 0)
+			goto out;
 	}
 	ok = EVP_DigestVerify(mctx, sig, siglen, msg, msglen);
 	/* A bad signature is an expected outcome, not a library failure. */
