@@ -10,7 +10,10 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -20,7 +23,8 @@
 
 #define SIGNERS_PER_SESSION 8
 #define BACKOFF_FIRST_MS 100u
-#define BACKOFF_MAX_MS 5000u
+#define BACKOFF_MAX_MS 2000u
+#define POOL_NICE 10
 #define NO_KEY_RETRY_S 30
 #define PRUNE_EVERY_NS 250000000u
 #define N_WAIT_BUCKETS 12
@@ -595,6 +599,11 @@ session_main(void *arg)
 	d_pool *p = s->pool;
 	struct timespec ts;
 
+	/* Below the HTTP workers: where signing costs CPU (a local token), the
+	 * event loops that answer verify, JWKS, status and health still get it
+	 * first.  Linux takes the nice value per thread. */
+	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), POOL_NICE) != 0 && s->idx == 0)
+		log_debug("signing threads keep the workers' priority: %s", strerror(errno));
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
 		uint64_t now = d_now_ns(), waited;

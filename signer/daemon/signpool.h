@@ -14,7 +14,7 @@
  * Back-pressure: a full queue refuses at once; a job that has not started
  * within sign_timeout is answered 503 by the pool's reaper.  Faults: a
  * session whose token call fails closes its signers and rests with doubling
- * back-off (100 ms .. 5 s) while the others go on; when every session
+ * back-off (100 ms .. 2 s) while the others go on; when every session
  * rests, jobs are refused at once (503, Retry-After) until one is due; a
  * refused PIN stops signing for good (never retried, a restart is needed).
  */
