@@ -219,7 +219,14 @@ d_pool_worker_start(d_pool *p, unsigned worker, struct event_base *base)
 	if (p == NULL || worker >= p->n_w)
 		return;
 	w = &p->w[worker];
+	/* Two priorities: finished signatures are answered before new requests
+	 * are read (connections accepted from now on take the lower one), so an
+	 * accepted job is not delayed by a flood of others. */
+	if (event_base_get_npriorities(base) < 2 && event_base_priority_init(base, 2) != 0)
+		log_debug("worker %u: one event priority only", worker);
 	w->ev = event_new(base, -1, 0, completion_cb, w);
+	if (w->ev != NULL)
+		(void)event_priority_set(w->ev, 0);
 	pthread_mutex_lock(&w->mu);
 	w->running = w->ev != NULL;
 	if (w->ev == NULL)
