@@ -599,6 +599,49 @@ out:
 	free(token);
 }
 
+/* Open this session's signers for every key that issues now, before the
+ * first job: the first requests do not wait for C_OpenSession and the key
+ * search, and the token's start-up work is done before signerd serves. */
+static void
+warm(psession *s)
+{
+	d_pool *p = s->pool;
+	const d_settings *set = (const d_settings *)d_slot_cached(p->settings, &s->settings);
+	const d_view *v = (const d_view *)d_slot_cached(p->view, &s->view);
+	p11s_time now = p11s_now();
+	size_t t;
+
+	if (set == NULL || v == NULL)
+		return;
+	for (t = 0; t < set->conf->policy.n_types; t++) {
+		const signer_conf *c = set->conf;
+		tokens_request tr;
+		const pol_key *key = NULL;
+		uint8_t id[HSM_ID_MAX];
+		psigner *e;
+		int ti, id_len, rc;
+
+		memset(&tr, 0, sizeof(tr));
+		tr.type = c->policy.types[t].name;
+		if (tokens_issuing_key(c, v->st, &tr, now, &key, &ti) != 0 || key == NULL)
+			continue;
+		e = signer_for(s, key->sha1, c->policy.types[ti].alg);
+		if (e->s != NULL || (id_len = p11s_unhex(key->id_hex, id, sizeof(id))) <= 0)
+			continue;
+		rc = hsm_signer_open(p->token, id, (size_t)id_len, c->policy.types[ti].alg,
+				     c->session_keys, &e->s);
+		if (rc != 0) {
+			memset(e, 0, sizeof(*e));
+			session_failed(s, "opening a session", rc);
+			return;
+		}
+		log_debug("signing session %u: open for key %s (%s)", s->idx, key->sha1,
+			  p11s_alg_name(c->policy.types[ti].alg));
+	}
+	s->pruned_ns = d_now_ns();
+	s->view_gen = s->view.gen;
+}
+
 static void *
 session_main(void *arg)
 {
@@ -611,6 +654,7 @@ session_main(void *arg)
 	 * first.  Linux takes the nice value per thread. */
 	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), POOL_NICE) != 0 && s->idx == 0)
 		log_debug("signing threads keep the workers' priority: %s", strerror(errno));
+	warm(s);
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
 		uint64_t now = d_now_ns(), waited;

@@ -69,7 +69,8 @@ typedef struct d_pool_params {
 	void *done_arg;
 } d_pool_params;
 
-/* Starts the pool threads; sessions are opened on first use. */
+/* Starts the pool threads; each opens its sessions for the keys that issue
+ * now (others on first use). */
 P11S_MUST_CHECK int d_pool_new(const d_pool_params *p, d_pool **out);
 /* Stop and join the threads (every worker must have stopped first). */
 void d_pool_stop(d_pool *p);
