@@ -83,6 +83,7 @@ struct d_pool {
 	int stopping;
 	int pin_refused;
 	unsigned resting; /* sessions in back-off */
+	unsigned warmed;  /* sessions done opening their signers at start */
 	psession *s;
 	unsigned n_s;
 	pthread_t reaper;
@@ -219,14 +220,7 @@ d_pool_worker_start(d_pool *p, unsigned worker, struct event_base *base)
 	if (p == NULL || worker >= p->n_w)
 		return;
 	w = &p->w[worker];
-	/* Two priorities: finished signatures are answered before new requests
-	 * are read (connections accepted from now on take the lower one), so an
-	 * accepted job is not delayed by a flood of others. */
-	if (event_base_get_npriorities(base) < 2 && event_base_priority_init(base, 2) != 0)
-		log_debug("worker %u: one event priority only", worker);
 	w->ev = event_new(base, -1, 0, completion_cb, w);
-	if (w->ev != NULL)
-		(void)event_priority_set(w->ev, 0);
 	pthread_mutex_lock(&w->mu);
 	w->running = w->ev != NULL;
 	if (w->ev == NULL)
@@ -656,6 +650,8 @@ session_main(void *arg)
 		log_debug("signing threads keep the workers' priority: %s", strerror(errno));
 	warm(s);
 	pthread_mutex_lock(&p->mu);
+	p->warmed++;
+	pthread_cond_broadcast(&p->reap_cv);
 	for (;;) {
 		uint64_t now = d_now_ns(), waited;
 		d_job *j;
@@ -749,6 +745,12 @@ d_pool_new(const d_pool_params *pp, d_pool **out)
 		goto fail;
 	}
 	p->reaper_started = 1;
+	/* Serve only once every session is open: their start-up work on the
+	 * token (files, the host lock) is then over before the first request. */
+	pthread_mutex_lock(&p->mu);
+	while (p->warmed < p->n_s)
+		pthread_cond_wait(&p->reap_cv, &p->mu);
+	pthread_mutex_unlock(&p->mu);
 	*out = p;
 	return 0;
 fail:
