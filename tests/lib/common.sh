@@ -17,6 +17,15 @@ cleanup() {
 	# stop any daemon a test started, then remove everything it made
 	if [ -f "$T/pids" ]; then
 		while read -r p; do kill "$p" 2>/dev/null || true; done <"$T/pids"
+		# and wait until they are gone (at most 20 s): a daemon still
+		# stopping writes to the token directory that is removed below
+		_cl_i=0
+		while read -r p; do
+			while kill -0 "$p" 2>/dev/null && [ $_cl_i -lt 400 ]; do
+				_cl_i=$((_cl_i + 1))
+				sleep 0.05
+			done
+		done <"$T/pids"
 	fi
 	if [ "${KEEP_TEST_DIR:-}" = "" ]; then rm -rf "$T"; else echo "kept $T" >&2; fi
 }
