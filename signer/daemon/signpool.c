@@ -536,6 +536,12 @@ run_job(psession *s, d_job *j)
 		job_answer(j, 503, "no_issuing_key", NO_KEY_RETRY_S, "%s", p11s_errmsg(rc));
 		return;
 	}
+	if (rc == P11S_E_POLICY) {
+		/* rule 3c: the issuing key's certificate is expired or not yet valid */
+		job_answer(j, 503, "issuing_certificate_invalid", NO_KEY_RETRY_S, "%s",
+			   p11s_errmsg(rc));
+		return;
+	}
 	if (rc != 0) {
 		job_answer(j, 400, "bad_request", 0, "%s", p11s_errmsg(rc));
 		return;
@@ -567,30 +573,33 @@ run_job(psession *s, d_job *j)
 		job_answer(j, 400, "bad_request", 0, "%s", p11s_errmsg(rc));
 		goto out;
 	}
-	if (rc != 0) {
-		if (is_token_fault(rc)) {
-			session_failed(s, "signing", rc);
-			job_answer(j, 503, "token_unavailable", retry_s(s->retry_at_ns, d_now_ns()),
-				   "%s", p11s_errmsg(rc));
-		} else {
-			log_error("signing session %u: issuing a %s token failed: %s", s->idx,
-				  j->type, p11s_errmsg(rc));
-			job_answer(j, 500, "internal", 0, "%s", p11s_errmsg(rc));
-		}
+	if (rc == P11S_E_POLICY) {
+		job_answer(j, 503, "issuing_certificate_invalid", NO_KEY_RETRY_S, "%s",
+			   p11s_errmsg(rc));
 		goto out;
 	}
-	session_ok(s);
-	kid = tokens_kid(v->ks, key->sha1);
-	snprintf(j->kid, sizeof(j->kid), "%s", kid != NULL ? kid : "");
-	/* token and kid are base64url (and dots): nothing to escape */
-	j->status = 200;
-	if (asprintf(&j->body, "{\"token\":\"%s\",\"kid\":\"%s\",\"exp\":%lld}", token, j->kid,
-		     (long long)exp) < 0) {
-		j->body = NULL;
-		job_answer(j, 500, "internal", 0, "out of memory");
+	if (rc != 0) {
+		session_failed(s, "signing", rc);
+		job_answer(j, 503, "token_unavailable", retry_s(s->retry_at_ns, d_now_ns()), "%s",
+			   p11s_errmsg(rc));
+	} else {
+		log_error("signing session %u: issuing a %s token failed: %s", s->idx, j->type,
+			  p11s_errmsg(rc));
+		job_answer(j, 500, "internal", 0, "%s", p11s_errmsg(rc));
 	}
-out:
-	free(token);
+	goto out;
+}
+session_ok(s);
+kid = tokens_kid(v->ks, key->sha1);
+snprintf(j->kid, sizeof(j->kid), "%s", kid != NULL ? kid : "");
+/* token and kid are base64url (and dots): nothing to escape */
+j->status = 200;
+if (asprintf(&j->body, "{\"token\":\"%s\",\"kid\":\"%s\",\"exp\":%lld}", token, j->kid,
+	     (long long)exp) < 0) {
+	j->body = NULL;
+	job_answer(j, 500, "internal", 0, "out of memory");
+}
+out : free(token);
 }
 
 /* Open this session's signers for every key that issues now, before the
