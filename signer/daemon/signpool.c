@@ -579,27 +579,29 @@ run_job(psession *s, d_job *j)
 		goto out;
 	}
 	if (rc != 0) {
-		session_failed(s, "signing", rc);
-		job_answer(j, 503, "token_unavailable", retry_s(s->retry_at_ns, d_now_ns()), "%s",
-			   p11s_errmsg(rc));
-	} else {
-		log_error("signing session %u: issuing a %s token failed: %s", s->idx, j->type,
-			  p11s_errmsg(rc));
-		job_answer(j, 500, "internal", 0, "%s", p11s_errmsg(rc));
+		if (is_token_fault(rc)) {
+			session_failed(s, "signing", rc);
+			job_answer(j, 503, "token_unavailable", retry_s(s->retry_at_ns, d_now_ns()),
+				   "%s", p11s_errmsg(rc));
+		} else {
+			log_error("signing session %u: issuing a %s token failed: %s", s->idx,
+				  j->type, p11s_errmsg(rc));
+			job_answer(j, 500, "internal", 0, "%s", p11s_errmsg(rc));
+		}
+		goto out;
 	}
-	goto out;
-}
-session_ok(s);
-kid = tokens_kid(v->ks, key->sha1);
-snprintf(j->kid, sizeof(j->kid), "%s", kid != NULL ? kid : "");
-/* token and kid are base64url (and dots): nothing to escape */
-j->status = 200;
-if (asprintf(&j->body, "{\"token\":\"%s\",\"kid\":\"%s\",\"exp\":%lld}", token, j->kid,
-	     (long long)exp) < 0) {
-	j->body = NULL;
-	job_answer(j, 500, "internal", 0, "out of memory");
-}
-out : free(token);
+	session_ok(s);
+	kid = tokens_kid(v->ks, key->sha1);
+	snprintf(j->kid, sizeof(j->kid), "%s", kid != NULL ? kid : "");
+	/* token and kid are base64url (and dots): nothing to escape */
+	j->status = 200;
+	if (asprintf(&j->body, "{\"token\":\"%s\",\"kid\":\"%s\",\"exp\":%lld}", token, j->kid,
+		     (long long)exp) < 0) {
+		j->body = NULL;
+		job_answer(j, 500, "internal", 0, "out of memory");
+	}
+out:
+	free(token);
 }
 
 /* Open this session's signers for every key that issues now, before the
