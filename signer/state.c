@@ -613,6 +613,13 @@ out:
 int
 state_update(hsm_token *t, state_edit_fn fn, void *arg, signer_state **out)
 {
+	return state_update_hooked(t, fn, NULL, arg, out);
+}
+
+int
+state_update_hooked(hsm_token *t, state_edit_fn fn, state_write_hook before_write, void *arg,
+		    signer_state **out)
+{
 	signer_state *st = NULL;
 	char *text = NULL, label[64];
 	size_t len = 0;
@@ -649,6 +656,8 @@ state_update(hsm_token *t, state_edit_fn fn, void *arg, signer_state **out)
 			goto out;
 		}
 		snprintf(label, sizeof(label), "v%020" PRIu64 ".%016" PRIx64, st->version, nonce);
+		if (before_write != NULL && (r = before_write(st, arg)) != 0)
+			goto out;
 		if ((r = hsm_data_create(t, STATE_APPLICATION, label, (const uint8_t *)text,
 					 len)) != 0)
 			goto out;
