@@ -3,6 +3,7 @@ INTEGRATION_TESTS = \
 	tests/integration/state_concurrency.sh \
 	tests/integration/state_crash.sh \
 	tests/integration/state_format.sh \
+	tests/integration/journal_full.sh \
 	tests/integration/cli_keys.sh \
 	tests/integration/cli_refusals.sh \
 	tests/integration/rollover.sh \
