@@ -4,6 +4,7 @@ INTEGRATION_TESTS = \
 	tests/integration/state_crash.sh \
 	tests/integration/state_format.sh \
 	tests/integration/journal_full.sh \
+	tests/integration/audit_crash.sh \
 	tests/integration/cli_keys.sh \
 	tests/integration/cli_refusals.sh \
 	tests/integration/rollover.sh \
