@@ -134,14 +134,23 @@ while [ $kills -lt "$KILLS" ]; do
 	[ "$v" = "$v0" ] || [ "$v" = $((v0 + 1)) ] ||
 		fail "kill $kills ($kind after ${delay} ms): state version $v0 became $v"
 	expect_exit 0 "$SIGNER" audit verify
+	# a note names the open change (this command's, or an earlier one's when
+	# this command was killed before it took the journal): it completed
+	# exactly when the state reached the version its entries went into
 	case "$OUT" in
-	*"note: the last change"*"it completed;"*)
-		[ "$v" = $((v0 + 1)) ] || fail "kill $kills: the note says completed, the state did not move: $OUT"
-		n_note_done=$((n_note_done + 1)) ;;
-	*"note: the last change"*"it did not complete;"*)
-		[ "$v" = "$v0" ] || fail "kill $kills: the note says not completed, the state moved: $OUT"
-		n_note_not=$((n_note_not + 1)) ;;
-	*note:*) fail "kill $kills: unexpected note: $OUT" ;;
+	*note:*)
+		nv=$(printf '%s' "$OUT" | sed -n 's/.*state version \([0-9]*\)) has no outcome.*/\1/p')
+		at=$(printf '%s' "$OUT" | sed -n "s/.*note: the last change ('[a-z_]*' at \([^,]*\),.*/\1/p")
+		[ -n "$nv" ] && [ -n "$at" ] || fail "kill $kills: unexpected note: $OUT"
+		case "$OUT" in
+		*"it completed;"*)
+			[ "$v" -ge "$nv" ] || fail "kill $kills: the note says completed, the state is $v: $OUT"
+			grep -qx "done $at" "$T/open" 2>/dev/null || { echo "done $at" >>"$T/open"; n_note_done=$((n_note_done + 1)); } ;;
+		*"it did not complete;"*)
+			[ "$v" -lt "$nv" ] || fail "kill $kills: the note says not completed, the state is $v: $OUT"
+			grep -qx "not $at" "$T/open" 2>/dev/null || { echo "not $at" >>"$T/open"; n_note_not=$((n_note_not + 1)); } ;;
+		*) fail "kill $kills: unexpected note: $OUT" ;;
+		esac ;;
 	*) if [ "$v" = "$v0" ]; then n_clean_old=$((n_clean_old + 1)); else n_clean_new=$((n_clean_new + 1)); fi ;;
 	esac
 done
@@ -156,4 +165,4 @@ got_not=$(grep -c '"action":"not_completed"' "$J" || true)
 got_done=$(grep '"action":"completed"' "$J" | grep -c '"how":"reconciled' || true)
 [ "$got_not" = "$n_note_not" ] || fail "$n_note_not changes did not complete, the journal records $got_not"
 [ "$got_done" = "$n_note_done" ] || fail "$n_note_done changes completed without outcome, the journal reconciled $got_done"
-pass "$KILLS kills (roll ${K_roll:-0}, approve ${K_approve:-0}, remove ${K_remove:-0}): state old $n_clean_old + $n_note_not, new $n_clean_new + $n_note_done; $((n_note_done + n_note_not)) open changes named by audit verify and settled by the next change"
+pass "$KILLS kills (roll ${K_roll:-0}, approve ${K_approve:-0}, remove ${K_remove:-0}): every status loaded, old or new version, audit verify passed; no note: $n_clean_old old + $n_clean_new new; open changes named by audit verify and settled by the next change: $n_note_not not completed, $n_note_done completed"
