@@ -44,7 +44,8 @@ start_signerd() {
 			fail "signerd $name exited during start-up"
 		fi
 		i=$((i + 1))
-		[ $i -lt 200 ] || fail "signerd $name not ready after 10 s: $(cat "$T/$name.log")"
+		# generous: a sanitizer build on a busy machine starts slowly
+		[ $i -lt 1200 ] || fail "signerd $name not ready after 60 s: $(cat "$T/$name.log")"
 		sleep 0.05
 	done
 }

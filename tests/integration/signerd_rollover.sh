@@ -131,7 +131,7 @@ m = json.load(sys.stdin)['members']
 print(sum(1 for x in m if x['staged_loaded'].get('$AV')))")
 	[ "$n" = 2 ] && break
 	i=$((i + 1))
-	[ $i -lt 20 ] || fail "signer status shows $n of 2 members with the staged roll loaded"
+	[ $i -lt 300 ] || fail "signer status shows $n of 2 members with the staged roll loaded after 30 s"
 	sleep 0.1
 done
 "$SIGNER" status --type $AV >"$T/status.txt"
