@@ -508,9 +508,7 @@ audit_commit(audit_txn *x)
 			int e = n < 0 ? errno : ENOSPC;
 
 			cut_back(x);
-			return p11s_fail(P11S_E_JOURNAL,
-					 "cannot write the audit journal %s: %s; nothing was "
-					 "changed",
+			return p11s_fail(P11S_E_JOURNAL, "cannot write the audit journal %s: %s",
 					 x->path, strerror(e));
 		}
 		off += (size_t)n;
@@ -519,9 +517,7 @@ audit_commit(audit_txn *x)
 		int e = errno;
 
 		cut_back(x);
-		return p11s_fail(P11S_E_JOURNAL,
-				 "cannot flush the audit journal %s to disk: %s; nothing was "
-				 "changed",
+		return p11s_fail(P11S_E_JOURNAL, "cannot flush the audit journal %s to disk: %s",
 				 x->path, strerror(e));
 	}
 	x->size += (off_t)x->pending_len;
@@ -585,8 +581,13 @@ audit_intend(audit_txn *x, uint64_t version)
 	if (x->pending_len == 0)
 		return 0;
 	memcpy(hash, x->first_hash, 65);
-	if ((r = audit_commit(x)) != 0)
-		return r;
+	if ((r = audit_commit(x)) != 0) {
+		char msg[900];
+
+		snprintf(msg, sizeof(msg), "%s", p11s_errmsg(r));
+		return p11s_fail(r, "%s; the change is refused: nothing on the token was changed",
+				 msg);
+	}
 	x->open = 1;
 	x->open_first = first;
 	x->open_last = last;

@@ -57,7 +57,7 @@ while [ $i -lt 60 ]; do
 	[ $rc = 3 ] || fail "a roll with the journal's disk full exited $rc (wanted 3): $OUT"
 	expect_msg "cannot write the audit journal"
 	expect_msg "No space left on device"
-	expect_msg "nothing was changed"
+	expect_msg "the change is refused: nothing on the token was changed"
 	[ "$(token_snapshot)" = "$snap" ] || fail "the refused roll changed the token"
 	expect_exit 0 "$SIGNER" status --json
 	[ "$(json_get state_version)" = "$v_before" ] || fail "state moved from $v_before"
