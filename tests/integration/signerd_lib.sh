@@ -38,7 +38,7 @@ start_signerd() {
 	SD_PID=$!
 	echo "$SD_PID" >>"$T/pids"
 	i=0
-	while ! grep -q ' ready: ' "$T/$name.log"; do
+	while ! grep -q ' ready: ' "$T/$name.log" 2>/dev/null; do
 		if ! kill -0 "$SD_PID" 2>/dev/null; then
 			cat "$T/$name.log" >&2
 			fail "signerd $name exited during start-up"
