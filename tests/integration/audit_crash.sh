@@ -101,6 +101,10 @@ for kind in roll approve; do
 done
 DUR_remove=$DUR_roll
 
+# the first remove needs a previous key: wait for a first OA switch
+oa_prepare || true
+wait_until $((OA_E + 1))
+oa_prepare || fail "no previous key of $OA after its switch"
 kills=0 i=0 n_note_done=0 n_note_not=0 n_clean_new=0 n_clean_old=0
 while [ $kills -lt "$KILLS" ]; do
 	i=$((i + 1))
@@ -159,6 +163,7 @@ while [ $kills -lt "$KILLS" ]; do
 	*) if [ "$v" = "$v0" ]; then n_clean_old=$((n_clean_old + 1)); else n_clean_new=$((n_clean_new + 1)); fi ;;
 	esac
 done
+[ "${K_remove:-0}" -ge 1 ] || fail "no kill landed in a remove"
 # one more change settles the last one; then no change is left open and every
 # open change seen above got its outcome from the next change
 new_key
