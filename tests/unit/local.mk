@@ -1,5 +1,5 @@
 # tests/unit/: cmocka tests of the pure pieces, one program per module.
-UNIT_COMMON = tests/unit/test_parse tests/unit/test_pin
+UNIT_COMMON = tests/unit/test_parse tests/unit/test_pin tests/unit/test_text
 UNIT_POLICY = tests/unit/test_policy tests/unit/test_policy_view
 UNIT_SIGNER = tests/unit/test_config tests/unit/test_state \
 	tests/unit/test_custody tests/unit/test_audit \
@@ -11,6 +11,10 @@ TESTS += tests/unit/test_uri $(UNIT_COMMON) $(UNIT_POLICY) $(UNIT_SIGNER) $(UNIT
 tests_unit_test_parse_SOURCES = tests/unit/test_parse.c
 tests_unit_test_parse_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_parse_LDADD = $(TEST_COMMON_LIBS)
+
+tests_unit_test_text_SOURCES = tests/unit/test_text.c
+tests_unit_test_text_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_text_LDADD = $(TEST_COMMON_LIBS)
 
 tests_unit_test_pin_SOURCES = tests/unit/test_pin.c
 tests_unit_test_pin_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
