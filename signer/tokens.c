@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/text.h"
 #include "signer/tokens.h"
 
 #define TOKENS_VSET_MAX 32
@@ -164,15 +165,20 @@ verify_type(const signer_conf *c, const signer_state *st, const tokens_keyset *k
 	return 1;
 }
 
-/* How telling a failure is, to pick one reason across types. */
+/* How telling a failure is, to pick one reason across types: a type with
+ * no key says least, a kid unknown to a type little, any other failure
+ * (the token reached a key of that type) most. */
 static int
-error_rank(const char *error)
+error_rank(jwt_reason why)
 {
-	if (strstr(error, "verification set is empty") != NULL)
+	switch (why) {
+	case JWT_R_NO_KEY:
 		return 1;
-	if (strstr(error, "unknown kid") != NULL)
+	case JWT_R_UNKNOWN_KEY:
 		return 2;
-	return 3;
+	default:
+		return 3;
+	}
 }
 
 /* A kid of a key we know that has left the verification set: say why. */
@@ -182,7 +188,7 @@ explain_kid(const signer_state *st, const tokens_keyset *ks, const char *type, p
 {
 	char utc[40];
 
-	if (v->jwt.kid[0] == '\0' || error_rank(v->jwt.error) != 2)
+	if (v->jwt.kid[0] == '\0' || v->jwt.reason != JWT_R_UNKNOWN_KEY)
 		return;
 	for (size_t i = 0; i < ks->n; i++) {
 		const pol_key *k;
@@ -192,14 +198,17 @@ explain_kid(const signer_state *st, const tokens_keyset *ks, const char *type, p
 			continue;
 		if (k->removed_at != 0) {
 			p11s_fmt_utc(k->removed_at, utc, sizeof(utc));
+			v->jwt.reason = JWT_R_KEY_REMOVED;
 			snprintf(v->jwt.error, sizeof(v->jwt.error),
 				 "the token's key %s was removed at %s", k->sha1, utc);
 		} else if (k->not_after <= now) {
 			p11s_fmt_utc(k->not_after, utc, sizeof(utc));
+			v->jwt.reason = JWT_R_KEY_EXPIRED;
 			snprintf(v->jwt.error, sizeof(v->jwt.error),
 				 "the certificate of the token's key %s expired at %s", k->sha1,
 				 utc);
 		} else {
+			v->jwt.reason = JWT_R_KEY_RETIRED;
 			snprintf(v->jwt.error, sizeof(v->jwt.error),
 				 "the token's key %s is not in the verification set of %s", k->sha1,
 				 type != NULL ? type : "any type");
@@ -214,14 +223,17 @@ tokens_verify(const signer_conf *c, const signer_state *st, const tokens_keyset 
 	      tokens_verdict *v)
 {
 	char error[sizeof(v->jwt.error)] = "", kid[sizeof(v->jwt.kid)] = "";
+	jwt_reason why = JWT_R_NONE;
 	int r, rank = 0;
 
 	memset(v, 0, sizeof(*v));
 	if (type != NULL) {
 		int ti = signer_conf_type_index(c, type);
+		char q[P11S_QUOTE_BUF];
 
 		if (ti < 0)
-			return p11s_fail(P11S_E_INVAL, "unknown type '%s'", type);
+			return p11s_fail(P11S_E_INVAL, "unknown type %s",
+					 p11s_quote_str(type, q, sizeof(q)));
 		if ((r = verify_type(c, st, ks, ti, aud, token, len, now, v)) < 0)
 			return r;
 		if (r == 0)
@@ -232,15 +244,22 @@ tokens_verify(const signer_conf *c, const signer_state *st, const tokens_keyset 
 		r = verify_type(c, st, ks, (int)ti, aud, token, len, now, v);
 		if (r != 0)
 			return r < 0 ? r : 0;
-		if (error_rank(v->jwt.error) > rank) {
-			rank = error_rank(v->jwt.error);
+		if (error_rank(v->jwt.reason) > rank) {
+			rank = error_rank(v->jwt.reason);
+			why = v->jwt.reason;
 			memcpy(error, v->jwt.error, sizeof(error));
 		}
 		if (v->jwt.kid[0] != '\0')
 			memcpy(kid, v->jwt.kid, sizeof(kid));
 	}
+	if (rank == 0) {
+		why = JWT_R_NO_KEY;
+		snprintf(error, sizeof(error),
+			 "no type is configured: no key can verify the token");
+	}
 	memcpy(v->jwt.error, error, sizeof(error));
 	memcpy(v->jwt.kid, kid, sizeof(kid));
+	v->jwt.reason = why;
 	explain_kid(st, ks, NULL, now, v);
 	return 0;
 }
@@ -250,13 +269,14 @@ tokens_issuing_key(const signer_conf *c, const signer_state *st, const tokens_re
 		   p11s_time now, const pol_key **key, int *type_index)
 {
 	const pol_type_conf *tc;
+	char q[P11S_QUOTE_BUF];
 	int ti;
 
 	*key = NULL;
 	*type_index = -1;
 	if (req->type == NULL || (ti = signer_conf_type_index(c, req->type)) < 0)
-		return p11s_fail(P11S_E_INVAL, "unknown type '%s'",
-				 req->type != NULL ? req->type : "");
+		return p11s_fail(P11S_E_INVAL, "unknown type %s",
+				 p11s_quote_str(req->type, q, sizeof(q)));
 	tc = &c->policy.types[ti];
 	if (req->lifetime < 0 || req->lifetime > tc->token_lifetime)
 		return p11s_fail(P11S_E_INVAL,

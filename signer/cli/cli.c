@@ -46,22 +46,18 @@ main_usage(FILE *f)
 int
 cli_exit_code(int err)
 {
-	switch (err) {
-	case P11S_OK:
+	/* One classification for the CLI and signerd (common/error.h). */
+	switch (p11s_err_classify(err)) {
+	case P11S_CLASS_OK:
 		return EXIT_OK;
-	case P11S_E_POLICY:
-	case P11S_E_BADTOKEN:
-	case P11S_E_KEY_MISMATCH:
-	case P11S_E_KEY_TYPE:
-	case P11S_E_EXISTS:
+	case P11S_CLASS_REFUSED:
 		return EXIT_REFUSED;
-	case P11S_E_INVAL:
-	case P11S_E_CONFIG:
-	case P11S_E_NOTFOUND:
-	case P11S_E_AMBIGUOUS:
-	case P11S_E_IO:
-	case P11S_E_PIN_SOURCE:
+	case P11S_CLASS_USAGE:
 		return EXIT_USAGE;
+	case P11S_CLASS_TOKEN_TRANSIENT:
+	case P11S_CLASS_TOKEN_FATAL:
+	case P11S_CLASS_STATE:
+	case P11S_CLASS_INTERNAL:
 	default:
 		return EXIT_TOKEN;
 	}

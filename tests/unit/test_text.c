@@ -204,8 +204,7 @@ test_error_classes(void **state)
 	for (size_t i = 0; i < n; i++) {
 		if (p11s_err_classify(want[i].err) != want[i].c)
 			fail_msg("%s (%d): class %s, want %s", p11s_strerror(want[i].err),
-				 want[i].err,
-				 p11s_err_class_name(p11s_err_classify(want[i].err)),
+				 want[i].err, p11s_err_class_name(p11s_err_classify(want[i].err)),
 				 p11s_err_class_name(want[i].c));
 	}
 	/* Every code the project defines is in the table above: a new code
@@ -229,9 +228,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_quote_plain),	      cmocka_unit_test(test_quote_control),
-	    cmocka_unit_test(test_quote_invalid),     cmocka_unit_test(test_quote_truncation),
-	    cmocka_unit_test(test_utf8_valid),	      cmocka_unit_test(test_text_fix),
+	    cmocka_unit_test(test_quote_plain),	       cmocka_unit_test(test_quote_control),
+	    cmocka_unit_test(test_quote_invalid),      cmocka_unit_test(test_quote_truncation),
+	    cmocka_unit_test(test_utf8_valid),	       cmocka_unit_test(test_text_fix),
 	    cmocka_unit_test(test_fail_message_valid), cmocka_unit_test(test_error_classes),
 	};
 
