@@ -13,10 +13,12 @@ INTEGRATION_TESTS = \
 	tests/integration/signerd_api.sh \
 	tests/integration/signerd_rollover.sh \
 	tests/integration/signerd_faults.sh \
+	tests/integration/signerd_hostile.sh \
 	$(NULL)
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \
 	tests/integration/signerd_lib.sh \
 	tests/integration/fake_member.py \
 	tests/integration/forge.py \
+	tests/integration/hostile.py \
 	$(NULL)
