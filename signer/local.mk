@@ -5,6 +5,7 @@ libsigner_a_SOURCES = \
 	signer/conf.c signer/conf.h \
 	signer/state.c signer/state.h \
 	signer/tokens.c signer/tokens.h \
+	signer/keytest.c signer/keytest.h \
 	signer/custody.c signer/custody.h \
 	signer/audit.c signer/audit.h \
 	$(NULL)

@@ -14,6 +14,7 @@ INTEGRATION_TESTS = \
 	tests/integration/signerd_rollover.sh \
 	tests/integration/signerd_faults.sh \
 	tests/integration/signerd_hostile.sh \
+	tests/integration/roll_pss.sh \
 	$(NULL)
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \
