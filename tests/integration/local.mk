@@ -15,6 +15,7 @@ INTEGRATION_TESTS = \
 	tests/integration/signerd_faults.sh \
 	tests/integration/signerd_hostile.sh \
 	tests/integration/roll_pss.sh \
+	tests/integration/signerd_reasons.sh \
 	$(NULL)
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \
