@@ -36,8 +36,8 @@ sign_cb(void *ctx, const uint8_t *msg, size_t len, uint8_t *sig, size_t *siglen)
 }
 
 int
-signer_test_signature(hsm_token *t, const uint8_t *id, size_t id_len, p11s_alg alg,
-		      EVP_PKEY *pub, const char *sha1, const char *sha256)
+signer_test_signature(hsm_token *t, const uint8_t *id, size_t id_len, p11s_alg alg, EVP_PKEY *pub,
+		      const char *sha1, const char *sha256)
 {
 	hsm_signer *s = NULL;
 	char kid[64], x5t[40], *tok = NULL;
