@@ -333,13 +333,14 @@ signer_failed(wctx *w, wsigner *e, unsigned worker, const char *what, int err)
 	    worker, what, e->sha1, p11s_errmsg(err), e->backoff_ms);
 }
 
+/* A failure while signing with the state's key (the client named only a
+ * type): by its class (common/error.h), an internal error answers 500; the
+ * token, the state, or a key the token no longer has or that does not fit
+ * answer 503 with back-off. */
 static int
 is_token_fault(int r)
 {
-	return r == P11S_E_SESSION || r == P11S_E_HSM || r == P11S_E_MODULE ||
-	       r == P11S_E_TOKEN_NOT_FOUND || r == P11S_E_NOTFOUND || r == P11S_E_LOCK ||
-	       r == P11S_E_CRYPTO || r == P11S_E_KEY_TYPE || r == P11S_E_MECHANISM ||
-	       r == P11S_E_PIN_INCORRECT || r == P11S_E_PIN_LOCKED;
+	return p11s_err_classify(r) != P11S_CLASS_INTERNAL;
 }
 
 /* ---- POST /v1/tokens ----------------------------------------------------- */
