@@ -202,6 +202,38 @@ test_verify_refusals(void **state)
 	expect_verify_error("nope", 100, "not valid JSON");
 }
 
+/* The report: an unknown member of 40 two-byte characters after an ASCII
+ * byte was cut at 64 bytes, and the message could not become JSON. */
+static void
+test_unknown_member_utf8(void **state)
+{
+	char body[256], name[128];
+	const char *msg;
+	d_issue_req q;
+	json_t *o;
+	size_t n = 0;
+
+	(void)state;
+	name[n++] = 'a';
+	for (int i = 0; i < 40; i++) {
+		name[n++] = '\xc3';
+		name[n++] = '\xa9';
+	}
+	name[n] = '\0';
+	snprintf(body, sizeof(body), "{\"%s\":1,\"type\":\"T\",\"sub\":\"x\"}", name);
+	assert_int_equal(d_issue_req_parse((const uint8_t *)body, strlen(body), &q), P11S_E_INVAL);
+	msg = p11s_errmsg(P11S_E_INVAL);
+	assert_non_null(strstr(msg, name));
+	assert_non_null(strstr(msg, "accepted: type, sub, aud, lifetime, claims"));
+	o = json_pack("{s:s, s:s}", "error", "bad_request", "detail", msg);
+	assert_non_null(o);
+	json_decref(o);
+	/* a member name with a control byte is shown escaped */
+	snprintf(body, sizeof(body), "{\"a\\u001bb\":1}");
+	assert_int_equal(d_issue_req_parse((const uint8_t *)body, strlen(body), &q), P11S_E_INVAL);
+	assert_non_null(strstr(p11s_errmsg(P11S_E_INVAL), "unknown member \"a\\x1Bb\""));
+}
+
 static void
 test_content_type(void **state)
 {
@@ -225,6 +257,7 @@ main(void)
 	    cmocka_unit_test(test_issue_nulls_are_absent), cmocka_unit_test(test_issue_refusals),
 	    cmocka_unit_test(test_issue_null_body),	   cmocka_unit_test(test_verify),
 	    cmocka_unit_test(test_verify_refusals),	   cmocka_unit_test(test_content_type),
+	    cmocka_unit_test(test_unknown_member_utf8),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
