@@ -6,6 +6,9 @@ INTEGRATION_TESTS = \
 	tests/integration/cli_refusals.sh \
 	tests/integration/rollover.sh \
 	tests/integration/verify_adversarial.sh \
+	tests/integration/signerd_hostile.sh \
+	tests/integration/signerd_reasons.sh \
+	tests/integration/roll_pss.sh \
 	tests/integration/roll_refusals.sh \
 	tests/integration/pool_signerd.sh \
 	tests/integration/custody_quorum.sh \
@@ -13,14 +16,11 @@ INTEGRATION_TESTS = \
 	tests/integration/signerd_api.sh \
 	tests/integration/signerd_rollover.sh \
 	tests/integration/signerd_faults.sh \
-	tests/integration/signerd_hostile.sh \
-	tests/integration/roll_pss.sh \
-	tests/integration/signerd_reasons.sh \
 	$(NULL)
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \
 	tests/integration/signerd_lib.sh \
+	tests/integration/hostile.py \
 	tests/integration/fake_member.py \
 	tests/integration/forge.py \
-	tests/integration/hostile.py \
 	$(NULL)

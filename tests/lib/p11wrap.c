@@ -343,45 +343,6 @@ log_call(const char *fn, CK_RV rv)
 	close(fd);
 }
 
-#define DEFINE_FORWARDER(fn, params, args)                                                         \
-	static CK_RV w_##fn params                                                                 \
-	{                                                                                          \
-		CK_RV rv;                                                                          \
-                                                                                                   \
-		if (!fault_take(#fn, &rv))                                                         \
-			rv = real->fn args;                                                        \
-		log_call(#fn, rv);                                                                 \
-		return rv;                                                                         \
-	}
-WRAPPED_PLAIN(DEFINE_FORWARDER)
-#undef DEFINE_FORWARDER
-
-/* An injected C_Sign failure leaves the real module as a real failure would:
- * a lost session is closed for real; any other error ends the signing
- * operation (a real C_Sign into a scratch buffer, discarded). */
-static CK_RV
-w_C_Sign(CK_SESSION_HANDLE s, CK_BYTE_PTR data, CK_ULONG data_len, CK_BYTE_PTR sig,
-	 CK_ULONG_PTR sig_len)
-{
-	CK_BYTE scratch[4096];
-	CK_ULONG scratch_len = sizeof(scratch);
-	CK_RV rv;
-
-	if (!fault_take("C_Sign", &rv)) {
-		rv = real->C_Sign(s, data, data_len, sig, sig_len);
-	} else if (rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED) {
-		(void)real->C_CloseSession(s);
-	} else if (rv == CKR_USER_NOT_LOGGED_IN) {
-		/* a real logout (as after a token reset): the next login is real too */
-		(void)real->C_Sign(s, data, data_len, scratch, &scratch_len);
-		(void)real->C_Logout(s);
-	} else {
-		(void)real->C_Sign(s, data, data_len, scratch, &scratch_len);
-	}
-	log_call("C_Sign", rv);
-	return rv;
-}
-
 /* P11WRAP_REFUSE_MECHS: signing mechanisms C_SignInit refuses with
  * CKR_MECHANISM_INVALID, as a token that lacks them does (names separated by
  * commas or spaces; unknown names are reported and ignored). */
@@ -426,6 +387,8 @@ mech_refused(CK_MECHANISM_TYPE mech)
 	return hit;
 }
 
+static CK_RV w_C_SignInit(CK_SESSION_HANDLE s, CK_MECHANISM_PTR mech, CK_OBJECT_HANDLE key);
+
 static CK_RV
 w_C_SignInit_mech(CK_SESSION_HANDLE s, CK_MECHANISM_PTR mech, CK_OBJECT_HANDLE key)
 {
@@ -434,6 +397,45 @@ w_C_SignInit_mech(CK_SESSION_HANDLE s, CK_MECHANISM_PTR mech, CK_OBJECT_HANDLE k
 		return CKR_MECHANISM_INVALID;
 	}
 	return w_C_SignInit(s, mech, key);
+}
+
+#define DEFINE_FORWARDER(fn, params, args)                                                         \
+	static CK_RV w_##fn params                                                                 \
+	{                                                                                          \
+		CK_RV rv;                                                                          \
+                                                                                                   \
+		if (!fault_take(#fn, &rv))                                                         \
+			rv = real->fn args;                                                        \
+		log_call(#fn, rv);                                                                 \
+		return rv;                                                                         \
+	}
+WRAPPED_PLAIN(DEFINE_FORWARDER)
+#undef DEFINE_FORWARDER
+
+/* An injected C_Sign failure leaves the real module as a real failure would:
+ * a lost session is closed for real; any other error ends the signing
+ * operation (a real C_Sign into a scratch buffer, discarded). */
+static CK_RV
+w_C_Sign(CK_SESSION_HANDLE s, CK_BYTE_PTR data, CK_ULONG data_len, CK_BYTE_PTR sig,
+	 CK_ULONG_PTR sig_len)
+{
+	CK_BYTE scratch[4096];
+	CK_ULONG scratch_len = sizeof(scratch);
+	CK_RV rv;
+
+	if (!fault_take("C_Sign", &rv)) {
+		rv = real->C_Sign(s, data, data_len, sig, sig_len);
+	} else if (rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED) {
+		(void)real->C_CloseSession(s);
+	} else if (rv == CKR_USER_NOT_LOGGED_IN) {
+		/* a real logout (as after a token reset): the next login is real too */
+		(void)real->C_Sign(s, data, data_len, scratch, &scratch_len);
+		(void)real->C_Logout(s);
+	} else {
+		(void)real->C_Sign(s, data, data_len, scratch, &scratch_len);
+	}
+	log_call("C_Sign", rv);
+	return rv;
 }
 
 static void
@@ -460,8 +462,8 @@ load(void)
 #define INSTALL(fn, params, args) wrap_list.fn = w_##fn;
 	WRAPPED_PLAIN(INSTALL)
 #undef INSTALL
-	wrap_list.C_Sign = w_C_Sign;
 	wrap_list.C_SignInit = w_C_SignInit_mech;
+	wrap_list.C_Sign = w_C_Sign;
 	load_rv = CKR_OK;
 }
 

@@ -1,5 +1,5 @@
 # tests/unit/: cmocka tests of the pure pieces, one program per module.
-UNIT_COMMON = tests/unit/test_parse tests/unit/test_pin tests/unit/test_text
+UNIT_COMMON = tests/unit/test_parse tests/unit/test_pin
 UNIT_POLICY = tests/unit/test_policy tests/unit/test_policy_view
 UNIT_SIGNER = tests/unit/test_config tests/unit/test_state \
 	tests/unit/test_custody tests/unit/test_audit \
@@ -12,10 +12,6 @@ tests_unit_test_parse_SOURCES = tests/unit/test_parse.c
 tests_unit_test_parse_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_parse_LDADD = $(TEST_COMMON_LIBS)
 
-tests_unit_test_text_SOURCES = tests/unit/test_text.c
-tests_unit_test_text_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
-tests_unit_test_text_LDADD = $(TEST_COMMON_LIBS)
-
 tests_unit_test_pin_SOURCES = tests/unit/test_pin.c
 tests_unit_test_pin_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_pin_LDADD = $(TEST_COMMON_LIBS)
@@ -23,6 +19,13 @@ tests_unit_test_pin_LDADD = $(TEST_COMMON_LIBS)
 tests_unit_test_uri_SOURCES = tests/unit/test_uri.c
 tests_unit_test_uri_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_uri_LDADD = $(TEST_HSM_LIBS)
+
+# common/text.c (quoting untrusted text) and common/error.c (classes, messages)
+check_PROGRAMS += tests/unit/test_text
+TESTS += tests/unit/test_text
+tests_unit_test_text_SOURCES = tests/unit/test_text.c
+tests_unit_test_text_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_text_LDADD = $(TEST_COMMON_LIBS)
 
 POLICY_TEST_FIXTURE = tests/unit/policy_fixture.c tests/unit/policy_fixture.h
 tests_unit_test_policy_SOURCES = tests/unit/test_policy.c $(POLICY_TEST_FIXTURE)
