@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "common/log.h"
-#include "common/text.h"
 #include "signer/tokens.h"
 
 #define TOKENS_VSET_MAX 32
@@ -229,11 +228,9 @@ tokens_verify(const signer_conf *c, const signer_state *st, const tokens_keyset 
 	memset(v, 0, sizeof(*v));
 	if (type != NULL) {
 		int ti = signer_conf_type_index(c, type);
-		char q[P11S_QUOTE_BUF];
 
 		if (ti < 0)
-			return p11s_fail(P11S_E_INVAL, "unknown type %s",
-					 p11s_quote_str(type, q, sizeof(q)));
+			return p11s_fail(P11S_E_INVAL, "unknown type '%s'", type);
 		if ((r = verify_type(c, st, ks, ti, aud, token, len, now, v)) < 0)
 			return r;
 		if (r == 0)
@@ -269,14 +266,13 @@ tokens_issuing_key(const signer_conf *c, const signer_state *st, const tokens_re
 		   p11s_time now, const pol_key **key, int *type_index)
 {
 	const pol_type_conf *tc;
-	char q[P11S_QUOTE_BUF];
 	int ti;
 
 	*key = NULL;
 	*type_index = -1;
 	if (req->type == NULL || (ti = signer_conf_type_index(c, req->type)) < 0)
-		return p11s_fail(P11S_E_INVAL, "unknown type %s",
-				 p11s_quote_str(req->type, q, sizeof(q)));
+		return p11s_fail(P11S_E_INVAL, "unknown type '%s'",
+				 req->type != NULL ? req->type : "");
 	tc = &c->policy.types[ti];
 	if (req->lifetime < 0 || req->lifetime > tc->token_lifetime)
 		return p11s_fail(P11S_E_INVAL,
