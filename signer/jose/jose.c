@@ -61,42 +61,6 @@ bad(jwt_result *res, jwt_reason why, const char *fmt, ...)
 	return p11s_fail(P11S_E_BADTOKEN, "%s", res->error);
 }
 
-const char *
-jwt_reason_name(jwt_reason r)
-{
-	switch (r) {
-	case JWT_R_NONE:
-		return "none";
-	case JWT_R_MALFORMED:
-		return "malformed";
-	case JWT_R_ALGORITHM:
-		return "algorithm";
-	case JWT_R_NO_KEY:
-		return "no_key";
-	case JWT_R_UNKNOWN_KEY:
-		return "unknown_key";
-	case JWT_R_KEY_REMOVED:
-		return "key_removed";
-	case JWT_R_KEY_RETIRED:
-		return "key_retired";
-	case JWT_R_KEY_EXPIRED:
-		return "key_expired";
-	case JWT_R_SIGNATURE:
-		return "signature";
-	case JWT_R_EXPIRED:
-		return "expired";
-	case JWT_R_NOT_YET_VALID:
-		return "not_yet_valid";
-	case JWT_R_LIFETIME:
-		return "lifetime";
-	case JWT_R_AUDIENCE:
-		return "audience";
-	case JWT_R_ISSUER:
-		return "issuer";
-	}
-	return "malformed";
-}
-
 static const EVP_MD *
 alg_md(p11s_alg alg)
 {
@@ -1004,4 +968,42 @@ jose_jwk(EVP_PKEY *pub, p11s_alg alg, const char *kid, const char *x5t, json_t *
 out:
 	json_decref(jwk);
 	return r;
+}
+
+/* ----------------------------------------------------------------- reasons */
+
+const char *
+jwt_reason_name(jwt_reason r)
+{
+	switch (r) {
+	case JWT_R_NONE:
+		return "none";
+	case JWT_R_MALFORMED:
+		return "malformed";
+	case JWT_R_ALGORITHM:
+		return "algorithm";
+	case JWT_R_NO_KEY:
+		return "no_key";
+	case JWT_R_UNKNOWN_KEY:
+		return "unknown_key";
+	case JWT_R_KEY_REMOVED:
+		return "key_removed";
+	case JWT_R_KEY_RETIRED:
+		return "key_retired";
+	case JWT_R_KEY_EXPIRED:
+		return "key_expired";
+	case JWT_R_SIGNATURE:
+		return "signature";
+	case JWT_R_EXPIRED:
+		return "expired";
+	case JWT_R_NOT_YET_VALID:
+		return "not_yet_valid";
+	case JWT_R_LIFETIME:
+		return "lifetime";
+	case JWT_R_AUDIENCE:
+		return "audience";
+	case JWT_R_ISSUER:
+		return "issuer";
+	}
+	return "malformed";
 }
