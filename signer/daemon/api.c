@@ -610,8 +610,7 @@ handle_status(d_app *a, d_req *r, const d_settings *set, const d_view *v)
 		pol_timeline tl;
 
 		if ((rc = pol_timeline_of(&c->policy, &v->st->pol, tc->name, now, &tl)) != 0) {
-			reply_error(r, status_of(rc), error_code_of(status_of(rc)), "%s",
-				    p11s_errmsg(rc));
+			d_reply_error(r, 500, "internal", "%s", p11s_errmsg(rc));
 			goto out;
 		}
 		t = json_pack(
