@@ -164,18 +164,7 @@ d_app_note_staged_test(d_app *a, const char *type, const char *kid, int ok, p11s
 	pthread_mutex_unlock(&a->mu);
 }
 
-/* ---- helpers ------------------------------------------------------------- */
-
-static json_t *
-json_time(p11s_time t)
-{
-	char buf[32];
-
-	if (t == 0)
-		return json_null();
-	p11s_fmt_utc(t, buf, sizeof(buf));
-	return json_string(buf);
-}
+/* ---- error answers ------------------------------------------------------ */
 
 static void reply_error(d_req *r, int code, const char *error, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -250,6 +239,19 @@ reply_unknown_type(d_req *r, const char *type)
 
 	reply_error(r, 404, "unknown_type", "type %s is not configured",
 		    p11s_quote_str(type, q, sizeof(q)));
+}
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static json_t *
+json_time(p11s_time t)
+{
+	char buf[32];
+
+	if (t == 0)
+		return json_null();
+	p11s_fmt_utc(t, buf, sizeof(buf));
+	return json_string(buf);
 }
 
 static unsigned
@@ -333,14 +335,13 @@ signer_failed(wctx *w, wsigner *e, unsigned worker, const char *what, int err)
 	    worker, what, e->sha1, p11s_errmsg(err), e->backoff_ms);
 }
 
-/* A failure while signing with the state's key (the client named only a
- * type): by its class (common/error.h), an internal error answers 500; the
- * token, the state, or a key the token no longer has or that does not fit
- * answer 503 with back-off. */
 static int
 is_token_fault(int r)
 {
-	return p11s_err_classify(r) != P11S_CLASS_INTERNAL;
+	return r == P11S_E_SESSION || r == P11S_E_HSM || r == P11S_E_MODULE ||
+	       r == P11S_E_TOKEN_NOT_FOUND || r == P11S_E_NOTFOUND || r == P11S_E_LOCK ||
+	       r == P11S_E_CRYPTO || r == P11S_E_KEY_TYPE || r == P11S_E_MECHANISM ||
+	       r == P11S_E_PIN_INCORRECT || r == P11S_E_PIN_LOCKED;
 }
 
 /* ---- POST /v1/tokens ----------------------------------------------------- */
