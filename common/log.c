@@ -106,3 +106,90 @@ p11s_log_openssl(int prio, const char *func, int line, const char *what)
 	if (!any)
 		p11s_log(prio, func, line, "%s", what);
 }
+
+/* ---- rate-limited events ------------------------------------------------- */
+
+static pthread_mutex_t rl_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+static uint64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int
+window_over(const p11s_ratelimit *rl, uint64_t now_ns)
+{
+	return rl->start_ns != 0 && now_ns >= rl->start_ns &&
+	       now_ns - rl->start_ns >= (uint64_t)rl->interval_s * 1000000000u;
+}
+
+unsigned long
+p11s_ratelimit_due(p11s_ratelimit *rl, uint64_t now_ns)
+{
+	unsigned long n;
+
+	if (!window_over(rl, now_ns))
+		return 0;
+	n = rl->suppressed;
+	rl->start_ns = 0;
+	rl->logged = 0;
+	rl->suppressed = 0;
+	return n;
+}
+
+int
+p11s_ratelimit_hit(p11s_ratelimit *rl, uint64_t now_ns, unsigned long *report)
+{
+	*report = p11s_ratelimit_due(rl, now_ns);
+	if (rl->start_ns == 0)
+		rl->start_ns = now_ns != 0 ? now_ns : 1;
+	if (rl->logged < rl->burst) {
+		rl->logged++;
+		return 1;
+	}
+	rl->suppressed++;
+	return 0;
+}
+
+void
+p11s_log_rl(p11s_ratelimit *rl, int prio, const char *func, int line, const char *fmt, ...)
+{
+	char msg[2048];
+	unsigned long report;
+	va_list ap;
+	int emit;
+
+	if (prio > log_max)
+		return;
+	pthread_mutex_lock(&rl_mutex);
+	emit = p11s_ratelimit_hit(rl, mono_ns(), &report);
+	pthread_mutex_unlock(&rl_mutex);
+	if (report > 0)
+		p11s_log(prio, func, line, "%s: %lu more in the last %u s", rl->what, report,
+			 rl->interval_s);
+	if (!emit)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	p11s_log(prio, func, line, "%s", msg);
+}
+
+void
+p11s_log_rl_flush(p11s_ratelimit *rl, int prio, const char *func, int line)
+{
+	unsigned long report;
+
+	if (prio > log_max)
+		return;
+	pthread_mutex_lock(&rl_mutex);
+	report = p11s_ratelimit_due(rl, mono_ns());
+	pthread_mutex_unlock(&rl_mutex);
+	if (report > 0)
+		p11s_log(prio, func, line, "%s: %lu more in the last %u s", rl->what, report,
+			 rl->interval_s);
+}

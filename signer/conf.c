@@ -14,6 +14,7 @@
 #include "common/parse.h"
 #include "common/pin.h"
 #include "signer/conf.h"
+#include "signer/listen.h"
 
 /* ---- the schema ------------------------------------------------------------ */
 
@@ -260,7 +261,7 @@ expectation(const key_def *k, char *out, size_t outlen)
 		snprintf(out, outlen, "ES256, ES384, RS256 or PS256");
 		break;
 	case K_LISTEN:
-		snprintf(out, outlen, "unix:/absolute/path, http://HOST:PORT or https://HOST:PORT");
+		snprintf(out, outlen, "%s", SIGNER_LISTEN_FORMS);
 		break;
 	case K_ROUTES:
 		snprintf(out, outlen, "a comma-separated list of issue, verify and read, or none");
@@ -350,53 +351,6 @@ parse_size(const char *s, int64_t max, int64_t *v)
 	return 0;
 }
 
-/* Host: a name or IPv4 address, or an IPv6 address in brackets. */
-static int
-valid_host(const char *h, size_t len)
-{
-	size_t i;
-
-	if (len == 0)
-		return 0;
-	if (h[0] == '[')
-		return len > 2 && h[len - 1] == ']' &&
-		       strspn(h + 1, "0123456789abcdefABCDEF:.") == len - 2;
-	for (i = 0; i < len; i++)
-		if (!((h[i] >= 'a' && h[i] <= 'z') || (h[i] >= 'A' && h[i] <= 'Z') ||
-		      (h[i] >= '0' && h[i] <= '9') || h[i] == '.' || h[i] == '-'))
-			return 0;
-	return 1;
-}
-
-/* NULL when valid, else the reason. */
-static const char *
-check_listen(const char *v)
-{
-	const char *hp, *colon;
-	int64_t port;
-
-	if (strncmp(v, "unix:", 5) == 0) {
-		if (v[5] != '/')
-			return "needs an absolute socket path";
-		if (strlen(v + 5) > 107)
-			return "has a socket path longer than 107 bytes";
-		return NULL;
-	}
-	if (strncmp(v, "http://", 7) == 0)
-		hp = v + 7;
-	else if (strncmp(v, "https://", 8) == 0)
-		hp = v + 8;
-	else
-		return "is not a listen address";
-	if ((colon = strrchr(hp, ':')) == NULL || (hp[0] == '[' && colon < strchr(hp, ']')))
-		return "has no :PORT";
-	if (!valid_host(hp, (size_t)(colon - hp)))
-		return "has an invalid host (a name, an IPv4 address or [IPv6])";
-	if (parse_uint(colon + 1, 65535, &port) != 0 || port == 0)
-		return "has an invalid port (1 to 65535, nothing after it)";
-	return NULL;
-}
-
 static int
 parse_routes(const char *s, unsigned *out)
 {
@@ -480,6 +434,7 @@ set_value(ctx *x, const key_def *k, size_t idx, const char *v, int line)
 	int b, r;
 	unsigned routes;
 	p11s_alg alg;
+	signer_listen la;
 	char *s;
 
 	switch (k->kind) {
@@ -536,7 +491,7 @@ set_value(ctx *x, const key_def *k, size_t idx, const char *v, int line)
 		*(p11s_alg *)p = alg;
 		return 0;
 	case K_LISTEN:
-		if ((why = check_listen(v)) != NULL)
+		if (signer_listen_parse(v, &la, &why) != 0)
 			return bad_value(x, k, idx, line, v, why);
 		return append_listen(x, v, line);
 	case K_ROUTES:

@@ -3,6 +3,7 @@
 noinst_LIBRARIES += libsigner.a
 libsigner_a_SOURCES = \
 	signer/conf.c signer/conf.h \
+	signer/listen.c signer/listen.h \
 	signer/state.c signer/state.h \
 	signer/tokens.c signer/tokens.h \
 	signer/keytest.c signer/keytest.h \

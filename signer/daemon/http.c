@@ -1,18 +1,14 @@
 /*
- * signerd's HTTP layer: evhttp per (worker, listener), shared listening
- * sockets, optional TLS with client certificates, connection deadlines and
- * graceful stop.  See d_http.h.
+ * signerd's HTTP connection layer: evhttp per (worker, listener), the
+ * connection table, connection deadlines, request accessors and replies,
+ * worker threads and graceful stop.  See http.h; listening sockets are in
+ * listen.c, the TLS context in tls.c.
  */
-/* <config.h>: "config.h" would find signer/config.h (the configuration module) */
 #include "config.h"
 
-#include "signer/daemon/http.h"
+#include "signer/daemon/http_internal.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -21,8 +17,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,7 +28,6 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 #include <event2/thread.h>
-#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include "common/log.h"
@@ -43,32 +36,42 @@
 #define TICK_MS 250
 #define DRAIN_TICK_MS 20
 #define BALANCE_PAUSE_US 1000
+#define FD_RESERVE 64	    /* descriptors kept for the token, logs, files */
+#define UNIX_DEFAULT_MAX 64 /* default max_connections of a UNIX listener */
+
+struct d_wl;
+struct d_worker;
 
 typedef struct d_conn {
-	struct bufferevent *bev; /* we hold one reference */
-	struct d_conn *next;	 /* worker list */
-	struct d_conn *hnext;	 /* hash chain */
-	uint64_t deadline_ns;	 /* a complete request must arrive before */
-	unsigned pending;	 /* requests handled, answer not yet written */
-	unsigned done;		 /* requests answered */
+	struct bufferevent *bev;    /* we hold one reference */
+	struct d_wl *wl;	    /* the listener it came in on, in this worker */
+	struct d_conn *prev, *next; /* that listener's list, oldest first */
+	struct d_conn *hnext;	    /* hash chain */
+	uint64_t since_ns;	    /* accepted */
+	uint64_t deadline_ns;	    /* a complete request must arrive before */
+	unsigned pending;	    /* requests handled, answer not yet written */
+	unsigned done;		    /* requests answered */
 	int tls;
 } d_conn;
 
-typedef struct d_listener {
-	d_listen_addr addr;
-	int fd;
-	char name[300];
-} d_listener;
-
-struct d_worker;
-
-typedef struct d_wl { /* one listener in one worker */
+/*
+ * One listener in one worker.  Each listener has its own connection limit
+ * (max_connections, split between the workers), so clients of one listener
+ * can never take the connections of another: a TCP flood does not starve the
+ * UNIX socket.
+ */
+typedef struct d_wl {
 	struct d_worker *w;
 	d_listener *l;
 	struct evhttp *http;
 	struct evhttp_bound_socket *bound;
 	struct evconnlistener *el; /* owned by http once bound */
-	int paused;		   /* accept paused (connection cap or EMFILE) */
+	d_conn *head, *tail;	   /* open connections, oldest first */
+	size_t n_conns;
+	size_t cap;    /* this worker's share of the listener's limit */
+	int full;      /* at cap and none idle: not accepting until one ends */
+	int fd_short;  /* accept failed for lack of descriptors: wait for a tick */
+	int accepting; /* the evconnlistener is enabled */
 } d_wl;
 
 typedef struct d_worker {
@@ -83,10 +86,9 @@ typedef struct d_worker {
 	struct event *reconf_ev;
 	struct event *tick_ev;
 	struct event *resume_ev; /* re-enables accept after a balancing pause */
-	d_conn *conns;
 	d_conn *hash[CONN_BUCKETS];
-	size_t n_conns;
-	size_t max_conns;
+	size_t n_conns;	    /* over this worker's listeners */
+	int balance_paused; /* above its share of all connections, for a moment */
 	int draining;
 	uint64_t drain_until_ns;
 	SSL_CTX *ssl_ctx; /* this worker's reference */
@@ -135,293 +137,6 @@ d_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* ---- listen addresses ---------------------------------------------------- */
-
-static int
-parse_hostport(const char *s, const char *orig, d_listen_addr *a)
-{
-	const char *colon;
-	size_t hl;
-	char *end;
-	unsigned long port;
-
-	if (s[0] == '[') {
-		const char *rb = strchr(s, ']');
-		if (rb == NULL || rb[1] != ':')
-			return p11s_fail(P11S_E_CONFIG,
-					 "listen address '%s': an IPv6 host must be written "
-					 "in brackets followed by :PORT, e.g. https://[::1]:8443",
-					 orig);
-		hl = (size_t)(rb - s - 1);
-		if (hl == 0 || hl >= sizeof(a->host))
-			return p11s_fail(P11S_E_CONFIG, "listen address '%s': bad IPv6 host", orig);
-		memcpy(a->host, s + 1, hl);
-		a->host[hl] = '\0';
-		colon = rb + 1;
-	} else {
-		colon = strrchr(s, ':');
-		if (colon == NULL)
-			return p11s_fail(P11S_E_CONFIG,
-					 "listen address '%s' lacks a port; expected "
-					 "http://HOST:PORT or https://HOST:PORT",
-					 orig);
-		hl = (size_t)(colon - s);
-		if (hl >= sizeof(a->host) || memchr(s, '/', hl) != NULL)
-			return p11s_fail(P11S_E_CONFIG, "listen address '%s': bad host", orig);
-		memcpy(a->host, s, hl);
-		a->host[hl] = '\0';
-		if (strcmp(a->host, "*") == 0)
-			a->host[0] = '\0';
-	}
-	errno = 0;
-	if (colon[1] < '0' || colon[1] > '9')
-		return p11s_fail(P11S_E_CONFIG,
-				 "listen address '%s': the port must be a number 0-65535", orig);
-	port = strtoul(colon + 1, &end, 10);
-	if (errno != 0 || *end != '\0' || port > 65535)
-		return p11s_fail(P11S_E_CONFIG,
-				 "listen address '%s': the port must be a number 0-65535", orig);
-	snprintf(a->port, sizeof(a->port), "%lu", port);
-	return 0;
-}
-
-int
-d_listen_parse(const char *s, d_listen_addr *out)
-{
-	d_listen_addr a;
-	int r;
-
-	memset(out, 0, sizeof(*out));
-	memset(&a, 0, sizeof(a));
-	if (s == NULL)
-		return p11s_fail(P11S_E_CONFIG, "empty listen address");
-	if (strncmp(s, "unix:", 5) == 0) {
-		const char *p = s + 5;
-		if (p[0] != '/')
-			return p11s_fail(P11S_E_CONFIG,
-					 "listen address '%s': a UNIX socket needs an absolute "
-					 "path, e.g. unix:/run/p11-signer/signerd.sock",
-					 s);
-		if (strlen(p) >= sizeof(a.path))
-			return p11s_fail(P11S_E_CONFIG,
-					 "listen address '%s': the socket path is longer than "
-					 "%zu bytes",
-					 s, sizeof(a.path) - 1);
-		a.kind = D_LISTEN_UNIX;
-		memcpy(a.path, p, strlen(p) + 1);
-	} else if (strncmp(s, "http://", 7) == 0) {
-		a.kind = D_LISTEN_HTTP;
-		if ((r = parse_hostport(s + 7, s, &a)) != 0)
-			return r;
-	} else if (strncmp(s, "https://", 8) == 0) {
-		a.kind = D_LISTEN_HTTPS;
-		if ((r = parse_hostport(s + 8, s, &a)) != 0)
-			return r;
-	} else {
-		return p11s_fail(P11S_E_CONFIG,
-				 "listen address '%s' not understood; expected unix:/PATH, "
-				 "http://HOST:PORT or https://HOST:PORT",
-				 s);
-	}
-	*out = a;
-	return 0;
-}
-
-/* ---- sockets ------------------------------------------------------------- */
-
-static int
-set_nonblock_cloexec(int fd)
-{
-	int fl = fcntl(fd, F_GETFL);
-
-	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
-		return -1;
-	fl = fcntl(fd, F_GETFD);
-	if (fl < 0 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0)
-		return -1;
-	return 0;
-}
-
-static int
-open_unix(d_listener *l)
-{
-	struct sockaddr_un sa;
-	struct stat st;
-	int fd = -1, r = P11S_E_IO;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	memcpy(sa.sun_path, l->addr.path, strlen(l->addr.path) + 1);
-	if (lstat(l->addr.path, &st) == 0) {
-		int probe;
-
-		if (!S_ISSOCK(st.st_mode)) {
-			r = p11s_fail(P11S_E_IO,
-				      "%s exists and is not a socket; refusing to replace it",
-				      l->addr.path);
-			goto out;
-		}
-		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-			close(probe);
-			r = p11s_fail(P11S_E_IO, "another process is serving on %s", l->addr.path);
-			goto out;
-		}
-		if (probe >= 0)
-			close(probe);
-		if (unlink(l->addr.path) != 0) {
-			r = p11s_fail(P11S_E_IO, "cannot remove the stale socket %s: %s",
-				      l->addr.path, strerror(errno));
-			goto out;
-		}
-		log_info("removed stale socket %s", l->addr.path);
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		r = p11s_fail(P11S_E_IO, "cannot bind %s: %s", l->addr.path, strerror(errno));
-		goto out;
-	}
-	if (chmod(l->addr.path, 0660) != 0 || listen(fd, 1024) != 0 ||
-	    set_nonblock_cloexec(fd) != 0) {
-		r = p11s_fail(P11S_E_IO, "cannot listen on %s: %s", l->addr.path, strerror(errno));
-		unlink(l->addr.path);
-		goto out;
-	}
-	snprintf(l->name, sizeof(l->name), "unix:%s", l->addr.path);
-	l->fd = fd;
-	fd = -1;
-	r = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	return r;
-}
-
-static int
-open_tcp(d_listener *l)
-{
-	struct addrinfo hints, *res = NULL, *ai;
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	char hbuf[64], pbuf[16];
-	int fd = -1, r = P11S_E_IO, gai, one = 1, err = 0;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE;
-	gai = getaddrinfo(l->addr.host[0] ? l->addr.host : NULL, l->addr.port, &hints, &res);
-	if (gai != 0) {
-		r = p11s_fail(P11S_E_CONFIG, "cannot resolve listen host '%s': %s", l->addr.host,
-			      gai_strerror(gai));
-		goto out;
-	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-		if (fd < 0) {
-			err = errno;
-			continue;
-		}
-		/* TCP_NODELAY on the listener is inherited by accepted sockets:
-		 * without it small answers wait for the peer's delayed ACK. */
-		if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0 &&
-		    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == 0 &&
-		    bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 1024) == 0 &&
-		    set_nonblock_cloexec(fd) == 0)
-			break;
-		err = errno;
-		close(fd);
-		fd = -1;
-	}
-	if (fd < 0) {
-		r = p11s_fail(P11S_E_IO, "cannot listen on %s:%s: %s",
-			      l->addr.host[0] ? l->addr.host : "*", l->addr.port, strerror(err));
-		goto out;
-	}
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0 ||
-	    getnameinfo((struct sockaddr *)&ss, sl, hbuf, sizeof(hbuf), pbuf, sizeof(pbuf),
-			NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
-		r = p11s_fail(P11S_E_IO, "cannot read the bound address of %s:%s", l->addr.host,
-			      l->addr.port);
-		goto out;
-	}
-	snprintf(l->name, sizeof(l->name), "%s://%s%s%s:%s",
-		 l->addr.kind == D_LISTEN_HTTPS ? "https" : "http",
-		 ss.ss_family == AF_INET6 ? "[" : "", hbuf, ss.ss_family == AF_INET6 ? "]" : "",
-		 pbuf);
-	l->fd = fd;
-	fd = -1;
-	r = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (res != NULL)
-		freeaddrinfo(res);
-	return r;
-}
-
-/* ---- TLS ----------------------------------------------------------------- */
-
-static int
-make_ssl_ctx(const d_tls_conf *tls, SSL_CTX **out)
-{
-	SSL_CTX *ctx = NULL;
-	int r = P11S_E_CRYPTO;
-
-	*out = NULL;
-	if (tls->certificate == NULL || tls->key == NULL) {
-		r = p11s_fail(P11S_E_CONFIG,
-			      "an https listener needs [server] tls_certificate and tls_key");
-		goto out;
-	}
-	ctx = SSL_CTX_new(TLS_server_method());
-	if (ctx == NULL || SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
-		log_openssl("SSL_CTX_new");
-		r = p11s_fail(P11S_E_CRYPTO, "cannot create a TLS context");
-		goto out;
-	}
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-	if (SSL_CTX_use_certificate_chain_file(ctx, tls->certificate) != 1) {
-		log_openssl("SSL_CTX_use_certificate_chain_file");
-		r = p11s_fail(P11S_E_CONFIG,
-			      "cannot load the TLS certificate chain %s (PEM expected)",
-			      tls->certificate);
-		goto out;
-	}
-	if (SSL_CTX_use_PrivateKey_file(ctx, tls->key, SSL_FILETYPE_PEM) != 1 ||
-	    SSL_CTX_check_private_key(ctx) != 1) {
-		log_openssl("SSL_CTX_use_PrivateKey_file");
-		r = p11s_fail(P11S_E_CONFIG, "cannot load the TLS key %s, or it does not match %s",
-			      tls->key, tls->certificate);
-		goto out;
-	}
-	if (tls->client_ca != NULL) {
-		STACK_OF(X509_NAME) * names;
-
-		if (SSL_CTX_load_verify_locations(ctx, tls->client_ca, NULL) != 1 ||
-		    (names = SSL_load_client_CA_file(tls->client_ca)) == NULL) {
-			log_openssl("SSL_CTX_load_verify_locations");
-			r = p11s_fail(P11S_E_CONFIG,
-				      "cannot load the client CA bundle %s (PEM expected)",
-				      tls->client_ca);
-			goto out;
-		}
-		SSL_CTX_set_client_CA_list(ctx, names);
-		/* A certificate is optional in the handshake, but one that is
-		 * presented must verify; routes that require one check in the
-		 * handler (per-route mTLS). */
-		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-		SSL_CTX_set_verify_depth(ctx, 8);
-	}
-	*out = ctx;
-	ctx = NULL;
-	r = 0;
-out:
-	SSL_CTX_free(ctx);
-	ERR_clear_error();
-	return r;
-}
-
 /* ---- connections --------------------------------------------------------- */
 
 static size_t
@@ -441,9 +156,20 @@ conn_find(d_worker *w, const struct bufferevent *bev)
 	return NULL;
 }
 
+/* Rate limits for events a client can repeat at will (SPEC: one line per
+ * event, but never a flood): a few lines a minute, then a count. */
+static p11s_ratelimit rl_expired =
+    P11S_RATELIMIT_INIT("connections closed for sending no complete request in time", 60, 3);
+static p11s_ratelimit rl_evicted =
+    P11S_RATELIMIT_INIT("idle connections closed to make room under max_connections", 60, 3);
+static p11s_ratelimit rl_full =
+    P11S_RATELIMIT_INIT("listeners at max_connections with no idle connection", 60, 3);
+static p11s_ratelimit rl_accept = P11S_RATELIMIT_INIT("failed accepts", 60, 3);
+
 static void
 conn_unlink_free(d_worker *w, d_conn *c)
 {
+	d_wl *wl = c->wl;
 	d_conn **pp;
 
 	for (pp = &w->hash[conn_bucket(c->bev)]; *pp != NULL; pp = &(*pp)->hnext)
@@ -451,28 +177,44 @@ conn_unlink_free(d_worker *w, d_conn *c)
 			*pp = c->hnext;
 			break;
 		}
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		wl->head = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	else
+		wl->tail = c->prev;
 	bufferevent_decref(c->bev);
+	wl->n_conns--;
 	w->n_conns--;
 	atomic_fetch_sub(&w->srv->open_conns, 1);
 	free(c);
 }
 
+/* Accept on this listener in this worker exactly when nothing holds it. */
 static void
-pause_accept(d_worker *w, int pause)
+wl_update(d_wl *wl)
+{
+	d_worker *w = wl->w;
+	int want = !w->draining && !w->balance_paused && !wl->full && !wl->fd_short && wl->cap > 0;
+
+	if (wl->bound == NULL || wl->accepting == want)
+		return;
+	if (want)
+		evconnlistener_enable(wl->el);
+	else
+		evconnlistener_disable(wl->el);
+	wl->accepting = want;
+}
+
+static void
+worker_update(d_worker *w)
 {
 	size_t i;
 
-	for (i = 0; i < w->n_wl; i++) {
-		d_wl *wl = &w->wl[i];
-
-		if (wl->bound == NULL || wl->paused == pause)
-			continue;
-		if (pause)
-			evconnlistener_disable(wl->el);
-		else
-			evconnlistener_enable(wl->el);
-		wl->paused = pause;
-	}
+	for (i = 0; i < w->n_wl; i++)
+		wl_update(&w->wl[i]);
 }
 
 static void
@@ -492,6 +234,72 @@ worker_ssl_refresh(d_worker *w)
 	pthread_mutex_unlock(&s->mu);
 }
 
+static int
+conn_alive(const d_conn *c)
+{
+	bufferevent_data_cb rcb = NULL, wcb = NULL;
+	bufferevent_event_cb ecb = NULL;
+	void *arg = NULL;
+
+	bufferevent_getcb(c->bev, &rcb, &wcb, &ecb, &arg);
+	return ecb != NULL;
+}
+
+/* No request in progress: none being handled or answered, no bytes of the
+ * next one read.  A new connection that has sent nothing yet is idle. */
+static int
+conn_idle(const d_conn *c)
+{
+	return conn_alive(c) && c->pending == 0 &&
+	       evbuffer_get_length(bufferevent_get_input(c->bev)) == 0;
+}
+
+/* Close a connection through evhttp's own error path. */
+static void
+conn_expire(d_conn *c, int say_408)
+{
+	static const char msg[] =
+	    "HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\n"
+	    "Connection: close\r\nContent-Length: 76\r\n\r\n"
+	    "{\"error\":\"request_timeout\",\"detail\":\"the request was not complete in time\"}";
+	int fd = bufferevent_getfd(c->bev);
+
+	if (say_408 && !c->tls && fd >= 0 &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+		ssize_t n = send(fd, msg, sizeof(msg) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+		(void)n; /* best effort: the connection is closed either way */
+	}
+	bufferevent_trigger_event(c->bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT, 0);
+}
+
+/* The oldest idle connection of wl other than `except`, or NULL. */
+static d_conn *
+oldest_idle(d_wl *wl, const d_conn *except)
+{
+	d_conn *c;
+
+	for (c = wl->head; c != NULL; c = c->next)
+		if (c != except && conn_idle(c))
+			return c;
+	return NULL;
+}
+
+/* Close c now and release its descriptor (our reference goes too). */
+static void
+conn_close_now(d_worker *w, d_conn *c)
+{
+	conn_expire(c, 0);
+	if (!conn_alive(c))
+		conn_unlink_free(w, c);
+}
+
+/* Whether wl may take no more connections: at its cap with none idle. */
+static int
+wl_full(d_wl *wl)
+{
+	return wl->n_conns >= wl->cap && oldest_idle(wl, NULL) == NULL;
+}
+
 /* evhttp asks for a bufferevent for every accepted connection. */
 static struct bufferevent *
 conn_new_cb(struct event_base *base, void *arg)
@@ -499,10 +307,10 @@ conn_new_cb(struct event_base *base, void *arg)
 	d_wl *wl = arg;
 	d_worker *w = wl->w;
 	struct bufferevent *bev = NULL;
-	d_conn *c;
+	d_conn *c, *old;
 	size_t b, total;
 
-	if (wl->l->addr.kind == D_LISTEN_HTTPS) {
+	if (wl->l->addr.kind == SIGNER_LISTEN_HTTPS) {
 		SSL *ssl;
 
 		worker_ssl_refresh(w);
@@ -526,22 +334,43 @@ conn_new_cb(struct event_base *base, void *arg)
 	if (c == NULL)
 		return bev; /* served, just without a deadline of ours */
 	c->bev = bev;
-	c->tls = wl->l->addr.kind == D_LISTEN_HTTPS;
-	c->deadline_ns = d_now_ns() + (uint64_t)w->limits.request_timeout * 1000000000u;
+	c->wl = wl;
+	c->tls = wl->l->addr.kind == SIGNER_LISTEN_HTTPS;
+	c->since_ns = d_now_ns();
+	c->deadline_ns = c->since_ns + (uint64_t)w->limits.request_timeout * 1000000000u;
 	/* Our reference keeps the bufferevent (not the connection) alive after
 	 * evhttp frees it, so the sweep can tell that it is gone: a freed
 	 * bufferevent has its callbacks cleared. */
 	bufferevent_incref(bev);
-	c->next = w->conns;
-	w->conns = c;
+	c->prev = wl->tail;
+	if (wl->tail != NULL)
+		wl->tail->next = c;
+	else
+		wl->head = c;
+	wl->tail = c;
 	b = conn_bucket(bev);
 	c->hnext = w->hash[b];
 	w->hash[b] = c;
+	wl->n_conns++;
 	w->n_conns++;
 	total = atomic_fetch_add(&w->srv->open_conns, 1) + 1;
-	if (w->n_conns >= w->max_conns) {
-		log_warn("worker %u: %zu connections open, pausing accept", w->idx, w->n_conns);
-		pause_accept(w, 1);
+	/* Above this listener's limit: make room by closing its oldest idle
+	 * connection (never the one just accepted). */
+	while (wl->n_conns > wl->cap && (old = oldest_idle(wl, c)) != NULL) {
+		log_info_rl(&rl_evicted,
+			    "worker %u: %s holds %zu connections (its share of max_connections "
+			    "is %zu); closing the oldest idle one, open for %llu s",
+			    w->idx, wl->l->name, wl->n_conns, wl->cap,
+			    (unsigned long long)((c->since_ns - old->since_ns) / 1000000000u));
+		conn_close_now(w, old);
+	}
+	if (wl_full(wl)) {
+		log_warn_rl(&rl_full,
+			    "worker %u: %s holds %zu connections, none idle (its share of "
+			    "max_connections is %zu); not accepting there until one ends",
+			    w->idx, wl->l->name, wl->n_conns, wl->cap);
+		wl->full = 1;
+		wl_update(wl);
 	} else if (w->srv->n_w > 1 && w->n_conns * w->srv->n_w > total + w->srv->n_w) {
 		/* All workers watch the same listening sockets, and libevent's
 		 * accept loop would take a whole burst of connections into this
@@ -549,74 +378,48 @@ conn_new_cb(struct event_base *base, void *arg)
 		 * millisecond so that the others take the rest. */
 		static const struct timeval resume = {0, BALANCE_PAUSE_US};
 
-		pause_accept(w, 1);
+		w->balance_paused = 1;
+		worker_update(w);
 		event_add(w->resume_ev, &resume);
 	}
 	return bev;
 }
 
-static int
-conn_alive(const d_conn *c)
-{
-	bufferevent_data_cb rcb = NULL, wcb = NULL;
-	bufferevent_event_cb ecb = NULL;
-	void *arg = NULL;
-
-	bufferevent_getcb(c->bev, &rcb, &wcb, &ecb, &arg);
-	return ecb != NULL;
-}
-
-/* Close a connection through evhttp's own error path. */
-static void
-conn_expire(d_conn *c, int say_408)
-{
-	static const char msg[] =
-	    "HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\n"
-	    "Connection: close\r\nContent-Length: 76\r\n\r\n"
-	    "{\"error\":\"request_timeout\",\"detail\":\"the request was not complete in time\"}";
-	int fd = bufferevent_getfd(c->bev);
-
-	if (say_408 && !c->tls && fd >= 0 &&
-	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
-		ssize_t n = send(fd, msg, sizeof(msg) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
-		(void)n; /* best effort: the connection is closed either way */
-	}
-	bufferevent_trigger_event(c->bev, BEV_EVENT_READING | BEV_EVENT_TIMEOUT, 0);
-}
-
 /* Drop dead connections; expire those past their deadline; during a
- * drain, close idle ones. */
+ * drain, close idle ones; then re-open listeners that have room. */
 static void
 sweep(d_worker *w, uint64_t now)
 {
-	d_conn **pp = &w->conns;
+	size_t i;
 
-	while (*pp != NULL) {
-		d_conn *c = *pp;
+	for (i = 0; i < w->n_wl; i++) {
+		d_wl *wl = &w->wl[i];
+		d_conn *c = wl->head, *next;
 
-		if (conn_alive(c) && c->pending == 0) {
-			int idle =
-			    c->done > 0 && evbuffer_get_length(bufferevent_get_input(c->bev)) == 0;
+		for (; c != NULL; c = next) {
+			next = c->next;
+			if (conn_alive(c) && c->pending == 0) {
+				int idle = c->done > 0 &&
+					   evbuffer_get_length(bufferevent_get_input(c->bev)) == 0;
 
-			if (now >= c->deadline_ns) {
-				log_info(
-				    "worker %u: closing a connection that sent no complete request "
-				    "within %u s",
-				    w->idx, w->limits.request_timeout);
-				conn_expire(c, c->done == 0);
-			} else if (w->draining && idle) {
-				conn_expire(c, 0);
+				if (now >= c->deadline_ns) {
+					log_info_rl(
+					    &rl_expired,
+					    "worker %u: closing a connection to %s that sent "
+					    "no complete request within %u s",
+					    w->idx, wl->l->name, w->limits.request_timeout);
+					conn_expire(c, c->done == 0);
+				} else if (w->draining && idle) {
+					conn_expire(c, 0);
+				}
 			}
+			if (!conn_alive(c))
+				conn_unlink_free(w, c);
 		}
-		if (!conn_alive(c)) {
-			*pp = c->next;
-			conn_unlink_free(w, c);
-			continue;
-		}
-		pp = &c->next;
+		wl->full = wl_full(wl);
+		wl->fd_short = 0;
 	}
-	if (!w->draining && w->n_conns < w->max_conns)
-		pause_accept(w, 0);
+	worker_update(w);
 }
 
 static void
@@ -626,8 +429,8 @@ resume_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (!w->draining && w->n_conns < w->max_conns)
-		pause_accept(w, 0);
+	w->balance_paused = 0;
+	worker_update(w);
 }
 
 static void
@@ -639,8 +442,12 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	sweep(w, now);
-	if (w->draining && (w->conns == NULL || now >= w->drain_until_ns)) {
-		if (w->conns != NULL)
+	p11s_log_rl_flush(&rl_expired, LOG_INFO, __func__, __LINE__);
+	p11s_log_rl_flush(&rl_evicted, LOG_INFO, __func__, __LINE__);
+	p11s_log_rl_flush(&rl_full, LOG_WARNING, __func__, __LINE__);
+	p11s_log_rl_flush(&rl_accept, LOG_WARNING, __func__, __LINE__);
+	if (w->draining && (w->n_conns == 0 || now >= w->drain_until_ns)) {
+		if (w->n_conns != 0)
 			log_warn(
 			    "worker %u: %zu connections still open after the grace period; closing",
 			    w->idx, w->n_conns);
@@ -751,7 +558,7 @@ d_req_worker(const d_req *r)
 d_listen_kind
 d_req_listen_kind(const d_req *r)
 {
-	return r->wl->l->addr.kind;
+	return (d_listen_kind)r->wl->l->addr.kind;
 }
 
 const uint8_t *
@@ -783,7 +590,7 @@ d_req_peer_verified(const d_req *r)
 	struct bufferevent *bev;
 	SSL *ssl;
 
-	if (r->wl->l->addr.kind != D_LISTEN_HTTPS)
+	if (r->wl->l->addr.kind != SIGNER_LISTEN_HTTPS)
 		return 0;
 	evcon = evhttp_request_get_connection(r->ev);
 	if (evcon == NULL || (bev = evhttp_connection_get_bufferevent(evcon)) == NULL ||
@@ -922,16 +729,62 @@ stop_cb(evutil_socket_t fd, short what, void *arg)
 	sweep(w, d_now_ns());
 }
 
+/* Close the oldest idle connection of this worker, TCP listeners first;
+ * 1 when one was closed. */
+static int
+make_room(d_worker *w)
+{
+	d_conn *best = NULL, *c;
+	size_t i;
+	int pass;
+
+	for (pass = 0; pass < 2 && best == NULL; pass++)
+		for (i = 0; i < w->n_wl; i++) {
+			if ((w->wl[i].l->addr.kind == SIGNER_LISTEN_UNIX) != (pass == 1))
+				continue;
+			c = oldest_idle(&w->wl[i], NULL);
+			if (c != NULL && (best == NULL || c->since_ns < best->since_ns))
+				best = c;
+		}
+	if (best == NULL)
+		return 0;
+	log_info_rl(&rl_evicted,
+		    "worker %u: out of file descriptors; closing the oldest idle connection, to %s",
+		    w->idx, best->wl->l->name);
+	conn_close_now(w, best);
+	return 1;
+}
+
+/* The worker whose loop runs in this thread. */
+static _Thread_local d_worker *this_worker;
+
 static void
 accept_error_cb(struct evconnlistener *el, void *arg)
 {
-	d_wl *wl = arg;
+	d_worker *w = this_worker;
+	d_wl *wl = NULL;
 	int err = EVUTIL_SOCKET_ERROR();
+	size_t i;
 
-	(void)el;
-	/* EMFILE/ENFILE: stop accepting until the next sweep frees something. */
-	log_warn("worker %u: accept on %s failed: %s", wl->w->idx, wl->l->name, strerror(err));
-	pause_accept(wl->w, 1);
+	/* evhttp owns the listener's argument (arg is its struct evhttp):
+	 * find our listener from the worker running this loop. */
+	(void)arg;
+	for (i = 0; w != NULL && i < w->n_wl && wl == NULL; i++)
+		if (w->wl[i].el == el)
+			wl = &w->wl[i];
+	if (wl == NULL) {
+		log_warn_rl(&rl_accept, "accept failed: %s", strerror(err));
+		return;
+	}
+	log_warn_rl(&rl_accept, "worker %u: accept on %s failed: %s", wl->w->idx, wl->l->name,
+		    strerror(err));
+	/* Out of descriptors: close this worker's oldest idle TCP connection
+	 * (the UNIX socket serves local operators) and try again; with none to
+	 * close, stop accepting here, and only here, until the next sweep. */
+	if ((err == EMFILE || err == ENFILE) && make_room(wl->w))
+		return;
+	wl->fd_short = 1;
+	wl_update(wl);
 }
 
 static void *
@@ -939,20 +792,34 @@ worker_main(void *arg)
 {
 	d_worker *w = arg;
 
+	this_worker = w;
 	if (event_base_dispatch(w->base) < 0)
 		log_error("worker %u: event loop failed", w->idx);
 	return NULL;
 }
 
+/* This worker's share of a limit of n connections over n_w workers. */
+static size_t
+share(size_t n, unsigned n_w, unsigned idx)
+{
+	return n / n_w + (idx < n % n_w ? 1 : 0);
+}
+
+/*
+ * A worker owns one event_base (w->base): created here, run by worker_main
+ * in the worker's thread, freed by worker_free after the thread has exited.
+ * Everything of the worker (its connections, its listeners' evhttp, its
+ * timers) lives on that base and is touched only from that thread; other
+ * threads reach it only through event_active() on its events.
+ */
 static int
-worker_init(d_server *s, d_worker *w, unsigned idx, size_t max_conns)
+worker_init(d_server *s, d_worker *w, unsigned idx)
 {
 	struct timeval tv = {0, TICK_MS * 1000};
 	size_t i;
 
 	w->srv = s;
 	w->idx = idx;
-	w->max_conns = max_conns;
 	w->limits = s->limits;
 	w->base = event_base_new();
 	if (w->base == NULL)
@@ -993,6 +860,9 @@ worker_init(d_server *s, d_worker *w, unsigned idx, size_t max_conns)
 					 idx);
 		}
 		evconnlistener_set_error_cb(wl->el, accept_error_cb);
+		wl->accepting = 1;
+		wl->cap = share(wl->l->max_conns, s->n_w, idx);
+		wl_update(wl);
 	}
 	apply_limits(w);
 	w->stop_ev = event_new(w->base, -1, 0, stop_cb, w);
@@ -1010,12 +880,9 @@ worker_free(d_worker *w)
 {
 	size_t i;
 
-	while (w->conns != NULL) {
-		d_conn *c = w->conns;
-
-		w->conns = c->next;
-		conn_unlink_free(w, c);
-	}
+	for (i = 0; w->wl != NULL && i < w->n_wl; i++)
+		while (w->wl[i].head != NULL)
+			conn_unlink_free(w, w->wl[i].head);
 	for (i = 0; w->wl != NULL && i < w->n_wl; i++)
 		if (w->wl[i].http != NULL)
 			evhttp_free(w->wl[i].http);
@@ -1053,12 +920,53 @@ threads_enabled(void)
 	return threads_result;
 }
 
+/*
+ * Each listener's connection limit: max_connections when given; otherwise
+ * from the descriptors left (`budget`): a UNIX listener gets a quarter of
+ * them, at most UNIX_DEFAULT_MAX, and the TCP listeners share the rest.
+ * Never below one per worker.
+ */
+static void
+set_limits(d_server *s, size_t budget)
+{
+	size_t i, given = 0, n_unix = 0, n_tcp = 0, rest, unix_max, tcp_max, total = 0;
+
+	for (i = 0; i < s->n_lst; i++) {
+		if (s->lst[i].addr.max_connections != 0)
+			given += s->lst[i].addr.max_connections;
+		else if (s->lst[i].addr.kind == SIGNER_LISTEN_UNIX)
+			n_unix++;
+		else
+			n_tcp++;
+	}
+	rest = budget > given ? budget - given : 0;
+	unix_max = n_unix > 0 ? rest / 4 / n_unix : 0;
+	if (unix_max > UNIX_DEFAULT_MAX)
+		unix_max = UNIX_DEFAULT_MAX;
+	tcp_max = n_tcp > 0 ? (rest - unix_max * n_unix) / n_tcp : 0;
+	for (i = 0; i < s->n_lst; i++) {
+		d_listener *l = &s->lst[i];
+
+		if (l->addr.max_connections != 0)
+			l->max_conns = l->addr.max_connections;
+		else
+			l->max_conns = l->addr.kind == SIGNER_LISTEN_UNIX ? unix_max : tcp_max;
+		if (l->max_conns < s->n_w)
+			l->max_conns = s->n_w;
+		total += l->max_conns;
+	}
+	if (total > budget)
+		log_warn("the listeners may hold %zu connections but the open-file limit leaves "
+			 "about %zu; raise it (LimitNOFILE) or lower max_connections",
+			 total, budget);
+}
+
 int
 d_server_new(const d_server_params *p, d_server **out)
 {
 	d_server *s = NULL;
 	struct rlimit rl;
-	size_t i, max_conns;
+	size_t i, budget;
 	int r = P11S_E_INTERNAL;
 	long ncpu;
 
@@ -1093,19 +1001,25 @@ d_server_new(const d_server_params *p, d_server **out)
 		s->lst[i].fd = -1;
 	s->n_lst = p->n_listen;
 	for (i = 0; i < p->n_listen; i++) {
-		if ((r = d_listen_parse(p->listen[i], &s->lst[i].addr)) != 0)
+		if ((r = signer_listen_parse(p->listen[i], &s->lst[i].addr, NULL)) != 0)
 			goto out;
-		if (s->lst[i].addr.kind == D_LISTEN_HTTPS)
+		if (s->lst[i].addr.kind == SIGNER_LISTEN_HTTPS)
 			s->has_tls = 1;
 	}
 	if (s->has_tls) {
-		if ((r = make_ssl_ctx(&p->tls, &s->ssl_ctx)) != 0)
+		if ((r = d_tls_ctx_new(&p->tls, &s->ssl_ctx)) != 0)
 			goto out;
 		atomic_store(&s->ssl_gen, 1);
 	}
 	for (i = 0; i < s->n_lst; i++) {
-		r = s->lst[i].addr.kind == D_LISTEN_UNIX ? open_unix(&s->lst[i])
-							 : open_tcp(&s->lst[i]);
+		d_listener *l = &s->lst[i];
+
+		if (p->listen_fd != NULL && p->listen_fd[i] >= 0)
+			r = d_listener_adopt(l, p->listen_fd[i]);
+		else if (l->addr.kind == SIGNER_LISTEN_UNIX)
+			r = d_listener_open_unix(l);
+		else
+			r = d_listener_open_tcp(l);
 		if (r != 0)
 			goto out;
 	}
@@ -1113,21 +1027,27 @@ d_server_new(const d_server_params *p, d_server **out)
 	s->n_w = p->workers > 0 ? p->workers : (ncpu > 0 ? (unsigned)ncpu : 1);
 	if (s->n_w > 256)
 		s->n_w = 256;
-	max_conns = 1024;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur > 128)
-		max_conns = (size_t)(rl.rlim_cur - 64) / s->n_w;
+	budget = (size_t)1024 * s->n_w;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		budget = rl.rlim_cur > 128 ? (size_t)(rl.rlim_cur - FD_RESERVE)
+					   : (size_t)rl.rlim_cur / 2;
+	set_limits(s, budget);
 	s->w = calloc(s->n_w, sizeof(*s->w));
 	if (s->w == NULL) {
 		r = p11s_fail(P11S_E_NOMEM, "out of memory");
 		goto out;
 	}
 	for (i = 0; i < s->n_w; i++)
-		if ((r = worker_init(s, &s->w[i], (unsigned)i, max_conns)) != 0)
+		if ((r = worker_init(s, &s->w[i], (unsigned)i)) != 0)
 			goto out;
 	*out = s;
 	s = NULL;
 	r = 0;
 out:
+	/* On failure the caller keeps the sockets it gave. */
+	for (i = 0; s != NULL && s->lst != NULL && p->listen_fd != NULL && i < s->n_lst; i++)
+		if (p->listen_fd[i] >= 0 && s->lst[i].fd == p->listen_fd[i])
+			s->lst[i].fd = -1;
 	d_server_free(s);
 	return r;
 }
@@ -1145,7 +1065,8 @@ d_server_start(d_server *s)
 		s->w[i].started = 1;
 	}
 	for (i = 0; i < s->n_lst; i++)
-		log_info("listening on %s (%u workers)", s->lst[i].name, s->n_w);
+		log_info("listening on %s (%u workers, max_connections %zu)", s->lst[i].name,
+			 s->n_w, s->lst[i].max_conns);
 	return 0;
 }
 
@@ -1175,7 +1096,7 @@ d_server_reload_tls(d_server *s, const d_tls_conf *tls)
 
 	if (!s->has_tls)
 		return 0;
-	if ((r = make_ssl_ctx(tls, &ctx)) != 0)
+	if ((r = d_tls_ctx_new(tls, &ctx)) != 0)
 		return r;
 	pthread_mutex_lock(&s->mu);
 	old = s->ssl_ctx;
@@ -1207,7 +1128,7 @@ close_listeners(d_server *s)
 		if (s->lst[i].fd >= 0) {
 			close(s->lst[i].fd);
 			s->lst[i].fd = -1;
-			if (s->lst[i].addr.kind == D_LISTEN_UNIX)
+			if (s->lst[i].owns_path)
 				unlink(s->lst[i].addr.path);
 		}
 	}

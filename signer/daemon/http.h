@@ -10,7 +10,10 @@
  * timeout, and an absolute deadline per connection: a connection must
  * present a complete request within request_timeout of being accepted or of
  * its previous answer, else it is closed (408 on plain sockets), so clients
- * that trickle bytes (slow loris) cannot hold a connection.
+ * that trickle bytes (slow loris) cannot hold a connection.  Each listener
+ * has its own connection limit (max_connections, split between workers); at
+ * the limit its oldest idle connection is closed to make room, so one
+ * listener's clients never starve another's (the UNIX socket).
  */
 #ifndef P11S_SIGNER_D_HTTP_H
 #define P11S_SIGNER_D_HTTP_H
@@ -21,14 +24,16 @@
 #include <jansson.h>
 
 #include "common/error.h"
+#include "signer/listen.h"
 
 typedef struct d_server d_server;
 typedef struct d_req d_req;
 
+/* The kind of listener a request arrived on (signer/listen.h). */
 typedef enum {
-	D_LISTEN_UNIX = 1,
-	D_LISTEN_HTTP,
-	D_LISTEN_HTTPS,
+	D_LISTEN_UNIX = SIGNER_LISTEN_UNIX,
+	D_LISTEN_HTTP = SIGNER_LISTEN_HTTP,
+	D_LISTEN_HTTPS = SIGNER_LISTEN_HTTPS,
 } d_listen_kind;
 
 typedef enum {
@@ -37,18 +42,6 @@ typedef enum {
 	D_M_POST,
 	D_M_OTHER,
 } d_method;
-
-/* A parsed listen address ("unix:/path", "http://host:port",
- * "https://host:port"; IPv6 hosts in brackets). */
-typedef struct d_listen_addr {
-	d_listen_kind kind;
-	char path[108]; /* UNIX socket path */
-	char host[256]; /* TCP host, "" = any */
-	char port[8];	/* TCP port ("0" = any free port) */
-} d_listen_addr;
-
-/* Pure; the message quotes the address and names the accepted forms. */
-P11S_MUST_CHECK int d_listen_parse(const char *s, d_listen_addr *out);
 
 typedef struct d_tls_conf {
 	const char *certificate; /* PEM chain */
@@ -67,8 +60,16 @@ typedef struct d_limits {
 typedef void (*d_handler_fn)(d_req *req, void *arg);
 
 typedef struct d_server_params {
+	/* listen values (signer/listen.h), parsed with signer_listen_parse */
 	const char *const *listen;
 	size_t n_listen;
+	/* NULL, or one per listen value: an already listening socket to serve
+	 * instead of binding the address (socket activation), or -1 to bind.
+	 * The address still gives the listener's kind and options.  When
+	 * d_server_new succeeds the server owns these sockets (it closes them,
+	 * but never removes the file of an adopted UNIX socket); when it fails
+	 * the caller still does. */
+	const int *listen_fd;
 	d_tls_conf tls; /* required when an https listener is given */
 	d_limits limits;
 	unsigned workers; /* 0 = number of online CPUs */

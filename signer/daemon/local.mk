@@ -2,7 +2,9 @@
 # the published snapshot of keys, the state poller).
 noinst_LIBRARIES += libsignerd.a
 libsignerd_a_SOURCES = \
-	signer/daemon/http.c signer/daemon/http.h \
+	signer/daemon/http.c signer/daemon/http.h signer/daemon/http_internal.h \
+	signer/daemon/listen.c \
+	signer/daemon/tls.c \
 	signer/daemon/metrics.c signer/daemon/metrics.h \
 	signer/daemon/json.c signer/daemon/json.h \
 	signer/daemon/snapshot.c signer/daemon/snapshot.h \

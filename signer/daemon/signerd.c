@@ -346,7 +346,6 @@ main(int argc, char **argv)
 	daemon_ctx d;
 	signer_conf *conf = NULL;
 	sigset_t sigs;
-	size_t i;
 	int o, r, code, level = LOG_INFO;
 
 	memset(&d, 0, sizeof(d));
@@ -388,15 +387,6 @@ main(int argc, char **argv)
 		fprintf(stderr, "signerd: %s\n", p11s_errmsg(r));
 		log_error("%s", p11s_errmsg(r));
 		return EXIT_USAGE;
-	}
-	for (i = 0; i < conf->n_listen; i++) {
-		d_listen_addr la;
-
-		if ((r = d_listen_parse(conf->listen[i], &la)) != 0) {
-			fprintf(stderr, "signerd: %s: %s\n", d.conf_path, p11s_errmsg(r));
-			signer_conf_free(conf);
-			return EXIT_USAGE;
-		}
 	}
 	d_slot_init(&d.settings);
 	d_slot_init(&d.view);

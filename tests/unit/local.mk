@@ -1,5 +1,5 @@
 # tests/unit/: cmocka tests of the pure pieces, one program per module.
-UNIT_COMMON = tests/unit/test_parse tests/unit/test_pin
+UNIT_COMMON = tests/unit/test_parse tests/unit/test_pin tests/unit/test_log
 UNIT_POLICY = tests/unit/test_policy tests/unit/test_policy_view
 UNIT_SIGNER = tests/unit/test_config tests/unit/test_state \
 	tests/unit/test_custody tests/unit/test_audit \
@@ -11,6 +11,10 @@ TESTS += tests/unit/test_uri $(UNIT_COMMON) $(UNIT_POLICY) $(UNIT_SIGNER) $(UNIT
 tests_unit_test_parse_SOURCES = tests/unit/test_parse.c
 tests_unit_test_parse_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_parse_LDADD = $(TEST_COMMON_LIBS)
+
+tests_unit_test_log_SOURCES = tests/unit/test_log.c
+tests_unit_test_log_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_log_LDADD = $(TEST_COMMON_LIBS)
 
 tests_unit_test_pin_SOURCES = tests/unit/test_pin.c
 tests_unit_test_pin_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
@@ -69,5 +73,5 @@ tests_unit_test_d_metrics_LDADD = libsignerd.a $(TEST_COMMON_LIBS) -lpthread
 
 tests_unit_test_d_http_SOURCES = tests/unit/test_d_http.c
 tests_unit_test_d_http_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(LIBEVENT_CFLAGS)
-tests_unit_test_d_http_LDADD = libsignerd.a libcommon.a $(LIBEVENT_LIBS) $(JANSSON_LIBS) \
+tests_unit_test_d_http_LDADD = libsignerd.a libsigner.a libcommon.a $(LIBEVENT_LIBS) $(JANSSON_LIBS) \
 	$(OPENSSL_LIBS) $(CMOCKA_LIBS) -lpthread

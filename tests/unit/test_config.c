@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "signer/conf.h"
+#include "signer/listen.h"
 
 #define H ((int64_t)3600)
 #define D ((int64_t)86400)
@@ -539,6 +540,135 @@ test_type_lead_check(void **state)
 	signer_conf_free(c);
 }
 
+/* ---- the one listen-address parser (configuration and signerd) ---------- */
+
+static void
+test_listen_parse(void **state)
+{
+	signer_listen a;
+
+	(void)state;
+	assert_int_equal(signer_listen_parse("unix:/run/x.sock", &a, NULL), 0);
+	assert_int_equal(a.kind, SIGNER_LISTEN_UNIX);
+	assert_string_equal(a.path, "/run/x.sock");
+	assert_int_equal(a.max_connections, 0);
+	assert_int_equal(signer_listen_parse("http://127.0.0.1:8080", &a, NULL), 0);
+	assert_int_equal(a.kind, SIGNER_LISTEN_HTTP);
+	assert_string_equal(a.host, "127.0.0.1");
+	assert_string_equal(a.port, "8080");
+	assert_int_equal(signer_listen_parse("https://[::1]:8443", &a, NULL), 0);
+	assert_int_equal(a.kind, SIGNER_LISTEN_HTTPS);
+	assert_string_equal(a.host, "::1");
+	assert_string_equal(a.port, "8443");
+	assert_int_equal(signer_listen_parse("https://[::ffff:10.0.0.1]:1", &a, NULL), 0);
+	assert_string_equal(a.host, "::ffff:10.0.0.1");
+	/* "*": every address, for the daemon and the configuration alike */
+	assert_int_equal(signer_listen_parse("https://*:443", &a, NULL), 0);
+	assert_string_equal(a.host, "");
+	assert_string_equal(a.port, "443");
+	assert_int_equal(signer_listen_parse("http://edge-1.example.net:065535", &a, NULL), 0);
+	assert_string_equal(a.port, "65535");
+	/* options after the address */
+	assert_int_equal(signer_listen_parse("http://*:80 max_connections=200", &a, NULL), 0);
+	assert_int_equal(a.max_connections, 200);
+	assert_string_equal(a.port, "80");
+	assert_int_equal(signer_listen_parse("unix:/run/s.sock\t  max_connections=65536", &a, NULL),
+			 0);
+	assert_string_equal(a.path, "/run/s.sock");
+	assert_int_equal(a.max_connections, 65536);
+	/* the configuration takes what signerd serves: "*" and options */
+	{
+		signer_conf *c = parse_ok("[server]\nlisten = http://*:8080 max_connections=20\n"
+					  "listen = unix:/run/s.sock max_connections=4\n");
+
+		assert_int_equal(c->n_listen, 2);
+		assert_string_equal(c->listen[0], "http://*:8080 max_connections=20");
+		signer_conf_free(c);
+	}
+}
+
+static void
+expect_listen_error(const char *s, const char *why)
+{
+	signer_listen a, z;
+	const char *got = "unset";
+	int r;
+
+	memset(&a, 0x5a, sizeof(a));
+	memset(&z, 0, sizeof(z));
+	r = signer_listen_parse(s, &a, &got);
+	assert_int_equal(r, P11S_E_CONFIG);
+	assert_non_null(got);
+	if (strstr(got, why) == NULL)
+		fail_msg("'%s': reason '%s' lacks '%s'", s ? s : "(null)", got, why);
+	/* the message names the value, the reason and what is accepted */
+	if (strstr(p11s_errmsg(r), got) == NULL ||
+	    strstr(p11s_errmsg(r), "expected unix:/absolute/path, http://HOST:PORT") == NULL)
+		fail_msg("'%s': message '%s'", s ? s : "(null)", p11s_errmsg(r));
+	assert_memory_equal(&a, &z, sizeof(z));
+}
+
+static void
+test_listen_parse_refusals(void **state)
+{
+	char l[300];
+
+	(void)state;
+	expect_listen_error(NULL, "is empty");
+	expect_listen_error("", "is empty");
+	/* scheme */
+	expect_listen_error("tcp://1.2.3.4:5", "is not a listen address");
+	expect_listen_error("HTTP://1.2.3.4:5", "is not a listen address");
+	expect_listen_error("unix", "is not a listen address");
+	/* port 0: "any free port" is no address clients can use */
+	expect_listen_error("http://127.0.0.1:0", "0 would bind a port clients cannot know");
+	expect_listen_error("https://*:00", "0 would bind a port clients cannot know");
+	expect_listen_error("http://host:65536", "invalid port");
+	expect_listen_error("http://host:80x", "invalid port");
+	expect_listen_error("http://host:-1", "invalid port");
+	expect_listen_error("http://host:", "invalid port");
+	expect_listen_error("http://host:80/v1", "invalid port");
+	/* missing port */
+	expect_listen_error("http://localhost", "has no :PORT");
+	expect_listen_error("http://[::1]", "has no :PORT");
+	expect_listen_error("https://[::1]8443", "has no :PORT");
+	/* hosts: "*" alone, names, IPv4, IPv6 in brackets only */
+	expect_listen_error("http://:80", "invalid host");
+	expect_listen_error("http://**:80", "invalid host");
+	expect_listen_error("http://*.example:80", "invalid host");
+	expect_listen_error("http://a_b:80", "invalid host");
+	expect_listen_error("http://a/b:80", "invalid host");
+	expect_listen_error("http://::1:80", "invalid host");
+	expect_listen_error("http://[]:80", "invalid IPv6 host");
+	expect_listen_error("http://[fe80::1%eth0]:80", "invalid IPv6 host");
+	expect_listen_error("http://[::1:80", "without its closing ]");
+	/* UNIX paths */
+	expect_listen_error("unix:", "needs an absolute socket path");
+	expect_listen_error("unix:run/s.sock", "needs an absolute socket path");
+	memset(l, 'a', sizeof(l) - 1);
+	l[sizeof(l) - 1] = '\0';
+	memcpy(l, "unix:/", 6);
+	l[5 + 108] = '\0'; /* a 108-byte path: one too many for sun_path */
+	expect_listen_error(l, "longer than 107 bytes");
+	l[5 + 107] = '\0';
+	{
+		signer_listen a;
+
+		assert_int_equal(signer_listen_parse(l, &a, NULL), 0);
+		assert_int_equal(strlen(a.path), 107);
+	}
+	expect_listen_error("unix:/run/a\x01b.sock", "control characters");
+	/* options */
+	expect_listen_error("http://h:80 max_connections=0", "invalid max_connections");
+	expect_listen_error("http://h:80 max_connections=65537", "invalid max_connections");
+	expect_listen_error("http://h:80 max_connections=", "invalid max_connections");
+	expect_listen_error("http://h:80 max_connections=1k", "invalid max_connections");
+	expect_listen_error("http://h:80 backlog=5", "unknown option");
+	expect_listen_error("http://h:80 max_connections", "unknown option");
+	expect_listen_error("http://h:80 max_connections=1 max_connections=2",
+			    "max_connections twice");
+}
+
 static void
 test_value_errors_server(void **state)
 {
@@ -561,7 +691,9 @@ test_value_errors_server(void **state)
 	parse_bad("[server]\nlisten = http://a_b:80\n",
 		  "test.conf:2: [server] listen:", "invalid host", NULL);
 	parse_bad("[server]\nlisten = http://host:0\n",
-		  "test.conf:2: [server] listen:", "invalid port", NULL);
+		  "test.conf:2: [server] listen:", "0 would bind a port clients cannot know", NULL);
+	parse_bad("[server]\nlisten = http://host:80 max_connections=0\n",
+		  "test.conf:2: [server] listen:", "invalid max_connections", NULL);
 	parse_bad("[server]\nlisten = http://host:65536\n",
 		  "test.conf:2: [server] listen:", "invalid port", NULL);
 	parse_bad("[server]\nlisten = http://host:80/v1\n",
@@ -670,6 +802,8 @@ main(void)
 	    cmocka_unit_test(test_value_errors_policy),
 	    cmocka_unit_test(test_value_errors_type),
 	    cmocka_unit_test(test_type_lead_check),
+	    cmocka_unit_test(test_listen_parse),
+	    cmocka_unit_test(test_listen_parse_refusals),
 	    cmocka_unit_test(test_value_errors_server),
 	    cmocka_unit_test(test_server_cross_checks),
 	    cmocka_unit_test(test_custodian_checks),
