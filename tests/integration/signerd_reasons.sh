@@ -32,7 +32,7 @@ EOC
 AV=AudioVideoAuthentication
 OA=OAuthTokenIssuer
 make_key av-old ES256 -60 3600; AV_OLD=$KEY_SHA1
-make_key av-new ES256 -60 3600; AV_NEW=$KEY_SHA1
+make_key av-new ES256 -60 7200; AV_NEW=$KEY_SHA1
 make_key oa-new ES256 -60 3600; OA_NEW=$KEY_SHA1
 # made last: its certificate expires 35 s from now, at least min_lead after E
 make_key oa-old ES256 -60 35; OA_OLD=$KEY_SHA1
