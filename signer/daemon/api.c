@@ -10,36 +10,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "common/log.h"
 #include "common/text.h"
+#include "common/util.h"
 #include "signer/daemon/json.h"
 #include "signer/daemon/metrics.h"
+#include "signer/daemon/signpool.h"
 #include "signer/jose/jose.h"
 #include "signer/status.h"
+#include "signer/timeline_svg.h"
 #include "signer/tokens.h"
 
-#define SIGNERS_PER_WORKER 8
 #define JWKS_SET_MAX 32
-#define BACKOFF_FIRST_MS 250u
-#define BACKOFF_MAX_MS 30000u
 #define NO_KEY_RETRY_S 30
-
-/* One signing key of one worker: its own PKCS#11 session, or a back-off
- * after the token failed. */
-typedef struct wsigner {
-	char sha1[41];
-	p11s_alg alg;
-	hsm_signer *s;
-	uint64_t retry_at_ns; /* no attempt before (after a failure) */
-	unsigned backoff_ms;
-	uint64_t last_use_ns;
-} wsigner;
 
 typedef struct wctx {
 	d_metrics *m;
 	d_cache settings;
 	d_cache view;
-	wsigner sig[SIGNERS_PER_WORKER];
 } wctx;
 
 typedef struct staged_test {
@@ -54,6 +44,7 @@ struct d_app {
 	d_slot *settings;
 	d_slot *view;
 	member_record me;
+	d_pool *pool;
 	wctx *w;
 	unsigned n_w;
 	pthread_mutex_t mu; /* guards the poller's reports below */
@@ -87,9 +78,13 @@ d_app_new(const d_app_params *p, d_app **out)
 	return 0;
 }
 
+static void issue_done(d_job *j, void *arg);
+
 int
 d_app_set_workers(d_app *a, unsigned n)
 {
+	d_pool_params pp;
+	d_ref *sr;
 	unsigned i;
 	int r;
 
@@ -100,20 +95,48 @@ d_app_set_workers(d_app *a, unsigned n)
 	for (i = 0; i < n; i++)
 		if ((r = d_metrics_new(&a->w[i].m)) != 0)
 			return r;
-	return 0;
+	memset(&pp, 0, sizeof(pp));
+	pp.token = a->token;
+	pp.settings = a->settings;
+	pp.view = a->view;
+	sr = d_slot_acquire(a->settings);
+	pp.sessions = sr != NULL ? ((const d_settings *)sr)->conf->sessions : 1;
+	d_ref_put(sr);
+	pp.workers = n;
+	pp.done = issue_done;
+	pp.done_arg = a;
+	return d_pool_new(&pp, &a->pool);
+}
+
+void
+d_app_worker_start(unsigned worker, struct event_base *base, void *arg)
+{
+	d_pool_worker_start(((d_app *)arg)->pool, worker, base);
+}
+
+void
+d_app_worker_stop(unsigned worker, struct event_base *base, void *arg)
+{
+	(void)base;
+	d_pool_worker_stop(((d_app *)arg)->pool, worker);
+}
+
+void
+d_app_stop_signing(d_app *a)
+{
+	if (a != NULL)
+		d_pool_stop(a->pool);
 }
 
 void
 d_app_free(d_app *a)
 {
 	unsigned i;
-	size_t k;
 
 	if (a == NULL)
 		return;
+	d_pool_free(a->pool);
 	for (i = 0; i < a->n_w; i++) {
-		for (k = 0; k < SIGNERS_PER_WORKER; k++)
-			hsm_signer_free(a->w[i].sig[k].s);
 		d_cache_release(&a->w[i].settings);
 		d_cache_release(&a->w[i].view);
 		d_metrics_free(a->w[i].m);
@@ -261,15 +284,6 @@ json_time(p11s_time t)
 	return status_time_json(t);
 }
 
-static unsigned
-retry_after_s(uint64_t at_ns, uint64_t now_ns)
-{
-	uint64_t left = at_ns > now_ns ? at_ns - now_ns : 0;
-	unsigned s = (unsigned)((left + 999999999u) / 1000000000u);
-
-	return s > 0 ? s : 1;
-}
-
 static void
 reply_unavailable(d_req *r, unsigned retry_s, const char *error, const char *detail)
 {
@@ -300,59 +314,13 @@ json_body(d_req *r, size_t *len)
 	return b;
 }
 
-/* ---- signing ------------------------------------------------------------- */
-
-static wsigner *
-signer_slot(wctx *w, const char *sha1, p11s_alg alg)
-{
-	wsigner *oldest = &w->sig[0];
-	size_t i;
-
-	for (i = 0; i < SIGNERS_PER_WORKER; i++) {
-		wsigner *e = &w->sig[i];
-
-		if (e->sha1[0] != '\0' && e->alg == alg && strcmp(e->sha1, sha1) == 0)
-			return e;
-		if (e->last_use_ns < oldest->last_use_ns)
-			oldest = e;
-	}
-	/* Keys no longer used (rolled away) are the least recently used. */
-	hsm_signer_free(oldest->s);
-	memset(oldest, 0, sizeof(*oldest));
-	memcpy(oldest->sha1, sha1, sizeof(oldest->sha1));
-	oldest->alg = alg;
-	return oldest;
-}
-
-static void
-signer_failed(wctx *w, wsigner *e, unsigned worker, const char *what, int err)
-{
-	uint64_t now = d_now_ns();
-
-	hsm_signer_free(e->s);
-	e->s = NULL;
-	e->backoff_ms =
-	    e->backoff_ms == 0
-		? BACKOFF_FIRST_MS
-		: (e->backoff_ms >= BACKOFF_MAX_MS / 2 ? BACKOFF_MAX_MS : 2 * e->backoff_ms);
-	e->retry_at_ns = now + (uint64_t)e->backoff_ms * 1000000u;
-	d_metrics_hsm_error(w->m);
-	log_error(
-	    "worker %u: %s with key %s failed (%s); issuing answers 503 for %u ms, then retries",
-	    worker, what, e->sha1, p11s_errmsg(err), e->backoff_ms);
-}
-
-static int
-is_token_fault(int r)
-{
-	return r == P11S_E_SESSION || r == P11S_E_HSM || r == P11S_E_MODULE ||
-	       r == P11S_E_TOKEN_NOT_FOUND || r == P11S_E_NOTFOUND || r == P11S_E_LOCK ||
-	       r == P11S_E_CRYPTO || r == P11S_E_KEY_TYPE || r == P11S_E_MECHANISM ||
-	       r == P11S_E_PIN_INCORRECT || r == P11S_E_PIN_LOCKED;
-}
-
 /* ---- POST /v1/tokens ----------------------------------------------------- */
 
+/*
+ * Checked here (400/404/503 at once, the same decisions the pool makes
+ * again at signing time), then handed to the signing pool: the worker goes
+ * on serving and answers in issue_done when the signature is back.
+ */
 static void
 handle_issue(d_app *a, d_req *r, wctx *w, const d_settings *set, const d_view *v)
 {
@@ -360,14 +328,9 @@ handle_issue(d_app *a, d_req *r, wctx *w, const d_settings *set, const d_view *v
 	d_issue_req q;
 	tokens_request tr;
 	const pol_key *key = NULL;
-	wsigner *e;
-	char *token = NULL;
-	p11s_time now, exp = 0;
-	uint64_t now_ns;
+	d_job *j = NULL;
+	d_req *dr;
 	int ti, rc;
-	json_t *o = NULL;
-	uint8_t id[HSM_ID_MAX];
-	int id_len;
 	const uint8_t *body;
 	size_t len;
 
@@ -388,8 +351,7 @@ handle_issue(d_app *a, d_req *r, wctx *w, const d_settings *set, const d_view *v
 	tr.aud = q.aud;
 	tr.lifetime = q.lifetime;
 	tr.claims = q.claims;
-	now = p11s_now();
-	rc = tokens_issuing_key(c, v->st, &tr, now, &key, &ti);
+	rc = tokens_issuing_key(c, v->st, &tr, p11s_now(), &key, &ti);
 	if (rc == P11S_E_NOTFOUND) {
 		reply_unavailable(r, NO_KEY_RETRY_S, "no_issuing_key", p11s_errmsg(rc));
 		goto out;
@@ -404,68 +366,57 @@ handle_issue(d_app *a, d_req *r, wctx *w, const d_settings *set, const d_view *v
 		d_reply_error(r, 400, "bad_request", "%s", p11s_errmsg(rc));
 		goto out;
 	}
-	e = signer_slot(w, key->sha1, c->policy.types[ti].alg);
-	now_ns = d_now_ns();
-	e->last_use_ns = now_ns;
-	if (e->s == NULL && now_ns < e->retry_at_ns) {
-		reply_unavailable(r, retry_after_s(e->retry_at_ns, now_ns), "token_unavailable",
-				  "the signing token failed recently; retrying with back-off");
-		goto out;
-	}
-	if (e->s == NULL) {
-		id_len = p11s_unhex(key->id_hex, id, sizeof(id));
-		if (id_len <= 0) {
-			d_reply_error(r, 500, "internal",
-				      "key %s has no usable CKA_ID in the state", key->sha1);
-			goto out;
-		}
-		rc = hsm_signer_open(a->token, id, (size_t)id_len, c->policy.types[ti].alg,
-				     c->session_keys, &e->s);
-		if (rc != 0) {
-			signer_failed(w, e, d_req_worker(r), "opening a signing session", rc);
-			reply_unavailable(r, retry_after_s(e->retry_at_ns, d_now_ns()),
-					  "token_unavailable", p11s_errmsg(rc));
-			goto out;
-		}
-		log_info("worker %u: signing session open for key %s (%s)", d_req_worker(r),
-			 key->sha1, p11s_alg_name(c->policy.types[ti].alg));
-	}
-	rc = tokens_issue(c, v->ks, ti, key, e->s, &tr, now, &token, &exp);
-	if (rc == P11S_E_INVAL) {
-		d_reply_error(r, 400, "bad_request", "%s", p11s_errmsg(rc));
-		goto out;
-	}
-	if (rc == P11S_E_POLICY) {
-		reply_unavailable(r, NO_KEY_RETRY_S, "issuing_certificate_invalid",
-				  p11s_errmsg(rc));
-		goto out;
-	}
-	if (rc != 0) {
-		if (is_token_fault(rc)) {
-			signer_failed(w, e, d_req_worker(r), "signing", rc);
-			reply_unavailable(r, retry_after_s(e->retry_at_ns, d_now_ns()),
-					  "token_unavailable", p11s_errmsg(rc));
-		} else {
-			log_error("worker %u: issuing a %s token failed: %s", d_req_worker(r),
-				  q.type, p11s_errmsg(rc));
-			d_reply_error(r, 500, "internal", "%s", p11s_errmsg(rc));
-		}
-		goto out;
-	}
-	e->backoff_ms = 0;
-	e->retry_at_ns = 0;
-	o = json_pack("{s:s, s:s, s:I}", "token", token, "kid", tokens_kid(v->ks, key->sha1), "exp",
-		      (json_int_t)exp);
-	if (o == NULL) {
+	if ((j = d_job_new()) == NULL || (q.sub != NULL && (j->sub = strdup(q.sub)) == NULL) ||
+	    (q.aud != NULL && (j->aud = strdup(q.aud)) == NULL) ||
+	    (q.claims != NULL && (j->claims = json_deep_copy(q.claims)) == NULL)) {
 		d_reply_error(r, 500, "internal", "out of memory");
 		goto out;
 	}
-	d_metrics_issued(w->m, q.type, tokens_kid(v->ks, key->sha1));
-	d_reply_json(r, 200, o);
+	j->worker = d_req_worker(r);
+	snprintf(j->type, sizeof(j->type), "%s", q.type);
+	j->lifetime = q.lifetime;
+	if ((dr = d_req_defer(r)) == NULL) {
+		d_reply_error(r, 500, "internal", "out of memory");
+		goto out;
+	}
+	j->req = dr;
+	if (d_pool_submit(a->pool, j) == 0) {
+		j = NULL; /* answered by issue_done */
+		goto out;
+	}
+	issue_done(j, a);
 out:
-	json_decref(o);
-	free(token);
+	(void)w;
+	d_job_free(j);
 	d_issue_req_clear(&q);
+}
+
+/* On the worker that took the request: answer a job back from the pool. */
+static void
+issue_done(d_job *j, void *arg)
+{
+	d_app *a = arg;
+	d_req *r = j->req;
+	wctx *w = &a->w[j->worker];
+	uint64_t started = d_req_start_ns(r);
+
+	if (j->status == 200) {
+		d_metrics_issued(w->m, j->type, j->kid);
+		d_reply_raw(r, 200, "application/json", j->body, strlen(j->body));
+	} else {
+		if (j->status == 503) {
+			char ra[16];
+
+			snprintf(ra, sizeof(ra), "%u", j->retry_after > 0 ? j->retry_after : 1);
+			d_reply_header(r, "Retry-After", ra);
+			if (strcmp(j->error, "token_unavailable") == 0)
+				d_metrics_hsm_error(w->m);
+		}
+		d_reply_error(r, j->status, j->error, "%s",
+			      j->body != NULL ? j->body : "out of memory");
+	}
+	j->req = NULL;
+	d_metrics_request(w->m, D_ROUTE_TOKENS, d_now_ns() - started);
 }
 
 /* ---- POST /v1/verify ----------------------------------------------------- */
@@ -530,6 +481,38 @@ out:
 
 /* ---- GET /.well-known/jwks.json, /.well-known/jwks/TYPE.json ------------- */
 
+/* x5c: the certificate (base64 DER, RFC 7517 §4.7); x5t#S256 is the kid
+ * (both the base64url SHA-256 of the certificate's DER). */
+static int
+add_x5c(json_t *jwk, const pol_key *k, const char *kid)
+{
+	unsigned char *b64 = NULL;
+	json_t *chain = NULL;
+	int r = P11S_E_NOMEM;
+
+	if (k->cert_der == NULL || k->cert_len == 0 || k->cert_len > 65536)
+		return p11s_fail(P11S_E_INTERNAL, "key %s has no certificate in the state",
+				 k->sha1);
+	if ((b64 = malloc(4 * ((k->cert_len + 2) / 3) + 1)) == NULL)
+		goto out;
+	EVP_EncodeBlock(b64, k->cert_der, (int)k->cert_len);
+	if ((chain = json_pack("[s]", (const char *)b64)) == NULL ||
+	    json_object_set_new(jwk, "x5c", chain) != 0) {
+		chain = NULL;
+		goto out;
+	}
+	chain = NULL;
+	if (json_object_set_new(jwk, "x5t#S256", json_string(kid)) != 0)
+		goto out;
+	r = 0;
+out:
+	if (r != 0)
+		r = p11s_fail(P11S_E_NOMEM, "out of memory");
+	json_decref(chain);
+	free(b64);
+	return r;
+}
+
 static int
 add_type_jwks(const signer_conf *c, const d_view *v, int ti, p11s_time now, json_t *keys)
 {
@@ -555,11 +538,17 @@ add_type_jwks(const signer_conf *c, const d_view *v, int ti, p11s_time now, json
 			continue; /* a combined certificate serves several types */
 		if ((r = jose_jwk(pub, tc->alg, kid, x5t, &jwk)) != 0)
 			return r;
+		if ((r = add_x5c(jwk, set[i].key, kid)) != 0) {
+			json_decref(jwk);
+			return r;
+		}
 		if (json_array_append_new(keys, jwk) != 0)
 			return p11s_fail(P11S_E_NOMEM, "out of memory");
 	}
 	return 0;
 }
+
+static void reply_cacheable(d_req *r, const signer_conf *c, const json_t *o);
 
 static void
 handle_jwks(d_req *r, const d_settings *set, const d_view *v, const char *type)
@@ -567,7 +556,6 @@ handle_jwks(d_req *r, const d_settings *set, const d_view *v, const char *type)
 	const signer_conf *c = set->conf;
 	json_t *o = NULL, *keys;
 	p11s_time now = p11s_now();
-	char cc[64];
 	size_t ti;
 	int rc = 0, one = -1;
 
@@ -588,10 +576,164 @@ handle_jwks(d_req *r, const d_settings *set, const d_view *v, const char *type)
 		log_error("building the JWKS failed: %s", p11s_errmsg(rc));
 		reply_error(r, status_of(rc), error_code_of(status_of(rc)), "%s", p11s_errmsg(rc));
 	} else {
-		snprintf(cc, sizeof(cc), "public, max-age=%lld", (long long)c->policy.jwks_max_age);
-		d_reply_header(r, "Cache-Control", cc);
-		d_reply_json(r, 200, o);
+		reply_cacheable(r, c, o);
 	}
+	json_decref(o);
+}
+
+/* Does an If-None-Match value name this entity tag (or "*")? */
+static int
+etag_matches(const char *inm, const char *etag)
+{
+	size_t n = strlen(etag);
+	const char *p;
+
+	if (inm == NULL)
+		return 0;
+	for (p = inm; *p != '\0'; p++) {
+		p += strspn(p, " \t");
+		if (*p == '*')
+			return 1;
+		if (strncmp(p, "W/", 2) == 0)
+			p += 2;
+		if (strncmp(p, etag, n) == 0)
+			return 1;
+		if ((p = strchr(p, ',')) == NULL)
+			break;
+	}
+	return 0;
+}
+
+/* A public document (JWKS, discovery): Cache-Control from jwks_max_age, a
+ * strong ETag of the body, 304 for a matching If-None-Match. */
+static void
+reply_cacheable(d_req *r, const signer_conf *c, const json_t *o)
+{
+	char cc[64], hex[65], etag[36];
+	char *text = json_dumps(o, JSON_COMPACT);
+
+	if (text == NULL || p11s_sha256_hex((const uint8_t *)text, strlen(text), hex) != 0) {
+		d_reply_error(r, 500, "internal", "out of memory");
+		goto out;
+	}
+	snprintf(etag, sizeof(etag), "\"%.32s\"", hex);
+	snprintf(cc, sizeof(cc), "public, max-age=%lld", (long long)c->policy.jwks_max_age);
+	d_reply_header(r, "Cache-Control", cc);
+	d_reply_header(r, "ETag", etag);
+	if (etag_matches(d_req_header(r, "If-None-Match"), etag))
+		d_reply_raw(r, 304, "application/json", NULL, 0);
+	else
+		d_reply_raw(r, 200, "application/json", text, strlen(text));
+out:
+	free(text);
+}
+
+/* ---- discovery (RFC 8414, OpenID Connect Discovery 1.0) ----------------- */
+
+#define OIDC_SUFFIX "/.well-known/openid-configuration"
+#define OAUTH_PREFIX "/.well-known/oauth-authorization-server"
+
+/* The origin (scheme://authority) and path of an http(s) issuer URL, the
+ * path without a trailing '/'; -1 when the issuer is not such a URL. */
+static int
+issuer_split(const char *iss, size_t *origin_len, const char **path, size_t *path_len)
+{
+	const char *a, *slash;
+	size_t n;
+
+	if (strncmp(iss, "https://", 8) == 0)
+		a = iss + 8;
+	else if (strncmp(iss, "http://", 7) == 0)
+		a = iss + 7;
+	else
+		return -1;
+	if (*a == '\0' || strpbrk(iss, "?#") != NULL)
+		return -1;
+	slash = strchr(a, '/');
+	*origin_len = slash != NULL ? (size_t)(slash - iss) : strlen(iss);
+	*path = iss + *origin_len;
+	n = strlen(*path);
+	while (n > 0 && (*path)[n - 1] == '/')
+		n--;
+	*path_len = n;
+	return 0;
+}
+
+/* Does a request path ask for the discovery document of issuer iss? */
+static int
+discovery_of(const char *req, const char *iss)
+{
+	size_t ol, pl, n = strlen(req), sl = sizeof(OIDC_SUFFIX) - 1, ql = sizeof(OAUTH_PREFIX) - 1;
+	const char *p;
+
+	if (issuer_split(iss, &ol, &p, &pl) != 0)
+		return 0;
+	if (n == pl + sl && strncmp(req, p, pl) == 0 && strcmp(req + pl, OIDC_SUFFIX) == 0)
+		return 1;
+	return n == ql + pl && strncmp(req, OAUTH_PREFIX, ql) == 0 && strncmp(req + ql, p, pl) == 0;
+}
+
+static void
+handle_discovery(d_req *r, const d_settings *set)
+{
+	const signer_conf *c = set->conf;
+	const char *path = d_req_path(r), *iss = NULL, *p;
+	json_t *o = NULL, *algs = NULL;
+	char uri[1024];
+	size_t ti, n = 0, ol, pl;
+	int one = -1;
+
+	for (ti = 0; ti < c->policy.n_types; ti++) {
+		const char *t = c->type_extra[ti].issuer;
+
+		if (t == NULL || !discovery_of(path, t))
+			continue;
+		if (iss != NULL && strcmp(iss, t) != 0)
+			continue;
+		iss = t;
+		one = (int)ti;
+		n++;
+	}
+	if (iss == NULL || issuer_split(iss, &ol, &p, &pl) != 0) {
+		d_reply_error(r, 404, "not_found",
+			      "no configured issuer has its discovery document here; a type's "
+			      "issuer ISS (an http(s) URL) is described at ISS%s and at "
+			      "%s followed by ISS's path",
+			      OIDC_SUFFIX, OAUTH_PREFIX);
+		return;
+	}
+	/* one type: its own key set; types sharing an issuer: every type's set */
+	if (n == 1)
+		snprintf(uri, sizeof(uri), "%.*s/.well-known/jwks/%s.json", (int)ol, iss,
+			 c->policy.types[one].name);
+	else
+		snprintf(uri, sizeof(uri), "%.*s/.well-known/jwks.json", (int)ol, iss);
+	if ((algs = json_array()) == NULL)
+		goto oom;
+	for (ti = 0; ti < c->policy.n_types; ti++) {
+		const char *a = p11s_alg_name(c->policy.types[ti].alg);
+		size_t k;
+		json_t *have;
+		int dup = 0;
+
+		if (c->type_extra[ti].issuer == NULL || strcmp(c->type_extra[ti].issuer, iss) != 0)
+			continue;
+		json_array_foreach(algs, k, have) if (strcmp(json_string_value(have), a) == 0) dup =
+		    1;
+		if (!dup && json_array_append_new(algs, json_string(a)) != 0)
+			goto oom;
+	}
+	o = json_pack("{s:s, s:s, s:O, s:[s]}", "issuer", iss, "jwks_uri", uri,
+		      "id_token_signing_alg_values_supported", algs, "response_types_supported",
+		      "token");
+	if (o == NULL)
+		goto oom;
+	reply_cacheable(r, c, o);
+	goto out;
+oom:
+	d_reply_error(r, 500, "internal", "out of memory");
+out:
+	json_decref(algs);
 	json_decref(o);
 }
 
@@ -650,7 +792,7 @@ out:
 /* ---- GET /metrics -------------------------------------------------------- */
 
 static void
-handle_metrics(d_app *a, d_req *r, const d_view *v)
+handle_metrics(d_app *a, d_req *r, const d_settings *set, const d_view *v)
 {
 	d_metrics **all = NULL;
 	char *text = NULL, *extra = NULL;
@@ -694,8 +836,12 @@ handle_metrics(d_app *a, d_req *r, const d_view *v)
 		fprintf(f, "p11s_staged_key_test_ok{type=\"%s\",kid=\"%s\"} %d\n", a->tests[i].type,
 			a->tests[i].kid, a->tests[i].ok);
 	pthread_mutex_unlock(&a->mu);
-	if (fclose(f) != 0) {
-		d_reply_error(r, 500, "internal", "out of memory");
+	d_pool_metrics(a->pool, f);
+	d_metrics_process(f);
+	rc = d_metrics_keys(f, set->conf, v, p11s_now());
+	if (fclose(f) != 0 || rc != 0) {
+		d_reply_error(r, 500, "internal", "%s",
+			      rc != 0 ? p11s_errmsg(rc) : "out of memory");
 		goto out;
 	}
 	if ((rc = d_metrics_render(all, a->n_w, extra, &text, &len)) != 0) {
@@ -738,6 +884,12 @@ route_of(const char *path, d_route *route, unsigned *mtls, int *post, char *type
 		*route = D_ROUTE_JWKS;
 		memcpy(type, path + pl, n - pl - sl);
 		type[n - pl - sl] = '\0';
+	} else if (strncmp(path, OAUTH_PREFIX, sizeof(OAUTH_PREFIX) - 1) == 0 ||
+		   (n >= sizeof(OIDC_SUFFIX) - 1 &&
+		    strcmp(path + n - (sizeof(OIDC_SUFFIX) - 1), OIDC_SUFFIX) == 0)) {
+		*route = D_ROUTE_DISCOVERY; /* client certificates as for the JWKS */
+	} else if (strcmp(path, "/v1/timeline.svg") == 0) {
+		*route = D_ROUTE_TIMELINE;
 	} else if (strcmp(path, "/v1/status") == 0) {
 		*route = D_ROUTE_STATUS;
 	} else if (strcmp(path, "/healthz") == 0) {
@@ -791,18 +943,33 @@ d_app_handle(d_req *r, void *arg)
 	switch (route) {
 	case D_ROUTE_TOKENS:
 		handle_issue(a, r, w, set, v);
-		break;
+		return; /* counted when answered (issue_done) */
 	case D_ROUTE_VERIFY:
 		handle_verify(r, w, set, v);
 		break;
 	case D_ROUTE_JWKS:
 		handle_jwks(r, set, v, type[0] != '\0' ? type : NULL);
 		break;
+	case D_ROUTE_DISCOVERY:
+		handle_discovery(r, set);
+		break;
+	case D_ROUTE_TIMELINE: {
+		char *svg = NULL;
+		size_t len = 0;
+		int rc = timeline_svg(&set->conf->policy, &v->st->pol, p11s_now(), &svg, &len);
+
+		if (rc != 0)
+			d_reply_error(r, 500, "internal", "%s", p11s_errmsg(rc));
+		else
+			d_reply_raw(r, 200, "image/svg+xml; charset=utf-8", svg, len);
+		free(svg);
+		break;
+	}
 	case D_ROUTE_STATUS:
 		handle_status(a, r, set, v);
 		break;
 	case D_ROUTE_METRICS:
-		handle_metrics(a, r, v);
+		handle_metrics(a, r, set, v);
 		break;
 	case D_ROUTE_HEALTHZ:
 	default: {

@@ -18,6 +18,7 @@ INTEGRATION_TESTS = \
 	tests/integration/signerd_api.sh \
 	tests/integration/signerd_rollover.sh \
 	tests/integration/signerd_faults.sh \
+	tests/integration/signerd_signpool.sh \
 	tests/integration/status_schema.sh \
 	tests/integration/signerd_conn_limits.sh \
 	tests/integration/tls_token_key.sh \
@@ -25,6 +26,9 @@ INTEGRATION_TESTS = \
 	tests/integration/roll_timing.sh \
 	tests/integration/cert_expiry.sh \
 	tests/integration/members_stale.sh \
+	tests/integration/discovery.sh \
+	tests/integration/metrics_alerting.sh \
+	tests/integration/prometheus_rules.sh \
 	$(NULL)
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \

@@ -105,13 +105,13 @@ check_builtin_defaults(const signer_conf *c)
 	assert_int_equal(t->alg, P11S_ALG_ES256);
 	assert_int_equal(t->token_lifetime, 8 * H);
 	assert_int_equal(t->min_lead, 8 * H);
-	assert_string_equal(e->issuer, "p11-signer");
+	assert_string_equal(e->issuer, "http://localhost/AudioVideoAuthentication");
 	assert_null(e->audience);
 	t = type_of(c, "OAuthTokenIssuer", &e);
 	assert_int_equal(t->alg, P11S_ALG_RS256);
 	assert_int_equal(t->token_lifetime, 1 * H);
 	assert_int_equal(t->min_lead, 24 * H);
-	assert_string_equal(e->issuer, "p11-signer");
+	assert_string_equal(e->issuer, "http://localhost/OAuthTokenIssuer");
 	assert_null(e->audience);
 }
 
@@ -122,6 +122,9 @@ check_defaults(const signer_conf *c)
 	assert_string_equal(c->token_pin, "file:/etc/p11-signer/pin");
 	assert_string_equal(c->lock_file, "/run/p11-signer/token.lock");
 	assert_int_equal(c->session_keys, 0);
+	assert_int_equal(c->sessions, 32);
+	assert_int_equal(c->sign_queue, 4096);
+	assert_int_equal(c->sign_timeout_ms, 1000);
 	assert_int_equal(c->policy.clock_skew, 60);
 	assert_int_equal(c->policy.jwks_max_age, 300);
 	assert_int_equal(c->policy.past_grace, 5);
@@ -211,7 +214,7 @@ test_spec_example(void **state)
 	assert_int_equal(t->alg, P11S_ALG_RS256);
 	assert_int_equal(t->token_lifetime, 1 * H);
 	assert_int_equal(t->min_lead, 24 * H);
-	assert_string_equal(e->issuer, "p11-signer");
+	assert_string_equal(e->issuer, "https://localhost:8443/OAuthTokenIssuer");
 	assert_null(e->audience);
 	assert_int_equal(c->n_listen, 2);
 	assert_string_equal(c->listen[0], "unix:/run/p11-signer/signerd.sock");
@@ -269,7 +272,7 @@ test_full(void **state)
 	assert_int_equal(t->alg, P11S_ALG_ES384);
 	assert_int_equal(t->token_lifetime, 1 * H);
 	assert_int_equal(t->min_lead, 1 * H);
-	assert_string_equal(e->issuer, "p11-signer");
+	assert_string_equal(e->issuer, "http://127.0.0.1:8080/minimal_type");
 	assert_null(e->audience);
 	assert_int_equal(c->n_listen, 3);
 	assert_string_equal(c->listen[0], "unix:/tmp/p11s/signerd.sock");
@@ -317,9 +320,13 @@ test_syntax_variants(void **state)
 	assert_int_equal(c->policy.clock_skew, 60);
 	signer_conf_free(c);
 	/* bools, sizes, route lists */
-	c = parse_ok("[token]\nsession_keys = False\n[server]\nmax_body = 64k\n"
-		     "client_ca = /ca.pem\nmtls_routes = none\n");
+	c = parse_ok("[token]\nsession_keys = False\nsessions = 64\n[server]\nmax_body = 64k\n"
+		     "client_ca = /ca.pem\nmtls_routes = none\nsign_queue = 10\n"
+		     "sign_timeout = 250\n");
 	assert_int_equal(c->session_keys, 0);
+	assert_int_equal(c->sessions, 64);
+	assert_int_equal(c->sign_queue, 10);
+	assert_int_equal(c->sign_timeout_ms, 250);
 	assert_int_equal(c->max_body, 65536);
 	assert_int_equal(c->mtls_routes, SIGNER_MTLS_NONE);
 	signer_conf_free(c);
@@ -729,6 +736,14 @@ test_value_errors_server(void **state)
 		  "test.conf:2: [server] poll_interval_ms:", NULL);
 	parse_bad("[server]\npoll_interval_ms = 500ms\n",
 		  "test.conf:2: [server] poll_interval_ms: \"500ms\" is not a whole number", NULL);
+	parse_bad("[token]\nsessions = 0\n",
+		  "test.conf:2: [token] sessions:", "a whole number between 1 and 1024", NULL);
+	parse_bad("[token]\nsessions = 1025\n", "test.conf:2: [token] sessions:", NULL);
+	parse_bad("[server]\nsign_queue = 0\n",
+		  "test.conf:2: [server] sign_queue:", "between 1 and 1000000", NULL);
+	parse_bad("[server]\nsign_timeout = 0\n",
+		  "test.conf:2: [server] sign_timeout:", "milliseconds between 1 and 60000", NULL);
+	parse_bad("[server]\nsign_timeout = 1s\n", "test.conf:2: [server] sign_timeout:", NULL);
 	parse_bad("[audit]\njournal = audit.jsonl\n",
 		  "test.conf:2: [audit] journal:", "is not an absolute path", NULL);
 	parse_bad("[custodian bob]\ncertificate = bob.pem\n",
