@@ -358,7 +358,18 @@ staging_candidate(cli *c, const json_t *content, hsm_key_list **l, pol_key *pk, 
 	}
 	if ((r = cli_pol_key(ki, pk)) != 0)
 		return r;
-	return cli_candidate(c, ki, pk, cand);
+	{
+		const char *types[16];
+		size_t n = 0, i;
+		json_t *v;
+
+		json_array_foreach(json_object_get(content, "types"), i, v)
+		{
+			if (json_is_string(v) && n < sizeof(types) / sizeof(types[0]))
+				types[n++] = json_string_value(v);
+		}
+		return cli_candidate(c, ki, pk, types, n, cand);
+	}
 }
 
 /* Sign the approval of ap->id as ap->custodian at ap->now into ap->approval. */

@@ -68,7 +68,8 @@ finish(int r, const pol_refusal *why)
 
 /* Resolve --thumbprint to a key on the token with its candidate facts. */
 static int
-resolve_key(cli *c, const char *thumb, hsm_key_list **l, pol_key *pk, pol_candidate *cand)
+resolve_key(cli *c, const char *thumb, const char *const *types, size_t n_types, hsm_key_list **l,
+	    pol_key *pk, pol_candidate *cand)
 {
 	const hsm_key_info *ki;
 	hsm_token *t;
@@ -79,7 +80,7 @@ resolve_key(cli *c, const char *thumb, hsm_key_list **l, pol_key *pk, pol_candid
 	if ((r = cli_token(c, &t)) != 0 || (r = hsm_list_keys(t, l)) != 0 ||
 	    (r = cli_find_key(*l, thumb, &ki)) != 0 || (r = cli_pol_key(ki, pk)) != 0)
 		return r;
-	return cli_candidate(c, ki, pk, cand);
+	return cli_candidate(c, ki, pk, types, n_types, cand);
 }
 
 static int
@@ -160,7 +161,7 @@ run_assign(cli *c, int argc, char **argv)
 	if ((r = cli_split_types(type_arg, &types_buf, &types, &n)) != 0 ||
 	    (r = check_types(c->conf, types, n)) != 0 ||
 	    (r = audit_begin(c->conf, &p.audit)) != 0 ||
-	    (r = resolve_key(c, thumb, &l, &pk, &cand)) != 0)
+	    (r = resolve_key(c, thumb, types, n, &l, &pk, &cand)) != 0)
 		goto out;
 	p.pc = &c->conf->policy;
 	p.types = types;
@@ -730,7 +731,7 @@ run_roll(cli *c, int argc, char **argv)
 	if ((r = cli_split_types(type_arg, &types_buf, &types, &n)) != 0 ||
 	    (r = check_types(c->conf, types, n)) != 0 ||
 	    (!p.dry_run && (r = audit_begin(c->conf, &p.audit)) != 0) ||
-	    (r = resolve_key(c, thumb, &l, &pk, &cand)) != 0)
+	    (r = resolve_key(c, thumb, types, n, &l, &pk, &cand)) != 0)
 		goto out;
 	p.pc = &c->conf->policy;
 	p.types = types;
