@@ -32,7 +32,31 @@ enum p11s_err {
 	P11S_E_CONFLICT = -41, /* concurrent write conflict (retry) */
 	P11S_E_POLICY = -42,   /* refused by the rollover policy */
 	P11S_E_BADTOKEN = -43, /* a JWT failed verification */
+
+	/* state written by a newer release (format number above ours): upgrade */
+	P11S_E_STATE_FORMAT = -44,
+	/* the audit journal cannot be written: the change is refused */
+	P11S_E_JOURNAL = -45,
 };
+
+/*
+ * What kind of failure an error code is: the one classification behind the
+ * CLI's exit status (SPEC §8) and signerd's choice of 4xx / 503 / 500.
+ */
+typedef enum p11s_err_class {
+	P11S_CLASS_OK = 0,
+	P11S_CLASS_USAGE,	    /* the caller's input or files: fix them (exit 2, 400/404) */
+	P11S_CLASS_REFUSED,	    /* refused by policy or an invalid token (exit 1, 422) */
+	P11S_CLASS_TOKEN_TRANSIENT, /* token unreachable or busy: retrying may help (exit 3, 503) */
+	P11S_CLASS_TOKEN_FATAL,	    /* token refuses for good (PIN, mechanism) (exit 3, 503) */
+	P11S_CLASS_STATE,	    /* state on the token unreadable or in conflict (exit 3, 503) */
+	P11S_CLASS_INTERNAL,	    /* a bug, memory, a library failure (exit 3, 500) */
+} p11s_err_class;
+
+/* Class of an error code; unknown codes are P11S_CLASS_INTERNAL. */
+p11s_err_class p11s_err_classify(int err);
+/* "ok", "usage", "refused", "token_transient", "token_fatal", "state", "internal". */
+const char *p11s_err_class_name(p11s_err_class c);
 
 /* Static description of an error code. */
 const char *p11s_strerror(int err);

@@ -7,6 +7,16 @@
 #include <time.h>
 
 #include "common/parse.h"
+#include "common/text.h"
+
+/* The operator's text quoted for a message (one per message). */
+static const char *
+quoted(const char *s)
+{
+	static _Thread_local char buf[160];
+
+	return p11s_quote_str(s, buf, sizeof(buf));
+}
 
 /* ---- durations ----------------------------------------------------------- */
 
@@ -40,9 +50,9 @@ p11s_parse_duration(const char *s, int64_t *seconds)
 	}
 	if (p == s)
 		return p11s_fail(P11S_E_INVAL,
-				 "invalid duration \"%.80s\": it must start with a digit (no sign, "
+				 "invalid duration %s: it must start with a digit (no sign, "
 				 "no space); %s",
-				 s, duration_forms);
+				 quoted(s), duration_forms);
 	while (is_digit(*p))
 		p++;
 	switch (*p) {
@@ -64,21 +74,20 @@ p11s_parse_duration(const char *s, int64_t *seconds)
 	case '.':
 	case ',':
 		return p11s_fail(P11S_E_INVAL,
-				 "invalid duration \"%.80s\": fractions are not accepted; %s", s,
+				 "invalid duration %s: fractions are not accepted; %s", quoted(s),
 				 duration_forms);
 	default:
-		return p11s_fail(P11S_E_INVAL, "invalid duration \"%.80s\": unknown unit; %s", s,
+		return p11s_fail(P11S_E_INVAL, "invalid duration %s: unknown unit; %s", quoted(s),
 				 duration_forms);
 	}
 	if (*p != '\0' && p[1] != '\0')
 		return p11s_fail(P11S_E_INVAL,
-				 "invalid duration \"%.80s\": unexpected text after the unit; %s",
-				 s, duration_forms);
+				 "invalid duration %s: unexpected text after the unit; %s",
+				 quoted(s), duration_forms);
 	if (v > DURATION_MAX / mult)
-		return p11s_fail(
-		    P11S_E_INVAL,
-		    "invalid duration \"%.80s\": too large (the maximum is 36500d); %s", s,
-		    duration_forms);
+		return p11s_fail(P11S_E_INVAL,
+				 "invalid duration %s: too large (the maximum is 36500d); %s",
+				 quoted(s), duration_forms);
 	*seconds = v * mult;
 	return 0;
 }
@@ -91,7 +100,7 @@ static const char date_forms[] =
 static int
 date_fail(const char *s, const char *why)
 {
-	return p11s_fail(P11S_E_INVAL, "invalid date \"%.80s\": %s; %s", s, why, date_forms);
+	return p11s_fail(P11S_E_INVAL, "invalid date %s: %s; %s", quoted(s), why, date_forms);
 }
 
 /* Between min and max decimal digits at *p (more digits are left for the
@@ -399,27 +408,24 @@ p11s_thumbprint_normalize(const char *in, char out[65])
 			c = (char)(c - 'A' + 'a');
 		if (!is_digit(c) && !(c >= 'a' && c <= 'f')) {
 			out[0] = '\0';
-			return p11s_fail(
-			    P11S_E_INVAL,
-			    "invalid thumbprint \"%.140s\": it contains characters other "
-			    "than hex digits; %s",
-			    in, thumb_forms);
+			return p11s_fail(P11S_E_INVAL,
+					 "invalid thumbprint %s: it contains characters other "
+					 "than hex digits; %s",
+					 quoted(in), thumb_forms);
 		}
 		if (n == 64) {
 			out[0] = '\0';
-			return p11s_fail(
-			    P11S_E_INVAL,
-			    "invalid thumbprint \"%.140s\": more than 64 hex digits; %s", in,
-			    thumb_forms);
+			return p11s_fail(P11S_E_INVAL,
+					 "invalid thumbprint %s: more than 64 hex digits; %s",
+					 quoted(in), thumb_forms);
 		}
 		out[n++] = c;
 	}
 	out[n] = '\0';
 	if (n < 8) {
 		out[0] = '\0';
-		return p11s_fail(P11S_E_INVAL,
-				 "thumbprint \"%.140s\" is too short (%zu hex digits); %s", in, n,
-				 thumb_forms);
+		return p11s_fail(P11S_E_INVAL, "thumbprint %s is too short (%zu hex digits); %s",
+				 quoted(in), n, thumb_forms);
 	}
 	return 0;
 }
@@ -444,8 +450,8 @@ p11s_thumbprint_match(const char *query, const char *const *sha1, const char *co
 	*index = 0;
 	qlen = query == NULL ? 0 : strlen(query);
 	if (qlen < 8 || qlen > 64 || strspn(query, "0123456789abcdef") != qlen)
-		return p11s_fail(P11S_E_INVAL, "invalid thumbprint \"%.80s\"; %s",
-				 query == NULL ? "" : query, thumb_forms);
+		return p11s_fail(P11S_E_INVAL, "invalid thumbprint %s; %s", quoted(query),
+				 thumb_forms);
 	list[0] = '\0';
 	for (i = 0; i < n; i++) {
 		int m = thumb_matches(query, qlen, sha1 == NULL ? NULL : sha1[i], 40) ||

@@ -3,12 +3,19 @@
  * bodies of POST /v1/tokens and POST /v1/verify from any client that may
  * connect, and the Content-Type check.  Input: the request body; both
  * parsers read every input.
+ *
+ * Oracle of the answers (issue: 500 "out of memory" for a cut UTF-8
+ * sequence): every error message a parser leaves, and every message signerd
+ * builds around the client's strings (p11s_quote), is valid UTF-8 and makes
+ * a JSON answer {"error", "detail"} that serialises and parses back to the
+ * same text.
  */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/text.h"
 #include "fuzz/fuzz.h"
 #include "signer/daemon/json.h"
 #include "signer/jose/jose.h"
@@ -24,6 +31,40 @@ check_str(const char *s, int required, size_t max)
 	}
 	if (s[0] == '\0' || strlen(s) > max)
 		abort();
+}
+
+/* The answer signerd sends for `msg` must be valid JSON carrying it whole. */
+static void
+check_answer(const char *msg)
+{
+	json_t *o, *back;
+	char *text;
+
+	if (!p11s_utf8_valid(msg, strlen(msg)))
+		abort();
+	o = json_pack("{s:s, s:s}", "error", "bad_request", "detail", msg);
+	if (o == NULL)
+		abort();
+	text = json_dumps(o, JSON_COMPACT);
+	if (text == NULL)
+		abort();
+	back = json_loads(text, 0, NULL);
+	if (back == NULL || strcmp(json_string_value(json_object_get(back, "detail")), msg) != 0)
+		abort();
+	json_decref(back);
+	free(text);
+	json_decref(o);
+}
+
+/* A message quoting client text as the handlers do ("type X is not configured"). */
+static void
+check_quoted(const void *text, size_t len)
+{
+	char q[P11S_QUOTE_BUF], msg[256];
+
+	p11s_quote(text, len, q, sizeof(q));
+	snprintf(msg, sizeof(msg), "type %s is not configured", q);
+	check_answer(msg);
 }
 
 int
@@ -43,9 +84,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    (iq.claims != NULL &&
 		     (!json_is_object(iq.claims) || json_object_size(iq.claims) > D_CLAIMS_MAX)))
 			abort();
+		check_quoted(iq.type, strlen(iq.type));
 	} else if (iq.root != NULL || (r != P11S_E_INVAL && r != P11S_E_NOMEM) ||
 		   strlen(p11s_errmsg(r)) == 0) {
 		abort();
+	} else {
+		check_answer(p11s_errmsg(r));
 	}
 	d_issue_req_clear(&iq);
 
@@ -56,16 +100,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		check_str(vq.type, 0, D_TYPE_MAX);
 		check_str(vq.aud, 0, D_SUB_MAX);
+		if (vq.type != NULL)
+			check_quoted(vq.type, strlen(vq.type));
 	} else if (vq.root != NULL || (r != P11S_E_INVAL && r != P11S_E_NOMEM) ||
 		   strlen(p11s_errmsg(r)) == 0) {
 		abort();
+	} else {
+		check_answer(p11s_errmsg(r));
 	}
 	d_verify_req_clear(&vq);
 
-	/* Header values and verifier messages are text from the same client. */
+	/* The raw bytes as a path's type name (GET /.well-known/jwks/X.json). */
+	check_quoted(data, size);
+
+	/* Header values are text from the same client. */
 	if ((s = fuzz_strndup(data, size)) != NULL) {
 		(void)d_content_type_is_json(s);
-		(void)strlen(d_verify_reason(s));
 		free(s);
 	}
 	return 0;

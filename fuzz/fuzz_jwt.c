@@ -24,6 +24,7 @@
 #include <openssl/x509.h>
 
 #include "common/log.h"
+#include "common/text.h"
 #include "common/util.h"
 #include "fuzz/fuzz.h"
 #include "fuzz/fuzz_jwt_keys.h"
@@ -193,6 +194,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (strnlen(res.kid, sizeof(res.kid)) == sizeof(res.kid) ||
 	    strnlen(res.error, sizeof(res.error)) == sizeof(res.error))
+		abort();
+	/* A refusal has its reason, and its sentence goes into a JSON answer as
+	 * is: it must be valid UTF-8 whatever the token held. */
+	if (r == P11S_E_BADTOKEN &&
+	    (res.reason == JWT_R_NONE || !p11s_utf8_valid(res.error, strlen(res.error))))
 		abort();
 	jwt_result_clear(&res);
 	free(tok);

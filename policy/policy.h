@@ -127,9 +127,10 @@ const char *pol_rule_name(pol_rule r);
 /* Facts about the candidate key that only the token can establish (rule 1, 3b). */
 typedef struct pol_candidate {
 	const pol_key *key;
-	int on_token;	       /* private key and certificate are on the token */
-	int cert_matches_key;  /* certificate public key == private key */
-	int test_signature_ok; /* rule 3b; ignored by pol_check_assign */
+	int on_token;			  /* private key and certificate are on the token */
+	int cert_matches_key;		  /* certificate public key == private key */
+	int test_signature_ok;		  /* rule 3b; ignored by pol_check_assign */
+	const char *test_signature_error; /* why 3b failed (quoted in the refusal), or NULL */
 } pol_candidate;
 
 /*

@@ -495,10 +495,15 @@ pol_check_roll(const pol_conf *c, const pol_state *s, const char *const *types, 
 
 	/* Rule 3b. */
 	if (!k->test_signature_ok) {
-		r = poli_refuse(why, POL_R_TEST_SIGNATURE, NULL, 0, 0,
-				"A test signature made with key %s did not verify with its "
-				"certificate.",
-				key->sha1);
+		if (k->test_signature_error != NULL)
+			r = poli_refuse(why, POL_R_TEST_SIGNATURE, NULL, 0, 0,
+					"A test signature with key %s failed: %s.", key->sha1,
+					k->test_signature_error);
+		else
+			r = poli_refuse(why, POL_R_TEST_SIGNATURE, NULL, 0, 0,
+					"A test signature made with key %s did not verify with its "
+					"certificate.",
+					key->sha1);
 		goto out;
 	}
 	r = 0;

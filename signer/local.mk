@@ -6,6 +6,7 @@ libsigner_a_SOURCES = \
 	signer/listen.c signer/listen.h \
 	signer/state.c signer/state.h \
 	signer/tokens.c signer/tokens.h \
+	signer/keytest.c signer/keytest.h \
 	signer/custody.c signer/custody.h \
 	signer/audit.c signer/audit.h \
 	signer/timeline_svg.c signer/timeline_svg.h \

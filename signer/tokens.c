@@ -164,15 +164,20 @@ verify_type(const signer_conf *c, const signer_state *st, const tokens_keyset *k
 	return 1;
 }
 
-/* How telling a failure is, to pick one reason across types. */
+/* How telling a failure is, to pick one reason across types: a type with
+ * no key says least, a kid unknown to a type little, any other failure
+ * (the token reached a key of that type) most. */
 static int
-error_rank(const char *error)
+error_rank(jwt_reason why)
 {
-	if (strstr(error, "verification set is empty") != NULL)
+	switch (why) {
+	case JWT_R_NO_KEY:
 		return 1;
-	if (strstr(error, "unknown kid") != NULL)
+	case JWT_R_UNKNOWN_KEY:
 		return 2;
-	return 3;
+	default:
+		return 3;
+	}
 }
 
 /* The kid of the token's (unverified) header into v->jwt.kid, when the
@@ -206,7 +211,7 @@ explain_kid(const signer_state *st, const tokens_keyset *ks, const char *type, p
 {
 	char utc[40];
 
-	if (error_rank(v->jwt.error) > 2)
+	if (error_rank(v->jwt.reason) > 2)
 		return;
 	if (v->jwt.kid[0] == '\0')
 		header_kid(token, len, v);
@@ -220,15 +225,18 @@ explain_kid(const signer_state *st, const tokens_keyset *ks, const char *type, p
 			continue;
 		if (k->removed_at != 0) {
 			p11s_fmt_utc(k->removed_at, utc, sizeof(utc));
+			v->jwt.reason = JWT_R_KEY_REMOVED;
 			snprintf(v->jwt.error, sizeof(v->jwt.error),
 				 "the token's key %s was removed at %s", k->sha1, utc);
 		} else if (k->not_after <= now) {
 			p11s_fmt_utc(k->not_after, utc, sizeof(utc));
+			v->jwt.reason = JWT_R_KEY_EXPIRED;
 			snprintf(v->jwt.error, sizeof(v->jwt.error),
 				 "the certificate of the token's key %s expired at %s", k->sha1,
 				 utc);
 			v->key_expired = 1;
 		} else {
+			v->jwt.reason = JWT_R_KEY_RETIRED;
 			snprintf(v->jwt.error, sizeof(v->jwt.error),
 				 "the token's key %s is not in the verification set of %s", k->sha1,
 				 type != NULL ? type : "any type");
@@ -243,6 +251,7 @@ tokens_verify(const signer_conf *c, const signer_state *st, const tokens_keyset 
 	      tokens_verdict *v)
 {
 	char error[sizeof(v->jwt.error)] = "", kid[sizeof(v->jwt.kid)] = "";
+	jwt_reason why = JWT_R_NONE;
 	int r, rank = 0;
 
 	memset(v, 0, sizeof(*v));
@@ -261,15 +270,22 @@ tokens_verify(const signer_conf *c, const signer_state *st, const tokens_keyset 
 		r = verify_type(c, st, ks, (int)ti, aud, token, len, now, v);
 		if (r != 0)
 			return r < 0 ? r : 0;
-		if (error_rank(v->jwt.error) > rank) {
-			rank = error_rank(v->jwt.error);
+		if (error_rank(v->jwt.reason) > rank) {
+			rank = error_rank(v->jwt.reason);
+			why = v->jwt.reason;
 			memcpy(error, v->jwt.error, sizeof(error));
 		}
 		if (v->jwt.kid[0] != '\0')
 			memcpy(kid, v->jwt.kid, sizeof(kid));
 	}
+	if (rank == 0) {
+		why = JWT_R_NO_KEY;
+		snprintf(error, sizeof(error),
+			 "no type is configured: no key can verify the token");
+	}
 	memcpy(v->jwt.error, error, sizeof(error));
 	memcpy(v->jwt.kid, kid, sizeof(kid));
+	v->jwt.reason = why;
 	explain_kid(st, ks, NULL, now, token, len, v);
 	return 0;
 }

@@ -18,6 +18,7 @@
 #include "signer/cli/cli.h"
 #include "signer/custody.h"
 #include "signer/jose/jose.h"
+#include "signer/keytest.h"
 
 static const cli_command *const commands[] = {
     &cli_cmd_keygen, &cli_cmd_csr,    &cli_cmd_import,	  &cli_cmd_list,
@@ -49,22 +50,18 @@ main_usage(FILE *f)
 int
 cli_exit_code(int err)
 {
-	switch (err) {
-	case P11S_OK:
+	/* One classification for the CLI and signerd (common/error.h). */
+	switch (p11s_err_classify(err)) {
+	case P11S_CLASS_OK:
 		return EXIT_OK;
-	case P11S_E_POLICY:
-	case P11S_E_BADTOKEN:
-	case P11S_E_KEY_MISMATCH:
-	case P11S_E_KEY_TYPE:
-	case P11S_E_EXISTS:
+	case P11S_CLASS_REFUSED:
 		return EXIT_REFUSED;
-	case P11S_E_INVAL:
-	case P11S_E_CONFIG:
-	case P11S_E_NOTFOUND:
-	case P11S_E_AMBIGUOUS:
-	case P11S_E_IO:
-	case P11S_E_PIN_SOURCE:
+	case P11S_CLASS_USAGE:
 		return EXIT_USAGE;
+	case P11S_CLASS_TOKEN_TRANSIENT:
+	case P11S_CLASS_TOKEN_FATAL:
+	case P11S_CLASS_STATE:
+	case P11S_CLASS_INTERNAL:
 	default:
 		return EXIT_TOKEN;
 	}
@@ -156,7 +153,9 @@ cli_journal_edit(audit_txn *x, signer_state *st, const char *actor, const char *
 	json_t *anchor = NULL, *copy;
 	int r;
 
-	if (details == NULL || (copy = json_deep_copy(details)) == NULL) {
+	if (details == NULL || (copy = json_deep_copy(details)) == NULL ||
+	    json_object_set_new(copy, "state_version",
+				json_integer((json_int_t)(st->version + 1))) != 0) {
 		json_decref(details);
 		return p11s_fail(P11S_E_NOMEM, "out of memory");
 	}
@@ -292,78 +291,64 @@ natural_alg(p11s_keytype kt)
 	}
 }
 
-struct test_sign {
-	hsm_signer *s;
-};
-
-static int
-test_sign_cb(void *ctx, const uint8_t *msg, size_t len, uint8_t *sig, size_t *siglen)
-{
-	return hsm_sign(((struct test_sign *)ctx)->s, msg, len, sig, siglen);
-}
-
 int
-cli_candidate(cli *c, const hsm_key_info *ki, const pol_key *pk, pol_candidate *out)
+cli_candidate(cli *c, const hsm_key_info *ki, const pol_key *pk, const char *const *types,
+	      size_t n_types, pol_candidate *out)
 {
-	struct test_sign ts = {NULL};
+	static _Thread_local char why[480]; /* out lives no longer than this thread */
+	p11s_alg natural = natural_alg(ki->keytype), done[8];
+	EVP_PKEY *pub;
 	hsm_token *t;
-	jwt_issue_params ip;
-	jwt_verify_params vp;
-	jwt_vkey vk;
-	jwt_result res;
-	char kid[64], x5t[40], *jwt = NULL;
-	p11s_time exp;
-	p11s_alg alg = natural_alg(ki->keytype);
+	size_t n_done = 0;
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	memset(&res, 0, sizeof(res));
 	out->key = pk;
 	out->on_token = ki->has_private && ki->has_cert;
-	if (!out->on_token || alg == P11S_ALG_NONE)
+	if (!out->on_token || natural == P11S_ALG_NONE)
 		return 0;
-	if ((r = cli_token(c, &t)) != 0 ||
-	    (r = jose_kid_from_hex(pk->sha256, kid, sizeof(kid))) != 0 ||
-	    (r = jose_x5t_from_hex(pk->sha1, x5t, sizeof(x5t))) != 0)
+	if ((r = cli_token(c, &t)) != 0)
 		return r;
-	/* Rule 3b: a test token signed on the token, verified with the certificate.
-	 * It also proves that certificate and private key belong together. */
-	if ((r = hsm_signer_open(t, ki->id, ki->id_len, alg, 0, &ts.s)) != 0)
-		return r;
-	memset(&ip, 0, sizeof(ip));
-	ip.alg = alg;
-	ip.kid = kid;
-	ip.x5t = x5t;
-	ip.iss = "p11-signer test signature";
-	ip.sub = pk->sha1;
-	ip.now = p11s_now();
-	ip.lifetime = 60;
-	ip.sign = test_sign_cb;
-	ip.sign_ctx = &ts;
-	r = jwt_issue(&ip, &jwt, &exp);
-	hsm_signer_free(ts.s);
-	if (r != 0) {
-		log_warn("test signature with key %s failed: %s", pk->sha1, p11s_errmsg(r));
+	pub = X509_get0_pubkey(ki->cert);
+	/* Rule 1: the certificate belongs to the private key, shown by a
+	 * signature of the key's own kind verifying with the certificate. */
+	r = signer_test_signature(t, ki->id, ki->id_len, natural, pub, pk->sha1, pk->sha256);
+	if (r != 0 && r != P11S_E_KEY_MISMATCH) {
+		log_warn("%s", p11s_errmsg(r));
 		return 0;
 	}
-	memset(&vp, 0, sizeof(vp));
-	vk.alg = alg;
-	vk.kid = kid;
-	vk.pub = X509_get0_pubkey(ki->cert);
-	vp.keys = &vk;
-	vp.n_keys = 1;
-	vp.now = ip.now;
-	vp.leeway = 5;
-	vp.max_lifetime = 60;
-	r = jwt_verify(jwt, strlen(jwt), &vp, &res);
-	free(jwt);
 	out->cert_matches_key = (r == 0);
-	out->test_signature_ok = (r == 0);
-	if (r != 0 && r != P11S_E_BADTOKEN) {
-		jwt_result_clear(&res);
-		return r;
+	out->test_signature_ok = out->cert_matches_key;
+	if (!out->cert_matches_key)
+		return 0;
+	done[n_done++] = natural;
+	/* Rule 3b: a test signature with each algorithm the key is for (PS256
+	 * needs the token's PSS mechanism, which RS256 never touches).  A type
+	 * whose algorithm does not fit the key is refused by rule 1 instead. */
+	for (size_t i = 0; i < n_types; i++) {
+		int ti = signer_conf_type_index(c->conf, types[i]);
+		p11s_alg alg;
+		int seen = 0;
+
+		if (ti < 0)
+			continue;
+		alg = c->conf->policy.types[ti].alg;
+		if (!p11s_alg_fits(alg, ki->keytype, ki->bits))
+			continue;
+		for (size_t k = 0; k < n_done; k++)
+			seen |= done[k] == alg;
+		if (seen || n_done == sizeof(done) / sizeof(done[0]))
+			continue;
+		done[n_done++] = alg;
+		if ((r = signer_test_signature(t, ki->id, ki->id_len, alg, pub, pk->sha1,
+					       pk->sha256)) != 0) {
+			snprintf(why, sizeof(why), "%s", p11s_errmsg(r));
+			p11s_err_clear();
+			out->test_signature_ok = 0;
+			out->test_signature_error = why;
+			return 0;
+		}
 	}
-	jwt_result_clear(&res);
 	return 0;
 }
 

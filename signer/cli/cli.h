@@ -52,9 +52,9 @@ P11S_MUST_CHECK int cli_token(cli *c, hsm_token **out);
 P11S_MUST_CHECK int cli_load_state(cli *c, signer_state **out);
 
 /*
- * Journal one event of a state edit (inside the state_update callback):
- * queue it in x, and log it in the state's history with its journal anchor.
- * details: object, stolen.
+ * Journal one event of a state edit (inside the audit_state_update
+ * callback): queue it in x with the state version it goes into, and log it in
+ * the state's history with its journal anchor.  details: object, stolen.
  */
 P11S_MUST_CHECK int cli_journal_edit(audit_txn *x, signer_state *st, const char *actor,
 				     const char *action, json_t *details, p11s_time now);
@@ -77,9 +77,14 @@ P11S_MUST_CHECK int cli_find_key(const hsm_key_list *l, const char *thumbprint,
 				 const hsm_key_info **out);
 /* Certificate facts of a listed key; out->cert_der is malloc'd (free it). */
 P11S_MUST_CHECK int cli_pol_key(const hsm_key_info *ki, pol_key *out);
-/* Rule 1 and 3b facts for a key on the token (test JWT signed and verified). */
+/*
+ * Rule 1 and 3b facts for a key on the token: a test JWT signed with the
+ * key's own kind of signature and verified with the certificate (the pair
+ * matches), then one with each algorithm of `types` that fits the key
+ * (signer_test_signature).  A failed test sets out->test_signature_error.
+ */
 P11S_MUST_CHECK int cli_candidate(cli *c, const hsm_key_info *ki, const pol_key *pk,
-				  pol_candidate *out);
+				  const char *const *types, size_t n_types, pol_candidate *out);
 /* Split "A,B" into type names (malloc'd array of pointers into *buf). */
 P11S_MUST_CHECK int cli_split_types(const char *arg, char **buf, const char ***types, size_t *n);
 /* Print an instant as "UTC (local: ...)". */

@@ -358,7 +358,18 @@ staging_candidate(cli *c, const json_t *content, hsm_key_list **l, pol_key *pk, 
 	}
 	if ((r = cli_pol_key(ki, pk)) != 0)
 		return r;
-	return cli_candidate(c, ki, pk, cand);
+	{
+		const char *types[16];
+		size_t n = 0, i;
+		json_t *v;
+
+		json_array_foreach(json_object_get(content, "types"), i, v)
+		{
+			if (json_is_string(v) && n < sizeof(types) / sizeof(types[0]))
+				types[n++] = json_string_value(v);
+		}
+		return cli_candidate(c, ki, pk, types, n, cand);
+	}
 }
 
 /* Sign the approval of ap->id as ap->custodian at ap->now into ap->approval. */
@@ -540,15 +551,8 @@ run_approve(cli *c, int argc, char **argv)
 	if ((r = staging_candidate(c, json_object_get(p, "content"), &l, &pk, &cand)) != 0)
 		goto out;
 	ap.cand = &cand;
-	if ((r = state_update(t, edit_approve, &ap, NULL)) != 0)
+	if ((r = audit_state_update(ap.audit, t, edit_approve, NULL, &ap, NULL)) != 0)
 		goto out;
-	if ((r = audit_commit(ap.audit)) != 0) {
-		fprintf(stderr,
-			"signer: the approval was stored but the audit journal could not be "
-			"written: %s\n",
-			p11s_errmsg(r));
-		goto out;
-	}
 	printf("approved proposal %s as custodian %s (%u of %u)\n", ap.id, ap.custodian, ap.count,
 	       c->conf->policy.quorum);
 	if (ap.staged)
@@ -660,13 +664,8 @@ run_reject(cli *c, int argc, char **argv)
 		return cli_usage(&cli_cmd_reject, "give exactly one proposal ID");
 	rp.query = argv[optind];
 	if ((r = audit_begin(c->conf, &rp.audit)) != 0 || (r = cli_token(c, &t)) != 0 ||
-	    (r = state_update(t, edit_reject, &rp, NULL)) != 0)
+	    (r = audit_state_update(rp.audit, t, edit_reject, NULL, &rp, NULL)) != 0)
 		goto out;
-	if ((r = audit_commit(rp.audit)) != 0) {
-		fprintf(stderr, "signer: the proposal was rejected but the audit journal could not "
-				"be written\n");
-		goto out;
-	}
 	printf("rejected proposal %s; it can no longer be approved\n", rp.id);
 out:
 	if (r != 0 && cli_exit_code(r) == EXIT_REFUSED)

@@ -242,9 +242,10 @@ run_verify(cli *c, int argc, char **argv)
 				v.jwt.kid, "key", pol_role_name(v.role), "sha1", v.sha1, "claims",
 				v.jwt.claims);
 	else
-		out = json_pack("{s:b, s:s}", "valid", 0, "error", v.jwt.error);
+		out = json_pack("{s:b, s:s, s:s}", "valid", 0, "reason",
+				jwt_reason_name(v.jwt.reason), "error", v.jwt.error);
 	if (out == NULL) {
-		r = p11s_fail(P11S_E_NOMEM, "out of memory");
+		r = p11s_fail(P11S_E_INTERNAL, "the verification result could not be printed");
 		goto out;
 	}
 	json_dumpf(out, stdout, JSON_COMPACT | JSON_SORT_KEYS);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "common/parse.h"
+#include "common/text.h"
 #include "common/util.h"
 #include "hsm/hsm.h"
 #include "signer/cli/cli.h"
@@ -50,6 +51,7 @@ typedef struct member {
 	json_t *doc;	  /* status document, NULL when unreachable */
 	char error[300];  /* why it is unreachable */
 	json_t *problems; /* array of strings */
+	size_t unlisted;  /* problems that could not be added to the array */
 } member;
 
 struct body {
@@ -178,6 +180,9 @@ fetch(const pool_opts *o, member *m)
 		snprintf(m->id, sizeof(m->id), "%s", id != NULL ? id : m->url);
 	}
 out:
+	/* both may hold the member's bytes, cut to size: keep them valid text */
+	p11s_text_fix(m->id);
+	p11s_text_fix(m->error);
 	curl_easy_cleanup(h);
 	free(target);
 	free(b.buf);
@@ -227,6 +232,9 @@ member_type(const member *m, const char *type)
 
 static void problem(member *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Record a problem of a member.  It is never lost: the text is made valid
+ * UTF-8 before it becomes a JSON string, and a problem that still cannot be
+ * listed (memory) is counted, so the member is not ready either way. */
 static void
 problem(member *m, const char *fmt, ...)
 {
@@ -236,7 +244,18 @@ problem(member *m, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	json_array_append_new(m->problems, json_string(buf));
+	p11s_text_fix(buf);
+	if (json_array_append_new(m->problems, json_string(buf)) != 0) {
+		m->unlisted++;
+		fprintf(stderr, "signer: member %s: %s\n", m->url, buf);
+	}
+}
+
+/* A key reference from a member's status document, quoted for a message. */
+static const char *
+show_key(const char *remote, char q[P11S_QUOTE_BUF])
+{
+	return p11s_quote_str(remote, q, P11S_QUOTE_BUF);
 }
 
 /* Seconds or RFC 3339 in o[name]; 0 when absent, null or malformed. */
@@ -285,8 +304,8 @@ check_fresh(member *m, p11s_time now)
 }
 
 struct deadline {
-	char type[POL_NAME_MAX];
-	char key[41];
+	const char *type; /* in the members' status documents */
+	const char *key;
 	p11s_time at;
 };
 
@@ -295,7 +314,7 @@ static p11s_time
 check_type(member *ms, size_t n, const char *type, p11s_time now, struct deadline *d)
 {
 	const char *key = NULL;
-	char when[40];
+	char when[40], qk[P11S_QUOTE_BUF], qs[P11S_QUOTE_BUF];
 	p11s_time first = 0;
 
 	for (size_t i = 0; i < n; i++) {
@@ -310,8 +329,8 @@ check_type(member *ms, size_t n, const char *type, p11s_time now, struct deadlin
 	}
 	if (first == 0)
 		return 0;
-	snprintf(d->type, sizeof(d->type), "%s", type);
-	snprintf(d->key, sizeof(d->key), "%s", key);
+	d->type = type;
+	d->key = key;
 	d->at = first;
 	p11s_fmt_utc(first, when, sizeof(when));
 	for (size_t i = 0; i < n; i++) {
@@ -331,19 +350,20 @@ check_type(member *ms, size_t n, const char *type, p11s_time now, struct deadlin
 		if (sk != NULL && strcmp(sk, d->key) == 0) {
 			if (e != first) {
 				p11s_fmt_utc(e, mine, sizeof(mine));
-				problem(&ms[i], "%s: key %.12s… is staged effective %s, not %s",
-					type, d->key, mine, when);
+				problem(&ms[i], "%s: key %s is staged effective %s, not %s", type,
+					show_key(d->key, qk), mine, when);
 			}
 		} else if (ck != NULL && strcmp(ck, d->key) == 0) {
 			if (now < first)
-				problem(&ms[i], "%s: key %.12s… already issues, before %s", type,
-					d->key, when);
+				problem(&ms[i], "%s: key %s already issues, before %s", type,
+					show_key(d->key, qk), when);
 		} else if (t == NULL) {
 			problem(&ms[i], "%s: the type is not configured on this member", type);
 		} else {
-			problem(&ms[i], "%s: lacks the staged key %.12s… (effective %s)%s%.12s%s",
-				type, d->key, when, sk != NULL ? "; it has " : "",
-				sk != NULL ? sk : "", sk != NULL ? "… staged instead" : "");
+			problem(&ms[i], "%s: lacks the staged key %s (effective %s)%s%s%s", type,
+				show_key(d->key, qk), when, sk != NULL ? "; it has " : "",
+				sk != NULL ? show_key(sk, qs) : "",
+				sk != NULL ? " staged instead" : "");
 		}
 	}
 	return first;
@@ -460,14 +480,20 @@ run_pool(cli *c, int argc, char **argv)
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		int ready = ms[i].doc != NULL && json_array_size(ms[i].problems) == 0;
+		int ready = ms[i].doc != NULL && json_array_size(ms[i].problems) == 0 &&
+			    ms[i].unlisted == 0;
 
 		not_ready += !ready;
-		json_array_append_new(marr,
-				      json_pack("{s:s, s:s, s:b, s:s?, s:O}", "url", ms[i].url,
-						"member", ms[i].id, "ready", ready, "error",
-						ms[i].doc == NULL ? ms[i].error : NULL, "problems",
-						ms[i].problems));
+		if (json_array_append_new(marr,
+					  json_pack("{s:s, s:s, s:b, s:s?, s:O}", "url", ms[i].url,
+						    "member", ms[i].id, "ready", ready, "error",
+						    ms[i].doc == NULL ? ms[i].error : NULL,
+						    "problems", ms[i].problems)) != 0 &&
+		    json) {
+			r = p11s_fail(P11S_E_INTERNAL, "the report of member %s could not be built",
+				      ms[i].url);
+			goto out;
+		}
 		if (json)
 			continue;
 		if (ms[i].doc == NULL) {
@@ -495,11 +521,11 @@ run_pool(cli *c, int argc, char **argv)
 		printf("\n");
 	} else {
 		for (size_t k = 0; k < nd; k++) {
-			char what[200];
+			char what[300], qt[P11S_QUOTE_BUF], qk[P11S_QUOTE_BUF];
 
 			snprintf(what, sizeof(what), "%s %s: every member must hold key %s by",
-				 &dl[k] == earliest ? "deadline" : "then    ", dl[k].type,
-				 dl[k].key);
+				 &dl[k] == earliest ? "deadline" : "then    ",
+				 show_key(dl[k].type, qt), show_key(dl[k].key, qk));
 			cli_print_instant(stdout, what, dl[k].at);
 		}
 		if (earliest != NULL && now >= earliest->at)

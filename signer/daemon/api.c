@@ -5,6 +5,7 @@
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <openssl/evp.h>
 
 #include "common/log.h"
+#include "common/text.h"
 #include "common/util.h"
 #include "signer/daemon/json.h"
 #include "signer/daemon/metrics.h"
@@ -197,6 +199,83 @@ d_app_note_staged_test(d_app *a, const char *type, const char *kid, int ok, p11s
 	pthread_mutex_unlock(&a->mu);
 }
 
+/* ---- error answers ------------------------------------------------------ */
+
+static void reply_error(d_req *r, int code, const char *error, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/*
+ * An error answer whose detail is always valid UTF-8 and short enough for
+ * d_reply_error to take whole, so that building the JSON cannot fail on it.
+ */
+static void
+reply_error(d_req *r, int code, const char *error, const char *fmt, ...)
+{
+	char detail[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	d_reply_error(r, code, error, "%s", p11s_text_fix(detail));
+}
+
+/* A JSON answer that could not be built is our failure, never the client's
+ * and not necessarily memory: log what failed, answer 500 with no details. */
+static void
+reply_build_failed(d_req *r, const char *what)
+{
+	log_error("worker %u: building the JSON answer of %s %s failed", d_req_worker(r),
+		  d_req_method_name(r), what);
+	d_reply_error(r, 500, "internal", "the answer could not be built; see the server log");
+}
+
+/* HTTP status of an error by its class (common/error.h): the caller's input
+ * 400, a refusal 422, the token or its state 503, anything else 500. */
+static int
+status_of(int err)
+{
+	switch (p11s_err_classify(err)) {
+	case P11S_CLASS_USAGE:
+		return 400;
+	case P11S_CLASS_REFUSED:
+		return 422;
+	case P11S_CLASS_TOKEN_TRANSIENT:
+	case P11S_CLASS_TOKEN_FATAL:
+	case P11S_CLASS_STATE:
+		return 503;
+	case P11S_CLASS_OK:
+	case P11S_CLASS_INTERNAL:
+	default:
+		return 500;
+	}
+}
+
+static const char *
+error_code_of(int status)
+{
+	switch (status) {
+	case 400:
+		return "bad_request";
+	case 422:
+		return "refused";
+	case 503:
+		return "unavailable";
+	default:
+		return "internal";
+	}
+}
+
+/* "type "X" is not configured", 404. */
+static void
+reply_unknown_type(d_req *r, const char *type)
+{
+	char q[P11S_QUOTE_BUF];
+
+	reply_error(r, 404, "unknown_type", "type %s is not configured",
+		    p11s_quote_str(type, q, sizeof(q)));
+}
+
 /* ---- helpers ------------------------------------------------------------- */
 
 static json_t *
@@ -264,7 +343,7 @@ handle_issue(d_app *a, d_req *r, wctx *w, const d_settings *set, const d_view *v
 	}
 	d_req_note_type(r, q.type);
 	if (signer_conf_type_index(c, q.type) < 0) {
-		d_reply_error(r, 404, "unknown_type", "type '%s' is not configured", q.type);
+		reply_unknown_type(r, q.type);
 		goto out;
 	}
 	memset(&tr, 0, sizeof(tr));
@@ -352,7 +431,7 @@ handle_verify(d_req *r, wctx *w, const d_settings *set, const d_view *v)
 	json_t *o = NULL;
 	const uint8_t *body;
 	size_t len;
-	int rc;
+	int rc, status;
 
 	memset(&q, 0, sizeof(q));
 	memset(&vd, 0, sizeof(vd));
@@ -360,19 +439,20 @@ handle_verify(d_req *r, wctx *w, const d_settings *set, const d_view *v)
 		return;
 	if ((rc = d_verify_req_parse(body, len, JWT_MAX_LEN, &q)) != 0) {
 		d_metrics_verify_failure(w->m, "bad_request");
-		d_reply_error(r, 400, "bad_request", "%s", p11s_errmsg(rc));
+		reply_error(r, 400, "bad_request", "%s", p11s_errmsg(rc));
 		goto out;
 	}
 	if (q.type != NULL && signer_conf_type_index(c, q.type) < 0) {
 		d_metrics_verify_failure(w->m, "unknown_type");
-		d_reply_error(r, 404, "unknown_type", "type '%s' is not configured", q.type);
+		reply_unknown_type(r, q.type);
 		goto out;
 	}
 	rc = tokens_verify(c, v->st, v->ks, q.type, q.aud, q.token, q.token_len, p11s_now(), &vd);
 	if (rc != 0) {
-		log_error("worker %u: verification failed internally: %s", d_req_worker(r),
-			  p11s_errmsg(rc));
-		d_reply_error(r, 500, "internal", "%s", p11s_errmsg(rc));
+		status = status_of(rc);
+		log_error("worker %u: verification failed (%s): %s", d_req_worker(r),
+			  p11s_err_class_name(p11s_err_classify(rc)), p11s_errmsg(rc));
+		reply_error(r, status, error_code_of(status), "%s", p11s_errmsg(rc));
 		goto out;
 	}
 	if (vd.valid) {
@@ -383,12 +463,13 @@ handle_verify(d_req *r, wctx *w, const d_settings *set, const d_view *v)
 			      vd.type, "claims", vd.jwt.claims);
 		d_metrics_verified(w->m, vd.type, pol_role_name(vd.role));
 	} else {
-		o = json_pack("{s:b, s:s}", "valid", 0, "error", vd.jwt.error);
+		o = json_pack("{s:b, s:s, s:s}", "valid", 0, "reason",
+			      jwt_reason_name(vd.jwt.reason), "error", vd.jwt.error);
 		d_metrics_verified(w->m, q.type != NULL ? q.type : "any", "none");
-		d_metrics_verify_failure(w->m, d_verify_reason(vd.jwt.error));
+		d_metrics_verify_failure(w->m, jwt_reason_name(vd.jwt.reason));
 	}
 	if (o == NULL) {
-		d_reply_error(r, 500, "internal", "out of memory");
+		reply_build_failed(r, "/v1/verify");
 		goto out;
 	}
 	/* An invalid token is a client error (issue 4): 422 with the same body. */
@@ -480,12 +561,12 @@ handle_jwks(d_req *r, const d_settings *set, const d_view *v, const char *type)
 	int rc = 0, one = -1;
 
 	if (type != NULL && (one = signer_conf_type_index(c, type)) < 0) {
-		d_reply_error(r, 404, "unknown_type", "type '%s' is not configured", type);
+		reply_unknown_type(r, type);
 		return;
 	}
 	o = json_pack("{s:[]}", "keys");
 	if (o == NULL) {
-		d_reply_error(r, 500, "internal", "out of memory");
+		reply_build_failed(r, "JWKS");
 		return;
 	}
 	keys = json_object_get(o, "keys");
@@ -494,7 +575,7 @@ handle_jwks(d_req *r, const d_settings *set, const d_view *v, const char *type)
 			rc = add_type_jwks(c, v, (int)ti, now, keys);
 	if (rc != 0) {
 		log_error("building the JWKS failed: %s", p11s_errmsg(rc));
-		d_reply_error(r, 500, "internal", "%s", p11s_errmsg(rc));
+		reply_error(r, status_of(rc), error_code_of(status_of(rc)), "%s", p11s_errmsg(rc));
 	} else {
 		reply_cacheable(r, c, o);
 	}
@@ -704,7 +785,7 @@ handle_status(d_app *a, d_req *r, const d_settings *set, const d_view *v)
 	d_reply_json(r, 200, o);
 	goto out;
 oom:
-	d_reply_error(r, 500, "internal", "out of memory");
+	reply_build_failed(r, "/v1/status");
 out:
 	json_decref(o);
 }
@@ -765,7 +846,7 @@ handle_metrics(d_app *a, d_req *r, const d_settings *set, const d_view *v)
 		goto out;
 	}
 	if ((rc = d_metrics_render(all, a->n_w, extra, &text, &len)) != 0) {
-		d_reply_error(r, 500, "internal", "%s", p11s_errmsg(rc));
+		reply_error(r, status_of(rc), error_code_of(status_of(rc)), "%s", p11s_errmsg(rc));
 		goto out;
 	}
 	d_reply_raw(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
@@ -907,7 +988,7 @@ d_app_handle(d_req *r, void *arg)
 				      "poll_errors", (json_int_t)a->poll_errors);
 		pthread_mutex_unlock(&a->mu);
 		if (o == NULL)
-			d_reply_error(r, 500, "internal", "out of memory");
+			reply_build_failed(r, "/healthz");
 		else
 			d_reply_json(r, 200, o);
 		json_decref(o);

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/text.h"
+
 /* Parse an object body with the same JSON library as the state store;
  * duplicate members are refused (an ambiguous request is a bad request). */
 static int
@@ -46,9 +48,12 @@ check_members(json_t *root, const char *const *allowed, const char *list)
 		for (i = 0; allowed[i] != NULL; i++)
 			if (strcmp(k, allowed[i]) == 0)
 				ok = 1;
-		if (!ok)
-			return p11s_fail(P11S_E_INVAL, "unknown member \"%.64s\"; accepted: %s", k,
-					 list);
+		if (!ok) {
+			char q[P11S_QUOTE_BUF];
+
+			return p11s_fail(P11S_E_INVAL, "unknown member %s; accepted: %s",
+					 p11s_quote_str(k, q, sizeof(q)), list);
+		}
 	}
 	return 0;
 }
@@ -178,7 +183,7 @@ d_content_type_is_json(const char *value)
 	size_t n = sizeof(mt) - 1;
 
 	if (value == NULL)
-		return 1;
+		return 0;
 	while (*value == ' ' || *value == '\t')
 		value++;
 	if (strncasecmp(value, mt, n) != 0)
@@ -187,32 +192,4 @@ d_content_type_is_json(const char *value)
 	while (*value == ' ' || *value == '\t')
 		value++;
 	return *value == '\0' || *value == ';';
-}
-
-const char *
-d_verify_reason(const char *error)
-{
-	static const struct {
-		const char *needle;
-		const char *reason;
-	} map[] = {
-	    {"expired", "expired"},
-	    {"not valid before", "not_yet_valid"},
-	    {"iat in the future", "not_yet_valid"},
-	    {"unknown kid", "unknown_key"},
-	    {"verification set is empty", "unknown_key"},
-	    {"signature", "signature"},
-	    {"aud ", "audience"},
-	    {"iss ", "issuer"},
-	    {"lifetime", "lifetime"},
-	    {"alg", "algorithm"},
-	};
-	size_t i;
-
-	if (error == NULL)
-		return "malformed";
-	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (strstr(error, map[i].needle) != NULL)
-			return map[i].reason;
-	return "malformed";
 }

@@ -45,14 +45,8 @@ P11S_MUST_CHECK int d_verify_req_parse(const uint8_t *body, size_t len, size_t m
 void d_verify_req_clear(d_verify_req *r);
 
 /* 1 when a Content-Type header value names JSON ("application/json" with
- * optional parameters, any case); NULL (absent) counts as JSON. */
+ * optional parameters, any case); NULL (absent) does not: a body without a
+ * type is refused like any other type (415). */
 int d_content_type_is_json(const char *value);
-
-/*
- * The reason label of p11s_verify_failures_total for a verification error
- * text of jwt_verify: "expired", "not_yet_valid", "unknown_key",
- * "signature", "audience", "issuer", "lifetime", "algorithm" or "malformed".
- */
-const char *d_verify_reason(const char *error);
 
 #endif

@@ -17,6 +17,7 @@
 #include "signer/audit.h"
 #include "signer/custody.h"
 #include "signer/jose/jose.h"
+#include "signer/keytest.h"
 #include "signer/tokens.h"
 
 #define MEMBER_EVERY_S 10
@@ -50,67 +51,17 @@ struct d_poller {
 	uint64_t version;
 };
 
-static int
-sign_cb(void *ctx, const uint8_t *msg, size_t len, uint8_t *sig, size_t *siglen)
-{
-	return hsm_sign(ctx, msg, len, sig, siglen);
-}
-
 int
 d_staged_key_test(hsm_token *t, const pol_type_conf *tc, const d_view *v, const pol_key *k)
 {
 	uint8_t id[HSM_ID_MAX];
-	hsm_signer *s = NULL;
-	char *tok = NULL;
-	jwt_issue_params ip;
-	jwt_verify_params vp;
-	jwt_vkey vk;
-	jwt_result res;
-	p11s_time now = p11s_now(), exp;
-	int id_len, r;
+	EVP_PKEY *pub = tokens_pubkey(v->ks, k->sha1);
+	int id_len = p11s_unhex(k->id_hex, id, sizeof(id));
 
-	memset(&res, 0, sizeof(res));
-	memset(&vk, 0, sizeof(vk));
-	vk.alg = tc->alg;
-	vk.kid = tokens_kid(v->ks, k->sha1);
-	vk.pub = tokens_pubkey(v->ks, k->sha1);
-	id_len = p11s_unhex(k->id_hex, id, sizeof(id));
-	if (vk.kid == NULL || vk.pub == NULL || id_len <= 0) {
-		r = p11s_fail(P11S_E_STATE, "key %s has no certificate or CKA_ID in the state",
-			      k->sha1);
-		goto out;
-	}
-	if ((r = hsm_signer_open(t, id, (size_t)id_len, tc->alg, 0, &s)) != 0)
-		goto out;
-	memset(&ip, 0, sizeof(ip));
-	ip.alg = tc->alg;
-	ip.kid = vk.kid;
-	ip.x5t = tokens_x5t(v->ks, k->sha1);
-	ip.iss = "signerd-staged-key-test";
-	ip.sub = "staged-key-test";
-	ip.now = now;
-	ip.lifetime = 60;
-	ip.sign = sign_cb;
-	ip.sign_ctx = s;
-	if ((r = jwt_issue(&ip, &tok, &exp)) != 0)
-		goto out;
-	memset(&vp, 0, sizeof(vp));
-	vp.keys = &vk;
-	vp.n_keys = 1;
-	vp.now = now;
-	vp.max_lifetime = 60;
-	if ((r = jwt_verify(tok, strlen(tok), &vp, &res)) != 0) {
-		r = p11s_fail(P11S_E_CRYPTO,
-			      "the test signature does not verify with the certificate: %s",
-			      res.error);
-		goto out;
-	}
-	r = 0;
-out:
-	jwt_result_clear(&res);
-	free(tok);
-	hsm_signer_free(s);
-	return r;
+	if (pub == NULL || id_len <= 0)
+		return p11s_fail(P11S_E_STATE, "key %s has no certificate or CKA_ID in the state",
+				 k->sha1);
+	return signer_test_signature(t, id, (size_t)id_len, tc->alg, pub, k->sha1, k->sha256);
 }
 
 static tested *

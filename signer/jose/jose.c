@@ -27,43 +27,38 @@
 #include <openssl/rsa.h>
 
 #include "common/log.h"
+#include "common/text.h"
 #include "signer/jose/jose.h"
 
 #define JTI_BYTES 16
 #define RSA_MIN_SIG 256 /* 2048-bit modulus */
 #define SIG_MAX 1024	/* 8192-bit modulus */
-#define SHOW_MAX 40	/* attacker-controlled text quoted in errors */
 
 static const char *const registered_claims[] = {"iss", "sub", "aud", "iat", "nbf", "exp", "jti"};
 
 /* ---------------------------------------------------------------- helpers */
 
-/* Printable, truncated copy of untrusted text for an error message. */
-static void
-show(const char *in, char out[SHOW_MAX + 4])
+/* Quoted copy of an untrusted string of the token for an error message. */
+static const char *
+show(const json_t *v, char out[P11S_QUOTE_BUF])
 {
-	size_t i, j = 0;
-
-	for (i = 0; in[i] != '\0' && j < SHOW_MAX; i++)
-		out[j++] = (in[i] >= 0x20 && in[i] < 0x7f && in[i] != '\'') ? in[i] : '?';
-	if (in[i] != '\0') {
-		memcpy(out + j, "...", 3);
-		j += 3;
-	}
-	out[j] = '\0';
+	return p11s_quote(json_string_value(v), json_string_length(v), out, P11S_QUOTE_BUF);
 }
 
-static int bad(jwt_result *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int bad(jwt_result *res, jwt_reason why, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
-/* Record one specific reason in res->error and in the error slot. */
+/* Record the reason and one specific sentence in res and in the error slot. */
 static int
-bad(jwt_result *res, const char *fmt, ...)
+bad(jwt_result *res, jwt_reason why, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(res->error, sizeof(res->error), fmt, ap);
 	va_end(ap);
+	p11s_text_fix(res->error);
+	res->reason = why;
 	return p11s_fail(P11S_E_BADTOKEN, "%s", res->error);
 }
 
@@ -383,20 +378,23 @@ decode_part(jwt_result *res, const char *what, const char *s, size_t len, uint8_
 	*out = NULL;
 	*outlen = 0;
 	if (len == 0)
-		return bad(res, "%s is empty", what);
+		return bad(res, JWT_R_MALFORMED, "%s is empty", what);
 	if (memchr(s, '=', len) != NULL)
-		return bad(res, "%s has base64 padding '=' (base64url is unpadded)", what);
+		return bad(res, JWT_R_MALFORMED,
+			   "%s has base64 padding '=' (base64url is unpadded)", what);
 	if (memchr(s, '+', len) != NULL || memchr(s, '/', len) != NULL)
-		return bad(res, "%s uses the base64 characters '+' or '/' instead of base64url",
-			   what);
+		return bad(res, JWT_R_MALFORMED,
+			   "%s uses the base64 characters '+' or '/' instead of base64url", what);
 	for (size_t i = 0; i < len; i++)
 		if (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')
-			return bad(res, "%s contains whitespace at offset %zu", what, i);
+			return bad(res, JWT_R_MALFORMED, "%s contains whitespace at offset %zu",
+				   what, i);
 	r = p11s_b64url_decode(s, len, out, outlen);
 	if (r == P11S_E_NOMEM)
 		return r;
 	if (r != 0)
-		return bad(res, "%s is not canonical base64url: %s", what, p11s_errmsg(r));
+		return bad(res, JWT_R_MALFORMED, "%s is not canonical base64url: %s", what,
+			   p11s_errmsg(r));
 	return 0;
 }
 
@@ -412,22 +410,24 @@ parse_object(jwt_result *res, const char *what, const uint8_t *buf, size_t len, 
 	if (j == NULL) {
 		switch (json_error_code(&e)) {
 		case json_error_duplicate_key:
-			return bad(res, "duplicate member in %s (%s)", what, e.text);
+			return bad(res, JWT_R_MALFORMED, "duplicate member in %s (%s)", what,
+				   e.text);
 		case json_error_stack_overflow:
-			return bad(res, "%s is nested too deeply (limit %d levels)", what,
+			return bad(res, JWT_R_MALFORMED,
+				   "%s is nested too deeply (limit %d levels)", what,
 				   JSON_PARSER_MAX_DEPTH);
 		case json_error_invalid_utf8:
-			return bad(res, "%s is not valid UTF-8", what);
+			return bad(res, JWT_R_MALFORMED, "%s is not valid UTF-8", what);
 		case json_error_out_of_memory:
 			return p11s_fail(P11S_E_NOMEM, "out of memory parsing the token %s", what);
 		default:
-			return bad(res, "%s is not valid JSON: %s at offset %d", what, e.text,
-				   e.position);
+			return bad(res, JWT_R_MALFORMED, "%s is not valid JSON: %s at offset %d",
+				   what, e.text, e.position);
 		}
 	}
 	if (!json_is_object(j)) {
 		json_decref(j);
-		return bad(res, "%s is not a JSON object", what);
+		return bad(res, JWT_R_MALFORMED, "%s is not a JSON object", what);
 	}
 	*out = j;
 	return 0;
@@ -439,40 +439,44 @@ check_header(jwt_result *res, json_t *hdr, p11s_alg *alg, const char **kid)
 {
 	json_t *v;
 	const char *name;
-	char s[SHOW_MAX + 4];
+	char s[P11S_QUOTE_BUF];
 
 	*alg = P11S_ALG_NONE;
 	*kid = NULL;
 	if (json_object_get(hdr, "crit") != NULL)
-		return bad(res, "crit header is not supported (no extensions are understood)");
+		return bad(res, JWT_R_MALFORMED,
+			   "crit header is not supported (no extensions are understood)");
 	if ((v = json_object_get(hdr, "typ")) != NULL) {
 		if (!json_is_string(v))
-			return bad(res, "typ is not a string (expected \"JWT\")");
+			return bad(res, JWT_R_MALFORMED, "typ is not a string (expected \"JWT\")");
 		if (strcasecmp(json_string_value(v), "JWT") != 0) {
-			show(json_string_value(v), s);
-			return bad(res, "typ '%s' is not JWT", s);
+			return bad(res, JWT_R_MALFORMED, "typ %s is not JWT", show(v, s));
 		}
 	}
 	if ((v = json_object_get(hdr, "cty")) != NULL)
-		return bad(res, "cty header is not supported (nested tokens are refused)");
+		return bad(res, JWT_R_MALFORMED,
+			   "cty header is not supported (nested tokens are refused)");
 	if ((v = json_object_get(hdr, "alg")) == NULL)
-		return bad(res, "alg missing from the header");
+		return bad(res, JWT_R_ALGORITHM, "alg missing from the header");
 	if (!json_is_string(v))
-		return bad(res, "alg is not a string");
+		return bad(res, JWT_R_ALGORITHM, "alg is not a string");
 	name = json_string_value(v);
-	show(name, s);
+	show(v, s);
 	if (strcasecmp(name, "none") == 0)
-		return bad(res, "unsupported alg '%s': unsigned tokens are never accepted", s);
+		return bad(res, JWT_R_ALGORITHM,
+			   "unsupported alg %s: unsigned tokens are never accepted", s);
 	if (strncasecmp(name, "HS", 2) == 0)
-		return bad(res, "alg %s is never accepted (no shared-secret MACs)", s);
+		return bad(res, JWT_R_ALGORITHM, "alg %s is never accepted (no shared-secret MACs)",
+			   s);
 	if ((*alg = p11s_alg_parse(name)) == P11S_ALG_NONE)
-		return bad(res, "unsupported alg '%s' (ES256, ES384, RS256, PS256)", s);
+		return bad(res, JWT_R_ALGORITHM, "unsupported alg %s (ES256, ES384, RS256, PS256)",
+			   s);
 	if ((v = json_object_get(hdr, "kid")) != NULL) {
 		if (!json_is_string(v))
-			return bad(res, "kid is not a string");
+			return bad(res, JWT_R_MALFORMED, "kid is not a string");
 		if (json_string_length(v) >= sizeof(res->kid)) {
-			show(json_string_value(v), s);
-			return bad(res, "unknown kid '%s' (longer than any thumbprint)", s);
+			return bad(res, JWT_R_UNKNOWN_KEY,
+				   "unknown kid %s (longer than any thumbprint)", show(v, s));
 		}
 		snprintf(res->kid, sizeof(res->kid), "%s", json_string_value(v));
 		*kid = res->kid;
@@ -486,7 +490,7 @@ static int
 select_keys(jwt_result *res, const jwt_verify_params *p, p11s_alg alg, const char *kid, size_t *idx,
 	    size_t *n)
 {
-	char s[SHOW_MAX + 4];
+	char s[P11S_QUOTE_BUF];
 	size_t i, k = 0;
 	int kid_found = 0;
 	p11s_alg other = P11S_ALG_NONE;
@@ -512,13 +516,15 @@ select_keys(jwt_result *res, const jwt_verify_params *p, p11s_alg alg, const cha
 		return 0;
 	}
 	if (kid != NULL && !kid_found) {
-		show(kid, s);
-		return bad(res, "unknown kid '%s'", s);
+		return bad(res, JWT_R_UNKNOWN_KEY, "unknown kid %s",
+			   p11s_quote_str(kid, s, sizeof(s)));
 	}
 	if (kid != NULL)
-		return bad(res, "alg '%s' does not match the key's %s", p11s_alg_name(alg),
+		return bad(res, JWT_R_ALGORITHM, "alg '%s' does not match the key's %s",
+			   p11s_alg_name(alg),
 			   p11s_alg_name(other) != NULL ? p11s_alg_name(other) : "algorithm");
-	return bad(res, "alg '%s' does not match the alg of any key in the verification set",
+	return bad(res, JWT_R_ALGORITHM,
+		   "alg '%s' does not match the alg of any key in the verification set",
 		   p11s_alg_name(alg));
 }
 
@@ -561,17 +567,20 @@ ec_sig_to_der(jwt_result *res, p11s_alg alg, const uint8_t *sig, size_t siglen, 
 	*der = NULL;
 	*derlen = 0;
 	if (half != (alg == P11S_ALG_ES384 ? sizeof(p384_order) : sizeof(p256_order))) {
-		r = bad(res, "%s signature has the wrong length", p11s_alg_name(alg));
+		r = bad(res, JWT_R_SIGNATURE, "%s signature has the wrong length",
+			p11s_alg_name(alg));
 		goto out;
 	}
 	if (is_zero(sig, half) || is_zero(sig + half, half)) {
-		r = bad(res, "%s signature has r or s equal to zero", p11s_alg_name(alg));
+		r = bad(res, JWT_R_SIGNATURE, "%s signature has r or s equal to zero",
+			p11s_alg_name(alg));
 		goto out;
 	}
 	/* fixed-length big-endian: memcmp orders them as numbers */
 	if (memcmp(sig, order, half) >= 0 || memcmp(sig + half, order, half) >= 0) {
-		r = bad(res, "%s signature has r or s not below the %s group order",
-			p11s_alg_name(alg), alg_curve(alg));
+		r = bad(res, JWT_R_SIGNATURE,
+			"%s signature has r or s not below the %s group order", p11s_alg_name(alg),
+			alg_curve(alg));
 		goto out;
 	}
 	br = BN_bin2bn(sig, (int)half, NULL);
@@ -767,10 +776,11 @@ check_signature(jwt_result *res, const jwt_verify_params *p, p11s_alg alg, const
 		}
 	}
 	if (!tried && want != 0)
-		r = bad(res, "%s signature must be %zu bytes, got %zu", p11s_alg_name(alg), want,
-			siglen);
+		r = bad(res, JWT_R_SIGNATURE, "%s signature must be %zu bytes, got %zu",
+			p11s_alg_name(alg), want, siglen);
 	else
-		r = bad(res, "no key of the verification set verifies the signature");
+		r = bad(res, JWT_R_SIGNATURE,
+			"no key of the verification set verifies the signature");
 out:
 	OPENSSL_free(der);
 	return r;
@@ -787,10 +797,11 @@ get_time(jwt_result *res, json_t *claims, const char *name, int64_t *t, int *hav
 	if (v == NULL)
 		return 0;
 	if (json_is_real(v))
-		return bad(res, "%s is not an integer (fractional NumericDate values are refused)",
+		return bad(res, JWT_R_MALFORMED,
+			   "%s is not an integer (fractional NumericDate values are refused)",
 			   name);
 	if (!json_is_integer(v))
-		return bad(res, "%s is not a number", name);
+		return bad(res, JWT_R_MALFORMED, "%s is not a number", name);
 	*t = (int64_t)json_integer_value(v);
 	*have = 1;
 	return 0;
@@ -799,26 +810,30 @@ get_time(jwt_result *res, json_t *claims, const char *name, int64_t *t, int *hav
 static int
 check_aud(jwt_result *res, json_t *claims, const char *want)
 {
+	char q[P11S_QUOTE_BUF];
 	json_t *v = json_object_get(claims, "aud"), *e;
 	size_t i;
 	int match = 0;
 
 	if (v == NULL)
-		return bad(res, "aud missing (expected '%.64s')", want);
+		return bad(res, JWT_R_AUDIENCE, "aud missing (expected %s)",
+			   p11s_quote_str(want, q, sizeof(q)));
 	if (json_is_string(v))
 		match = strcmp(json_string_value(v), want) == 0;
 	else if (json_is_array(v)) {
 		json_array_foreach(v, i, e)
 		{
 			if (!json_is_string(e))
-				return bad(res, "aud is not a string or an array of strings");
+				return bad(res, JWT_R_AUDIENCE,
+					   "aud is not a string or an array of strings");
 			if (strcmp(json_string_value(e), want) == 0)
 				match = 1;
 		}
 	} else
-		return bad(res, "aud is not a string or an array of strings");
+		return bad(res, JWT_R_AUDIENCE, "aud is not a string or an array of strings");
 	if (!match)
-		return bad(res, "aud mismatch (expected '%.64s')", want);
+		return bad(res, JWT_R_AUDIENCE, "aud mismatch (expected %s)",
+			   p11s_quote_str(want, q, sizeof(q)));
 	return 0;
 }
 
@@ -827,7 +842,7 @@ check_claims(jwt_result *res, const jwt_verify_params *p, json_t *claims)
 {
 	int64_t exp, nbf, iat, base, lim, life;
 	int has_exp, has_nbf, has_iat, r;
-	char when[32], now[32];
+	char when[32], now[32], q[P11S_QUOTE_BUF];
 	json_t *v;
 
 	if ((r = get_time(res, claims, "exp", &exp, &has_exp)) != 0 ||
@@ -835,39 +850,45 @@ check_claims(jwt_result *res, const jwt_verify_params *p, json_t *claims)
 	    (r = get_time(res, claims, "iat", &iat, &has_iat)) != 0)
 		return r;
 	if (!has_exp)
-		return bad(res, "exp missing");
+		return bad(res, JWT_R_MALFORMED, "exp missing");
 	p11s_fmt_utc(p->now, now, sizeof(now));
 	/* now < exp + leeway */
 	if (!__builtin_add_overflow(exp, p->leeway, &lim) && p->now >= lim) {
 		p11s_fmt_utc(exp, when, sizeof(when));
-		return bad(res, "token expired at %s (now %s, leeway %lld s)", when, now,
-			   (long long)p->leeway);
+		return bad(res, JWT_R_EXPIRED, "token expired at %s (now %s, leeway %lld s)", when,
+			   now, (long long)p->leeway);
 	}
 	/* nbf <= now + leeway, iat <= now + leeway (p->now + leeway checked by the caller) */
 	lim = p->now + p->leeway;
 	if (has_nbf && nbf > lim) {
 		p11s_fmt_utc(nbf, when, sizeof(when));
-		return bad(res, "token not valid before %s (now %s, leeway %lld s)", when, now,
+		return bad(res, JWT_R_NOT_YET_VALID,
+			   "token not valid before %s (now %s, leeway %lld s)", when, now,
 			   (long long)p->leeway);
 	}
 	if (has_iat && iat > lim) {
 		p11s_fmt_utc(iat, when, sizeof(when));
-		return bad(res, "iat in the future (%s; now %s, leeway %lld s)", when, now,
+		return bad(res, JWT_R_NOT_YET_VALID,
+			   "iat in the future (%s; now %s, leeway %lld s)", when, now,
 			   (long long)p->leeway);
 	}
 	if (!has_iat && !has_nbf)
-		return bad(res, "iat missing (and no nbf): the token lifetime cannot be checked");
+		return bad(res, JWT_R_MALFORMED,
+			   "iat missing (and no nbf): the token lifetime cannot be checked");
 	base = has_iat ? iat : nbf;
 	if (exp <= base)
-		return bad(res, "exp is not after %s", has_iat ? "iat" : "nbf");
+		return bad(res, JWT_R_LIFETIME, "exp is not after %s", has_iat ? "iat" : "nbf");
 	if (__builtin_sub_overflow(exp, base, &life) || life > p->max_lifetime)
-		return bad(res, "lifetime exceeds the type's token lifetime (%lld s allowed)",
+		return bad(res, JWT_R_LIFETIME,
+			   "lifetime exceeds the type's token lifetime (%lld s allowed)",
 			   (long long)p->max_lifetime);
 	if (p->iss != NULL) {
 		if ((v = json_object_get(claims, "iss")) == NULL)
-			return bad(res, "iss missing (expected '%.64s')", p->iss);
+			return bad(res, JWT_R_ISSUER, "iss missing (expected %s)",
+				   p11s_quote_str(p->iss, q, sizeof(q)));
 		if (!json_is_string(v) || strcmp(json_string_value(v), p->iss) != 0)
-			return bad(res, "iss mismatch (expected '%.64s')", p->iss);
+			return bad(res, JWT_R_ISSUER, "iss mismatch (expected %s)",
+				   p11s_quote_str(p->iss, q, sizeof(q)));
 	}
 	if (p->aud != NULL && (r = check_aud(res, claims, p->aud)) != 0)
 		return r;
@@ -909,26 +930,27 @@ jwt_verify(const char *token, size_t len, const jwt_verify_params *p, jwt_result
 		goto out;
 	}
 	if (p->n_keys == 0) {
-		r = bad(res, "the verification set is empty: no key can verify the token");
+		r = bad(res, JWT_R_NO_KEY,
+			"the verification set is empty: no key can verify the token");
 		goto out;
 	}
 	if (token == NULL) {
-		r = bad(res, "no token");
+		r = bad(res, JWT_R_MALFORMED, "no token");
 		goto out;
 	}
 	if (len > JWT_MAX_LEN) {
-		r = bad(res, "token larger than %d bytes (%zu)", JWT_MAX_LEN, len);
+		r = bad(res, JWT_R_MALFORMED, "token larger than %d bytes (%zu)", JWT_MAX_LEN, len);
 		goto out;
 	}
 	if (memchr(token, '\0', len) != NULL) {
-		r = bad(res, "token contains a NUL byte");
+		r = bad(res, JWT_R_MALFORMED, "token contains a NUL byte");
 		goto out;
 	}
 	for (size_t i = 0; i < len; i++)
 		dots += token[i] == '.';
 	if (dots != 2) {
-		r = bad(res, "token must have exactly three dot-separated parts, found %zu",
-			dots + 1);
+		r = bad(res, JWT_R_MALFORMED,
+			"token must have exactly three dot-separated parts, found %zu", dots + 1);
 		goto out;
 	}
 	dot1 = memchr(token, '.', len);
@@ -1050,4 +1072,42 @@ jose_jwk(EVP_PKEY *pub, p11s_alg alg, const char *kid, const char *x5t, json_t *
 out:
 	json_decref(jwk);
 	return r;
+}
+
+/* ----------------------------------------------------------------- reasons */
+
+const char *
+jwt_reason_name(jwt_reason r)
+{
+	switch (r) {
+	case JWT_R_NONE:
+		return "none";
+	case JWT_R_MALFORMED:
+		return "malformed";
+	case JWT_R_ALGORITHM:
+		return "algorithm";
+	case JWT_R_NO_KEY:
+		return "no_key";
+	case JWT_R_UNKNOWN_KEY:
+		return "unknown_key";
+	case JWT_R_KEY_REMOVED:
+		return "key_removed";
+	case JWT_R_KEY_RETIRED:
+		return "key_retired";
+	case JWT_R_KEY_EXPIRED:
+		return "key_expired";
+	case JWT_R_SIGNATURE:
+		return "signature";
+	case JWT_R_EXPIRED:
+		return "expired";
+	case JWT_R_NOT_YET_VALID:
+		return "not_yet_valid";
+	case JWT_R_LIFETIME:
+		return "lifetime";
+	case JWT_R_AUDIENCE:
+		return "audience";
+	case JWT_R_ISSUER:
+		return "issuer";
+	}
+	return "malformed";
 }

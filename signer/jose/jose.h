@@ -61,11 +61,41 @@ typedef struct jwt_verify_params {
 	const char *iss;      /* NULL: not checked */
 } jwt_verify_params;
 
+/*
+ * Why a token did not verify: one value per failure class, as policy/ names
+ * its rules.  jwt_verify sets the first nine; the last three are set by the
+ * caller that knows the key's history (signer/tokens.c).  Metrics labels, the
+ * API's "reason" and the ranking of failures across types use this value,
+ * never the sentence in `error`.
+ */
+typedef enum jwt_reason {
+	JWT_R_NONE = 0,	     /* valid, or an internal failure (no verdict) */
+	JWT_R_MALFORMED,     /* structure, encoding, JSON, header or claim types */
+	JWT_R_ALGORITHM,     /* alg missing, unsupported, none/HMAC, or not the key's */
+	JWT_R_NO_KEY,	     /* the verification set is empty */
+	JWT_R_UNKNOWN_KEY,   /* the kid names no key of the verification set */
+	JWT_R_SIGNATURE,     /* no key of the set verifies the signature */
+	JWT_R_EXPIRED,	     /* exp has passed */
+	JWT_R_NOT_YET_VALID, /* nbf or iat in the future */
+	JWT_R_LIFETIME,	     /* exp - iat longer than the type allows */
+	JWT_R_AUDIENCE,	     /* aud missing or different */
+	JWT_R_ISSUER,	     /* iss missing or different */
+	JWT_R_KEY_REMOVED,   /* the kid names a key removed from the token */
+	JWT_R_KEY_RETIRED,   /* the kid names a known key that left the set (rolled away) */
+	JWT_R_KEY_EXPIRED,   /* the key's certificate has expired (rule 3c) */
+} jwt_reason;
+
+/* Label of a reason: "malformed", "algorithm", "no_key", "unknown_key",
+ * "signature", "expired", "not_yet_valid", "lifetime", "audience", "issuer",
+ * "key_removed", "key_retired", "key_expired" ("none" for JWT_R_NONE). */
+const char *jwt_reason_name(jwt_reason r);
+
 typedef struct jwt_result {
-	int key_index;	 /* index into keys that verified, -1 if none */
-	json_t *claims;	 /* on success: the claims object (caller json_decref) */
-	char kid[64];	 /* header kid if any */
-	char error[256]; /* on failure: one specific reason */
+	jwt_reason reason; /* on failure: the class of `error` */
+	int key_index;	   /* index into keys that verified, -1 if none */
+	json_t *claims;	   /* on success: the claims object (caller json_decref) */
+	char kid[64];	   /* header kid if any */
+	char error[256];   /* on failure: one specific reason */
 } jwt_result;
 
 /*
@@ -75,7 +105,7 @@ typedef struct jwt_result {
  * candidate keys, jku/jwk/x5u/x5c ignored for trust, EC signatures exactly
  * 64/96 raw bytes, exp required, numeric exp/nbf/iat with leeway, lifetime
  * cap, aud/iss when asked.  Returns 0 (valid) or P11S_E_BADTOKEN with
- * res->error set; other codes for internal failures.
+ * res->reason and res->error set; other codes for internal failures.
  */
 P11S_MUST_CHECK int jwt_verify(const char *token, size_t len, const jwt_verify_params *p,
 			       jwt_result *res);

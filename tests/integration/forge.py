@@ -5,7 +5,7 @@
              [--other-token FILE] [--expect-aud] [--expect-iss]
 
 Writes DIR/NN-name.jwt (no trailing newline) and DIR/expect.tsv with lines
-"NN-name.jwt<TAB>substring of the error `signer verify` must print".
+"NN-name.jwt<TAB>substring of the error `signer verify` must print" (JSON-escaped, as printed).
 
 Every variant is built from the valid token, the certificate's public key and
 throwaway attacker keys.  Claim-level attacks (expired, nbf in the future, ...)
@@ -206,20 +206,20 @@ class Forge:
     # -- the variants
     def alg_attacks(self):
         inp_none = b64u(compact({"alg": "none", "typ": "JWT"})) + "." + self.p64
-        self.emit("alg-none-unsigned", inp_none + ".", "unsupported alg 'none'")
-        self.emit("alg-none-with-signature", inp_none + "." + self.s64, "unsupported alg 'none'")
+        self.emit("alg-none-unsigned", inp_none + ".", r'unsupported alg \"none\"')
+        self.emit("alg-none-with-signature", inp_none + "." + self.s64, r'unsupported alg \"none\"')
         self.emit("alg-None-mixed-case", self.with_header(self.hdr(alg="None")),
-                  "unsupported alg 'None'")
+                  r'unsupported alg \"None\"')
         for name, secret in (("hs256-spki-pem-as-secret", self.pub_pem),
                              ("hs256-cert-pem-as-secret", self.cert_pem)):
             inp = b64u(self.hdr(alg="HS256")) + "." + self.p64
             mac = hmac.new(secret, inp.encode(), hashlib.sha256).digest()
-            self.emit(name, inp + "." + b64u(mac), "alg HS256 is never accepted")
+            self.emit(name, inp + "." + b64u(mac), r'alg \"HS256\" is never accepted')
         inp = b64u(self.hdr(alg="HS384", kid=None)) + "." + self.p64
         mac = hmac.new(self.pub_pem, inp.encode(), hashlib.sha384).digest()
-        self.emit("hs384-no-kid", inp + "." + b64u(mac), "alg HS384 is never accepted")
+        self.emit("hs384-no-kid", inp + "." + b64u(mac), r'alg \"HS384\" is never accepted')
         self.emit("alg-ES512-unknown", self.with_header(self.hdr(alg="ES512")),
-                  "unsupported alg 'ES512'")
+                  r'unsupported alg \"ES512\"')
         self.emit("alg-missing", self.with_header(self.hdr(alg=None)), "alg missing")
         if self.kid:
             # Our kid with another alg: the alg is bound to the key record.
@@ -323,9 +323,9 @@ class Forge:
                   "crit header is not supported")
         self.emit("crit-empty", self.with_header(self.hdr(crit=[])),
                   "crit header is not supported")
-        self.emit("typ-not-jwt", self.with_header(self.hdr(typ="JWS")), "typ 'JWS' is not JWT")
+        self.emit("typ-not-jwt", self.with_header(self.hdr(typ="JWS")), r'typ \"JWS\" is not JWT')
         self.emit("kid-unknown", self.with_header(self.hdr(kid="no-such-key")),
-                  "unknown kid 'no-such-key'")
+                  r'unknown kid \"no-such-key\"')
         self.emit("header-member-added", self.with_header(self.hdr(x="1")), NO_KEY)
         if self.kid:
             self.emit("header-kid-removed", self.with_header(self.hdr(kid=None)), NO_KEY)

@@ -2,11 +2,17 @@
 INTEGRATION_TESTS = \
 	tests/integration/state_concurrency.sh \
 	tests/integration/state_crash.sh \
+	tests/integration/state_format.sh \
+	tests/integration/journal_full.sh \
+	tests/integration/audit_crash.sh \
 	tests/integration/cli_keys.sh \
 	tests/integration/cli_refusals.sh \
 	tests/integration/uri_forms.sh \
 	tests/integration/rollover.sh \
 	tests/integration/verify_adversarial.sh \
+	tests/integration/signerd_hostile.sh \
+	tests/integration/signerd_reasons.sh \
+	tests/integration/roll_pss.sh \
 	tests/integration/roll_refusals.sh \
 	tests/integration/pool_signerd.sh \
 	tests/integration/custody_quorum.sh \
@@ -33,6 +39,7 @@ INTEGRATION_TESTS = \
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \
 	tests/integration/signerd_lib.sh \
+	tests/integration/hostile.py \
 	tests/integration/fake_member.py \
 	tests/integration/forge.py \
 	tests/integration/sdharness.py \

@@ -54,7 +54,7 @@ start_member() { # NAME ARGS...
 	echo $! >>"$T/pids"
 	_i=0
 	while [ ! -f "$T/$_sm.ready" ]; do
-		_i=$((_i + 1)); [ $_i -lt 100 ] || fail "member $_sm did not start"
+		_i=$((_i + 1)); [ $_i -lt 600 ] || fail "member $_sm did not start within 60 s"
 		sleep 0.1
 	done
 }
@@ -72,8 +72,8 @@ expect_exit 1 "$SIGNER" pool check $TLS "$U1" "$U2" "$U3"
 expect_msg "member m1 ($U1): ready"
 expect_msg "member m2 ($U2): ready"
 expect_msg "member m3 ($U3): NOT READY"
-expect_msg "lacks the staged key $(echo "$NEW" | cut -c1-12)"
-expect_msg "deadline $AV: every member must hold key $NEW by $(iso $E)"
+expect_msg "lacks the staged key \"$NEW\""
+expect_msg "deadline \"$AV\": every member must hold key \"$NEW\" by $(iso $E)"
 expect_msg "pool: NOT READY (2 of 3 members ready)"
 pass "a member without the staged key is named; exit 1"
 
@@ -93,12 +93,12 @@ signerd_doc "$T/m3.json" m3 "$OTHER" "$E"
 # shellcheck disable=SC2086
 expect_exit 1 "$SIGNER" pool check $TLS "$U1" "$U2" "$U3"
 expect_msg "is staged effective $(iso $((E + 30))), not $(iso $E)"
-expect_msg "it has $(echo "$OTHER" | cut -c1-12)"
+expect_msg "it has \"$OTHER\" staged instead"
 # the earliest instant is the deadline, whichever member has it
 signerd_doc "$T/m2.json" m2 "$NEW" $((E - 60))
 # shellcheck disable=SC2086
 expect_exit 1 "$SIGNER" pool check $TLS "$U1" "$U2" "$U3"
-expect_msg "deadline $AV: every member must hold key $NEW by $(iso $((E - 60)))"
+expect_msg "deadline \"$AV\": every member must hold key \"$NEW\" by $(iso $((E - 60)))"
 pass "different effective instants and keys reported; the earliest is the deadline"
 
 # without the client certificate the TLS member is unreachable, not ready
@@ -112,3 +112,21 @@ expect_msg "unreachable"
 expect_exit 2 "$SIGNER" pool check "ftp://example.net"
 expect_exit 2 "$SIGNER" pool check --cert "$T/cli.pem" "$U1"
 pass "unreachable members, bad certificates and bad URLs are reported"
+
+# A member whose staged key id is not ASCII (40 two-byte characters) is not
+# ready: its problem is reported whole, never dropped for a cut character.
+NONASCII=$("$PYTHON" -c 'print("a" + "\u00e9" * 40)')
+signerd_doc "$T/m2.json" m2 "$NONASCII" "$E"
+expect_exit 1 "$SIGNER" pool check "$U1" "$U2"
+expect_msg "member m2 ($U2): NOT READY"
+expect_msg "it has \"$NONASCII\" staged instead"
+expect_msg "pool: NOT READY (1 of 2 members ready)"
+expect_exit 1 "$SIGNER" pool check --json "$U1" "$U2"
+[ "$(json_get ready)" = False ] || fail "--json says ready: $OUT"
+"$PYTHON" - "$OUT" <<'EOP' || fail "--json does not list the problem: $OUT"
+import json, sys
+d = json.loads(sys.argv[1])
+m2 = [m for m in d["members"] if m["member"] == "m2"][0]
+assert not m2["ready"] and any("\u00e9" * 40 in p for p in m2["problems"]), m2
+EOP
+pass "a non-ASCII staged key id is reported, never dropped; exit 1"

@@ -352,6 +352,62 @@ log_call(const char *fn, CK_RV rv)
 	close(fd);
 }
 
+/* P11WRAP_REFUSE_MECHS: signing mechanisms C_SignInit refuses with
+ * CKR_MECHANISM_INVALID, as a token that lacks them does (names separated by
+ * commas or spaces; unknown names are reported and ignored). */
+static const struct {
+	const char *name;
+	CK_MECHANISM_TYPE mech;
+} mech_names[] = {
+    {"CKM_RSA_PKCS", CKM_RSA_PKCS},
+    {"CKM_SHA256_RSA_PKCS", CKM_SHA256_RSA_PKCS},
+    {"CKM_RSA_PKCS_PSS", CKM_RSA_PKCS_PSS},
+    {"CKM_SHA256_RSA_PKCS_PSS", CKM_SHA256_RSA_PKCS_PSS},
+    {"CKM_ECDSA", CKM_ECDSA},
+    {"CKM_ECDSA_SHA256", CKM_ECDSA_SHA256},
+    {"CKM_ECDSA_SHA384", CKM_ECDSA_SHA384},
+};
+
+static bool
+mech_refused(CK_MECHANISM_TYPE mech)
+{
+	const char *v = getenv("P11WRAP_REFUSE_MECHS");
+	char list[512], *save = NULL, *name;
+	bool hit = false;
+	size_t i;
+
+	if (v == NULL || *v == '\0')
+		return false;
+	snprintf(list, sizeof(list), "%s", v);
+	for (name = strtok_r(list, ", \t", &save); name != NULL;
+	     name = strtok_r(NULL, ", \t", &save)) {
+		bool known = false;
+
+		for (i = 0; i < sizeof(mech_names) / sizeof(mech_names[0]); i++) {
+			if (strcmp(mech_names[i].name, name) != 0)
+				continue;
+			known = true;
+			hit |= mech_names[i].mech == mech;
+		}
+		if (!known)
+			fprintf(stderr, "p11wrap: P11WRAP_REFUSE_MECHS: unknown mechanism %s\n",
+				name);
+	}
+	return hit;
+}
+
+static CK_RV w_C_SignInit(CK_SESSION_HANDLE s, CK_MECHANISM_PTR mech, CK_OBJECT_HANDLE key);
+
+static CK_RV
+w_C_SignInit_mech(CK_SESSION_HANDLE s, CK_MECHANISM_PTR mech, CK_OBJECT_HANDLE key)
+{
+	if (mech != NULL && mech_refused(mech->mechanism)) {
+		log_call("C_SignInit", CKR_MECHANISM_INVALID);
+		return CKR_MECHANISM_INVALID;
+	}
+	return w_C_SignInit(s, mech, key);
+}
+
 #define DEFINE_FORWARDER(fn, params, args)                                                         \
 	static CK_RV w_##fn params                                                                 \
 	{                                                                                          \
@@ -491,6 +547,7 @@ load(void)
 #define INSTALL(fn, params, args) wrap_list.fn = w_##fn;
 	WRAPPED_PLAIN(INSTALL)
 #undef INSTALL
+	wrap_list.C_SignInit = w_C_SignInit_mech;
 	wrap_list.C_Sign = w_C_Sign;
 	wrap_list.C_FindObjects = w_C_FindObjects;
 	wrap_list.C_FindObjectsInit = w_C_FindObjectsInit;

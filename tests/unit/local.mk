@@ -25,6 +25,13 @@ tests_unit_test_uri_SOURCES = tests/unit/test_uri.c
 tests_unit_test_uri_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_uri_LDADD = $(TEST_HSM_LIBS)
 
+# common/text.c (quoting untrusted text) and common/error.c (classes, messages)
+check_PROGRAMS += tests/unit/test_text
+TESTS += tests/unit/test_text
+tests_unit_test_text_SOURCES = tests/unit/test_text.c
+tests_unit_test_text_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_text_LDADD = $(TEST_COMMON_LIBS)
+
 POLICY_TEST_FIXTURE = tests/unit/policy_fixture.c tests/unit/policy_fixture.h
 tests_unit_test_policy_SOURCES = tests/unit/test_policy.c $(POLICY_TEST_FIXTURE)
 tests_unit_test_policy_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)

@@ -93,7 +93,7 @@ fx_assign(fx *f, const char *type, const pol_key *k, p11s_time at)
 pol_candidate
 fx_cand(const pol_key *k)
 {
-	pol_candidate c = {k, 1, 1, 1};
+	pol_candidate c = {k, 1, 1, 1, NULL};
 
 	return c;
 }

@@ -43,6 +43,9 @@ group_teardown(void **state)
 	return 0;
 }
 
+/* The reason the next expect_bad must report (JWT_R_NONE: any). */
+static jwt_reason want_reason;
+
 static void
 expect_bad_len(const char *tok, size_t len, const jwt_verify_params *vp, const char *want)
 {
@@ -53,6 +56,13 @@ expect_bad_len(const char *tok, size_t len, const jwt_verify_params *vp, const c
 	r = jwt_verify(tok, len, vp, &res);
 	if (r != P11S_E_BADTOKEN || strstr(res.error, want) == NULL)
 		fail_msg("expected BADTOKEN '%s', got %d '%s'", want, r, res.error);
+	/* every refusal carries its class; the label is never parsed from the text */
+	if (res.reason == JWT_R_NONE || strcmp(jwt_reason_name(res.reason), "none") == 0)
+		fail_msg("'%s' has no reason", res.error);
+	if (want_reason != JWT_R_NONE && res.reason != want_reason)
+		fail_msg("'%s': reason %s, want %s", res.error, jwt_reason_name(res.reason),
+			 jwt_reason_name(want_reason));
+	want_reason = JWT_R_NONE;
 	assert_null(res.claims);
 	assert_int_equal(res.key_index, -1);
 	assert_string_equal(p11s_errmsg(P11S_E_BADTOKEN), res.error);
@@ -119,15 +129,15 @@ test_alg_none_unsigned(void **state)
 	char *in = tk_input("{\"alg\":\"none\",\"typ\":\"JWT\"}", tk_claims()), t[1024];
 
 	snprintf(t, sizeof(t), "%s.", in);
-	expect_bad(t, "unsupported alg 'none'");
+	expect_bad(t, "unsupported alg \"none\"");
 	free(in);
 }
 
 static void
 test_alg_none_with_signature(void **state)
 {
-	signed_bad("{\"alg\":\"none\"}", tk_claims(), TK_ES256, "unsupported alg 'none'");
-	signed_bad("{\"alg\":\"nOnE\"}", tk_claims(), TK_ES256, "unsupported alg 'nOnE'");
+	signed_bad("{\"alg\":\"none\"}", tk_claims(), TK_ES256, "unsupported alg \"none\"");
+	signed_bad("{\"alg\":\"nOnE\"}", tk_claims(), TK_ES256, "unsupported alg \"nOnE\"");
 }
 
 static void
@@ -145,7 +155,7 @@ test_alg_hs256_key_confusion(void **state)
 				  (const unsigned char *)in, strlen(in), mac, sizeof(mac),
 				  &maclen));
 	t = tk_with_sig(in, mac, maclen);
-	expect_bad(t, "alg HS256 is never accepted");
+	expect_bad(t, "alg \"HS256\" is never accepted");
 	free(t);
 	free(in);
 	BIO_free(b);
@@ -154,14 +164,14 @@ test_alg_hs256_key_confusion(void **state)
 static void
 test_alg_hs512(void **state)
 {
-	signed_bad("{\"alg\":\"HS512\"}", tk_claims(), TK_RS256, "alg HS512 is never accepted");
+	signed_bad("{\"alg\":\"HS512\"}", tk_claims(), TK_RS256, "alg \"HS512\" is never accepted");
 }
 
 static void
 test_alg_unknown(void **state)
 {
-	signed_bad("{\"alg\":\"ES512\"}", tk_claims(), TK_ES256, "unsupported alg 'ES512'");
-	signed_bad("{\"alg\":\"es256\"}", tk_claims(), TK_ES256, "unsupported alg 'es256'");
+	signed_bad("{\"alg\":\"ES512\"}", tk_claims(), TK_ES256, "unsupported alg \"ES512\"");
+	signed_bad("{\"alg\":\"es256\"}", tk_claims(), TK_ES256, "unsupported alg \"es256\"");
 }
 
 static void
@@ -554,9 +564,9 @@ static void
 test_typ(void **state)
 {
 	signed_bad("{\"alg\":\"ES256\",\"typ\":\"JWS\"}", tk_claims(), TK_ES256,
-		   "typ 'JWS' is not JWT");
+		   "typ \"JWS\" is not JWT");
 	signed_bad("{\"alg\":\"ES256\",\"typ\":\"at+jwt\"}", tk_claims(), TK_ES256,
-		   "typ 'at+jwt' is not JWT");
+		   "typ \"at+jwt\" is not JWT");
 	signed_bad("{\"alg\":\"ES256\",\"typ\":1}", tk_claims(), TK_ES256, "typ is not a string");
 }
 
@@ -564,8 +574,8 @@ static void
 test_kid_unknown(void **state)
 {
 	signed_bad("{\"alg\":\"ES256\",\"kid\":\"no-such-key\"}", tk_claims(), TK_ES256,
-		   "unknown kid 'no-such-key'");
-	signed_bad("{\"alg\":\"ES256\",\"kid\":\"\"}", tk_claims(), TK_ES256, "unknown kid ''");
+		   "unknown kid \"no-such-key\"");
+	signed_bad("{\"alg\":\"ES256\",\"kid\":\"\"}", tk_claims(), TK_ES256, "unknown kid \"\"");
 }
 
 static void
@@ -822,6 +832,37 @@ test_nbf_iat_types(void **state)
 		   "iat is not a number");
 }
 
+/* The reason of each failure class, as metrics and the API report it. */
+static void
+test_reasons(void **state)
+{
+	jwt_verify_params vp = tk_params(&K);
+	char c[256];
+
+	(void)state;
+	want_reason = JWT_R_MALFORMED;
+	expect_bad("..", "header is empty");
+	want_reason = JWT_R_ALGORITHM;
+	signed_bad("{\"alg\":\"none\"}", tk_claims(), TK_ES256, "unsupported alg");
+	want_reason = JWT_R_UNKNOWN_KEY;
+	signed_bad("{\"alg\":\"ES256\",\"kid\":\"no-such-key\"}", tk_claims(), TK_ES256,
+		   "unknown kid");
+	want_reason = JWT_R_EXPIRED;
+	signed_bad(tk_hdr(&K, TK_ES256),
+		   claims_fmt(STD_CLAIMS(",\"iat\":%lld,\"exp\":%lld"), NOW - 600, NOW - TK_LEEWAY),
+		   TK_ES256, "token expired");
+	snprintf(c, sizeof(c), "{\"iss\":\"%s\",\"aud\":\"other\",\"iat\":%lld,\"exp\":%lld}",
+		 TK_ISS, (long long)TK_NOW, (long long)TK_NOW + 60);
+	want_reason = JWT_R_AUDIENCE;
+	signed_bad(tk_hdr(&K, TK_ES256), c, TK_ES256, "aud mismatch");
+	vp.n_keys = 0;
+	want_reason = JWT_R_NO_KEY;
+	expect_bad_len("a.b.c", 5, &vp, "verification set is empty");
+	assert_string_equal(jwt_reason_name(JWT_R_KEY_REMOVED), "key_removed");
+	assert_string_equal(jwt_reason_name(JWT_R_KEY_EXPIRED), "key_expired");
+	assert_string_equal(jwt_reason_name(JWT_R_KEY_RETIRED), "key_retired");
+}
+
 static void
 test_expired(void **state)
 {
@@ -978,6 +1019,7 @@ main(void)
 	    cmocka_unit_test(test_exp_too_big),
 	    cmocka_unit_test(test_nbf_iat_types),
 	    cmocka_unit_test(test_expired),
+	    cmocka_unit_test(test_reasons),
 	    cmocka_unit_test(test_nbf_future),
 	    cmocka_unit_test(test_iat_future),
 	    cmocka_unit_test(test_lifetime_over_cap),
