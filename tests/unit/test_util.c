@@ -104,7 +104,8 @@ make_file(char *path, size_t pathlen, size_t n)
 	assert_non_null(b);
 	for (size_t i = 0; i < n; i++)
 		b[i] = (uint8_t)(0x41 + i % 23);
-	snprintf(path, pathlen, "%s/p11s-read-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	snprintf(path, pathlen, "%s/p11s-read-XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	assert_true((fd = mkstemp(path)) >= 0);
 	assert_int_equal(write(fd, b, n), (ssize_t)n);
 	assert_int_equal(close(fd), 0);
