@@ -69,7 +69,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t len;
 		int bad;
 
-		if (fix && (fixed = fix_line((const char *)data + pos, end - pos, n, prev)) != NULL) {
+		if (fix &&
+		    (fixed = fix_line((const char *)data + pos, end - pos, n, prev)) != NULL) {
 			line = fixed;
 			len = strlen(fixed);
 		} else {
