@@ -7,4 +7,5 @@ libcommon_a_SOURCES = \
 	common/alg.c common/alg.h \
 	common/pin.c common/pin.h \
 	common/parse.c common/parse.h \
+	common/harden.c common/harden.h \
 	$(NULL)

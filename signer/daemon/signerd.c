@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/harden.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "hsm/hsm.h"
@@ -346,7 +347,7 @@ main(int argc, char **argv)
 	daemon_ctx d;
 	signer_conf *conf = NULL;
 	sigset_t sigs;
-	int o, r, code, level = LOG_INFO;
+	int o, r, code, dumps, level = LOG_INFO;
 
 	memset(&d, 0, sizeof(d));
 	d.notify_fd = -1;
@@ -382,6 +383,15 @@ main(int argc, char **argv)
 	if (d.conf_path == NULL || d.conf_path[0] == '\0')
 		d.conf_path = SIGNER_DEFAULT_CONFIG;
 	p11s_log_init("signerd", !d.foreground, level);
+	/* before the token is opened: no core dumps (harden.h) */
+	if ((r = p11s_harden_process(&dumps)) != 0) {
+		fprintf(stderr, "signerd: %s\n", p11s_errmsg(r));
+		log_error("%s", p11s_errmsg(r));
+		return EXIT_USAGE;
+	}
+	if (dumps)
+		log_warn("core dumps allowed (%s=1): a core file would hold token keys",
+			 P11S_COREDUMP_ENV);
 
 	if ((r = signer_conf_load(d.conf_path, &conf)) != 0) {
 		fprintf(stderr, "signerd: %s\n", p11s_errmsg(r));

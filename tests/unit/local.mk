@@ -1,6 +1,6 @@
 # tests/unit/: cmocka tests of the pure pieces, one program per module.
 UNIT_COMMON = tests/unit/test_parse tests/unit/test_pin tests/unit/test_log \
-	tests/unit/test_util
+	tests/unit/test_util tests/unit/test_harden
 UNIT_POLICY = tests/unit/test_policy tests/unit/test_policy_view
 UNIT_SIGNER = tests/unit/test_config tests/unit/test_state \
 	tests/unit/test_custody tests/unit/test_audit \
@@ -22,6 +22,10 @@ tests_unit_test_util_SOURCES = tests/unit/test_util.c
 tests_unit_test_util_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_util_LDFLAGS = $(AM_LDFLAGS) -Wl,--wrap=malloc,--wrap=realloc,--wrap=free
 tests_unit_test_util_LDADD = $(TEST_COMMON_LIBS)
+
+tests_unit_test_harden_SOURCES = tests/unit/test_harden.c
+tests_unit_test_harden_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_harden_LDADD = $(TEST_COMMON_LIBS)
 
 tests_unit_test_pin_SOURCES = tests/unit/test_pin.c
 tests_unit_test_pin_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
