@@ -8,8 +8,8 @@ noinst_LIBRARIES += bench/libbench.a
 bench_libbench_a_SOURCES = bench/bench.c bench/bench.h $(NULL)
 
 bench_csign_SOURCES = bench/csign.c
-bench_csign_CFLAGS = $(AM_CFLAGS) $(P11KIT_CFLAGS)
-bench_csign_LDADD = bench/libbench.a $(OPENSSL_LIBS) -ldl -lm
+bench_csign_LDADD = bench/libbench.a libhsm.a libcommon.a $(OPENSSL_LIBS) $(P11KIT_LIBS) \
+	-ldl -lm
 
 bench_inproc_SOURCES = bench/inproc.c
 bench_inproc_LDADD = bench/libbench.a $(SIGNER_LIBS) $(SIGNER_DEPLIBS) -lm

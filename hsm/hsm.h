@@ -181,6 +181,14 @@ P11S_MUST_CHECK int hsm_sign(hsm_signer *s, const uint8_t *msg, size_t len, uint
 
 /* ---- data objects (the state store's storage) --------------------------- */
 
+/*
+ * Each call below runs on a logged-in session: a token that logged the
+ * program out is logged in again (one C_Login from the PIN source; never
+ * after a refused PIN) and the call runs once more.  A search that would see
+ * no object because the session is not logged in fails with P11S_E_SESSION
+ * (or the PIN error): it is never reported as "no objects".
+ */
+
 /* A private token CKO_DATA object, identified by (CKA_APPLICATION, CKA_LABEL). */
 typedef struct hsm_data {
 	char *label;
@@ -196,7 +204,12 @@ void hsm_data_labels_free(char **labels, size_t n);
 P11S_MUST_CHECK int hsm_data_read(hsm_token *t, const char *application, const char *label,
 				  hsm_data **out, size_t *n);
 void hsm_data_free(hsm_data *d, size_t n);
-/* Create one object (CKA_TOKEN, CKA_PRIVATE true, CKA_MODIFIABLE false). */
+/*
+ * Create one object (CKA_TOKEN, CKA_PRIVATE true, CKA_MODIFIABLE false) and
+ * read its value back.  A token that accepts the object but cannot read it
+ * back (its store is full) gives P11S_E_HSM saying so; the object is
+ * destroyed again when the token allows.
+ */
 P11S_MUST_CHECK int hsm_data_create(hsm_token *t, const char *application, const char *label,
 				    const uint8_t *value, size_t len);
 /* Destroy every object of `application` with this label; *destroyed counts them. */

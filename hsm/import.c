@@ -89,9 +89,8 @@ create_cert(hsm_token *t, CK_SESSION_HANDLE s, const struct cert_der *c, const c
 	CK_RV rv;
 
 	*out = CK_INVALID_HANDLE;
-	if ((rv = t->f->C_CreateObject(s, tmpl, sizeof(tmpl) / sizeof(tmpl[0]), out)) != CKR_OK) {
+	if ((rv = hsm_C_CreateObject(t, s, tmpl, sizeof(tmpl) / sizeof(tmpl[0]), out)) != CKR_OK) {
 		*out = CK_INVALID_HANDLE;
-		hsm_session_check(t, s, rv);
 		return HSM_RV_FAIL(rv, "C_CreateObject",
 				   "cannot store the certificate on token '%s'", t->label);
 	}
@@ -286,9 +285,8 @@ create_object(hsm_token *t, CK_SESSION_HANDLE s, CK_ATTRIBUTE *tmpl, CK_ULONG n,
 {
 	CK_RV rv;
 
-	if ((rv = t->f->C_CreateObject(s, tmpl, n, out)) != CKR_OK) {
+	if ((rv = hsm_C_CreateObject(t, s, tmpl, n, out)) != CKR_OK) {
 		*out = CK_INVALID_HANDLE;
-		hsm_session_check(t, s, rv);
 		return HSM_RV_FAIL(rv, "C_CreateObject", "cannot store the %s on token '%s'", what,
 				   t->label);
 	}
@@ -446,11 +444,11 @@ out:
 	if (r != 0 && s != CK_INVALID_HANDLE && s == t->session) {
 		/* leave nothing half-imported behind */
 		if (hcert != CK_INVALID_HANDLE)
-			(void)t->f->C_DestroyObject(s, hcert);
+			(void)hsm_C_DestroyObject(t, s, hcert);
 		if (hpub != CK_INVALID_HANDLE)
-			(void)t->f->C_DestroyObject(s, hpub);
+			(void)hsm_C_DestroyObject(t, s, hpub);
 		if (hpriv != CK_INVALID_HANDLE)
-			(void)t->f->C_DestroyObject(s, hpriv);
+			(void)hsm_C_DestroyObject(t, s, hpriv);
 	}
 	if (locked)
 		hsm_unlock(t);

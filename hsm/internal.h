@@ -65,6 +65,7 @@ struct hsm_token {
 	p11s_secret *kept_pin; /* only for sources that cannot be re-read */
 	int pin_latched;       /* 0 or P11S_E_PIN_INCORRECT / P11S_E_PIN_LOCKED */
 	unsigned start_attempts;
+	unsigned logins; /* C_Login calls made (host lock held) */
 
 	pthread_mutex_t lock_mu; /* recursive */
 	unsigned lock_depth;
@@ -72,10 +73,12 @@ struct hsm_token {
 	char *lock_path;
 };
 
-/* ---- module.c ----------------------------------------------------------- */
+/* ---- rv.c: CK_RV names and the one mapping ------------------------------ */
 
 /* Is rv one of the codes after which a session must be reopened? */
 int hsm_rv_session_lost(CK_RV rv);
+/* Is rv a start-up failure that STACK-NOTES shows to be transient? */
+int hsm_rv_transient_start(CK_RV rv);
 /* Name of a CKR_ value ("CKR_PIN_INCORRECT"), or "CKR_0x..." in buf. */
 const char *hsm_rv_name(CK_RV rv, char buf[32]);
 /*
@@ -86,14 +89,91 @@ int hsm_rv_fail(CK_RV rv, const char *call, const char *func, int line, const ch
     __attribute__((format(printf, 5, 6)));
 #define HSM_RV_FAIL(rv, call, ...) hsm_rv_fail((rv), (call), __func__, __LINE__, __VA_ARGS__)
 
+/* ---- call.c: one wrapper per PKCS#11 function -------------------------- */
+
+/*
+ * Each returns the function's CK_RV, or CKR_FUNCTION_NOT_SUPPORTED when the
+ * module does not provide it; failures are logged (debug, raw CK_RV) and a
+ * lost management session is dropped (hsm_session_check).  Nothing else in
+ * hsm/ calls through a CK_FUNCTION_LIST.
+ */
+CK_RV hsm_C_Initialize(CK_FUNCTION_LIST_PTR f, CK_C_INITIALIZE_ARGS *args);
+CK_RV hsm_C_Finalize(CK_FUNCTION_LIST_PTR f);
+/* Slots with a token present. */
+CK_RV hsm_C_GetSlotList(hsm_token *t, CK_SLOT_ID *slots, CK_ULONG *n);
+CK_RV hsm_C_GetTokenInfo(hsm_token *t, CK_SLOT_ID slot, CK_TOKEN_INFO *info);
+/* A serial R/W session. */
+CK_RV hsm_C_OpenSession(hsm_token *t, CK_SLOT_ID slot, CK_SESSION_HANDLE *s);
+CK_RV hsm_C_CloseSession(hsm_token *t, CK_SESSION_HANDLE s);
+CK_RV hsm_C_GetSessionInfo(hsm_token *t, CK_SESSION_HANDLE s, CK_SESSION_INFO *info);
+/* Log in as CKU_USER. */
+CK_RV hsm_C_Login(hsm_token *t, CK_SESSION_HANDLE s, const uint8_t *pin, size_t len);
+CK_RV hsm_C_FindObjectsInit(hsm_token *t, CK_SESSION_HANDLE s, CK_ATTRIBUTE *tmpl, CK_ULONG n);
+CK_RV hsm_C_FindObjects(hsm_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE *h, CK_ULONG max,
+			CK_ULONG *got);
+CK_RV hsm_C_FindObjectsFinal(hsm_token *t, CK_SESSION_HANDLE s);
+CK_RV hsm_C_GetAttributeValue(hsm_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o,
+			      CK_ATTRIBUTE *tmpl, CK_ULONG n);
+CK_RV hsm_C_SetAttributeValue(hsm_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o,
+			      CK_ATTRIBUTE *tmpl, CK_ULONG n);
+CK_RV hsm_C_CreateObject(hsm_token *t, CK_SESSION_HANDLE s, CK_ATTRIBUTE *tmpl, CK_ULONG n,
+			 CK_OBJECT_HANDLE *out);
+CK_RV hsm_C_CopyObject(hsm_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE *tmpl,
+		       CK_ULONG n, CK_OBJECT_HANDLE *out);
+CK_RV hsm_C_DestroyObject(hsm_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o);
+CK_RV hsm_C_GenerateKeyPair(hsm_token *t, CK_SESSION_HANDLE s, CK_MECHANISM *mech,
+			    CK_ATTRIBUTE *pub, CK_ULONG npub, CK_ATTRIBUTE *priv, CK_ULONG npriv,
+			    CK_OBJECT_HANDLE *hpub, CK_OBJECT_HANDLE *hpriv);
+CK_RV hsm_C_SignInit(hsm_token *t, CK_SESSION_HANDLE s, CK_MECHANISM *mech, CK_OBJECT_HANDLE key);
+CK_RV hsm_C_Sign(hsm_token *t, CK_SESSION_HANDLE s, const uint8_t *data, size_t len, uint8_t *sig,
+		 CK_ULONG *siglen);
+
+/* ---- module.c: the module registry -------------------------------------- */
+
+/*
+ * Load and initialise the module at path, or take another reference to it.
+ * *transient: set when the failure may go away on a later attempt.
+ */
+P11S_MUST_CHECK int hsm_module_acquire(const char *path, struct hsm_module **out, int *transient);
+/* Drop a reference; the last one finalises the module if we initialised it. */
+void hsm_module_release(struct hsm_module *m);
+
+/* ---- slot.c: token discovery and login ---------------------------------- */
+
+/* Find the slot holding the wanted token: by label and/or serial, never slot id. */
+P11S_MUST_CHECK int hsm_find_slot(hsm_token *t, int *transient);
+/*
+ * Log in with the secret (read now if *pin is NULL; the caller owns *pin
+ * afterwards).  PIN failures are latched and never retried.
+ */
+P11S_MUST_CHECK int hsm_login(hsm_token *t, CK_SESSION_HANDLE s, p11s_secret **pin, int *transient);
+/* Log in on s unless the application is already logged in to the token. */
+P11S_MUST_CHECK int hsm_ensure_login(hsm_token *t, CK_SESSION_HANDLE s);
+/* Is the application logged in to the token (session state of s)? */
+P11S_MUST_CHECK int hsm_logged_in(hsm_token *t, CK_SESSION_HANDLE s, int *yes);
+/* One C_Login on s from the PIN source (or the kept PIN); latched PIN failures refused. */
+P11S_MUST_CHECK int hsm_relogin(hsm_token *t, CK_SESSION_HANDLE s);
+
+/* ---- session.c: sessions ------------------------------------------------ */
+
 /*
  * The management session, reopened (slot re-found, logged in again) when a
- * previous call lost it.  Caller holds the host lock.
+ * previous call lost it, and logged in again (one C_Login) when the token
+ * logged the application out.  Caller holds the host lock.
  */
 P11S_MUST_CHECK int hsm_session(hsm_token *t, CK_SESSION_HANDLE *out);
 /* A call on session s returned rv: if s is the management session and rv
  * says the session is lost, drop it (the next management call reopens it). */
 void hsm_session_check(hsm_token *t, CK_SESSION_HANDLE s, CK_RV rv);
+/*
+ * Run the management operation fn(t, arg) under the host lock.  When it
+ * fails with P11S_E_SESSION (its session was lost, or logged out so that a
+ * search saw nothing) and no C_Login was tried meanwhile, run it once more:
+ * its hsm_session then reopens the session or logs in again, once.  fn must
+ * leave its outputs untouched unless it succeeds.
+ */
+typedef int (*hsm_op_fn)(hsm_token *t, void *arg);
+P11S_MUST_CHECK int hsm_run(hsm_token *t, hsm_op_fn fn, void *arg);
 
 /*
  * Open a new R/W session on the token's slot, re-finding the slot by
@@ -102,6 +182,8 @@ void hsm_session_check(hsm_token *t, CK_SESSION_HANDLE s, CK_RV rv);
  */
 P11S_MUST_CHECK int hsm_open_user_session(hsm_token *t, CK_SESSION_HANDLE *out);
 
+/* ---- token.c: open, close, host lock ------------------------------------ */
+
 /* Sleep for ms milliseconds (back-off between retries). */
 void hsm_sleep_ms(unsigned ms);
 
@@ -109,7 +191,11 @@ void hsm_sleep_ms(unsigned ms);
 
 #define HSM_FIND_MAX 4096
 
-/* Find objects matching tmpl (at most HSM_FIND_MAX).  *out malloc'd. */
+/*
+ * Find objects matching tmpl (at most HSM_FIND_MAX).  *out malloc'd.  With a
+ * PIN source, finding nothing on a session that is not logged in is
+ * P11S_E_SESSION, never an empty result.
+ */
 P11S_MUST_CHECK int hsm_find(hsm_token *t, CK_SESSION_HANDLE s, CK_ATTRIBUTE *tmpl, CK_ULONG n,
 			     CK_OBJECT_HANDLE **out, size_t *nout);
 /* Read one variable-length attribute; *out malloc'd (NUL-terminated for convenience). */

@@ -187,17 +187,14 @@ count_objects(hsm_token *t, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, const uint
 	return r;
 }
 
-int
-hsm_list_keys(hsm_token *t, hsm_key_list **out)
+/* hsm_list_keys, as an operation under hsm_run. */
+static int
+list_keys_op(hsm_token *t, void *arg)
 {
-	hsm_key_list *l = NULL;
+	hsm_key_list **out = arg, *l = NULL;
 	CK_SESSION_HANDLE s;
-	int r = P11S_E_INTERNAL, locked = 0;
+	int r = P11S_E_INTERNAL;
 
-	*out = NULL;
-	if ((r = hsm_lock(t)) != 0)
-		return r;
-	locked = 1;
 	if ((l = calloc(1, sizeof(*l))) == NULL) {
 		r = p11s_fail(P11S_E_NOMEM, "out of memory");
 		goto out;
@@ -219,10 +216,15 @@ hsm_list_keys(hsm_token *t, hsm_key_list **out)
 	l = NULL;
 	r = 0;
 out:
-	if (locked)
-		hsm_unlock(t);
 	hsm_key_list_free(l);
 	return r;
+}
+
+int
+hsm_list_keys(hsm_token *t, hsm_key_list **out)
+{
+	*out = NULL;
+	return hsm_run(t, list_keys_op, out);
 }
 
 void
@@ -328,10 +330,9 @@ hsm_keygen(hsm_token *t, const char *label, p11s_keytype kt, unsigned bits, uint
 	locked = 1;
 	if ((r = hsm_session(t, &s)) != 0 || (r = label_unused(t, s, label)) != 0)
 		goto out;
-	rv = t->f->C_GenerateKeyPair(s, &mech, pub, npub, priv, npriv, &hpub, &hpriv);
+	rv = hsm_C_GenerateKeyPair(t, s, &mech, pub, npub, priv, npriv, &hpub, &hpriv);
 	if (rv != CKR_OK) {
 		hpub = hpriv = CK_INVALID_HANDLE;
-		hsm_session_check(t, s, rv);
 		r = HSM_RV_FAIL(rv, "C_GenerateKeyPair", "cannot generate a %s key on token '%s'",
 				p11s_keytype_name(kt), t->label);
 		goto out;
@@ -342,9 +343,8 @@ hsm_keygen(hsm_token *t, const char *label, p11s_keytype kt, unsigned bits, uint
 	{
 		CK_ATTRIBUTE a = {CKA_ID, kid, kid_len};
 
-		if ((rv = t->f->C_SetAttributeValue(s, hpub, &a, 1)) != CKR_OK ||
-		    (rv = t->f->C_SetAttributeValue(s, hpriv, &a, 1)) != CKR_OK) {
-			hsm_session_check(t, s, rv);
+		if ((rv = hsm_C_SetAttributeValue(t, s, hpub, &a, 1)) != CKR_OK ||
+		    (rv = hsm_C_SetAttributeValue(t, s, hpriv, &a, 1)) != CKR_OK) {
 			r = HSM_RV_FAIL(rv, "C_SetAttributeValue",
 					"cannot set CKA_ID on token '%s'", t->label);
 			goto out;
@@ -359,9 +359,9 @@ out:
 	if (r != 0 && t->session != CK_INVALID_HANDLE) {
 		/* leave no half-made key pair behind */
 		if (hpriv != CK_INVALID_HANDLE)
-			(void)t->f->C_DestroyObject(s, hpriv);
+			(void)hsm_C_DestroyObject(t, s, hpriv);
 		if (hpub != CK_INVALID_HANDLE)
-			(void)t->f->C_DestroyObject(s, hpub);
+			(void)hsm_C_DestroyObject(t, s, hpub);
 	}
 	if (locked)
 		hsm_unlock(t);
@@ -472,10 +472,9 @@ hsm_destroy_key(hsm_token *t, const uint8_t *id, size_t id_len)
 		if ((r = hsm_find(t, s, tmpl, 2, &h, &n)) != 0)
 			goto out;
 		for (size_t i = 0; i < n; i++) {
-			CK_RV rv = t->f->C_DestroyObject(s, h[i]);
+			CK_RV rv = hsm_C_DestroyObject(t, s, h[i]);
 
 			if (rv != CKR_OK) {
-				hsm_session_check(t, s, rv);
 				r = HSM_RV_FAIL(rv, "C_DestroyObject",
 						"cannot destroy an object of key %s on token '%s'",
 						hsm_id_hex(id, id_len, hex), t->label);

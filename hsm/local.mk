@@ -2,7 +2,12 @@
 noinst_LIBRARIES += libhsm.a
 libhsm_a_SOURCES = \
 	hsm/hsm.h hsm/internal.h \
+	hsm/rv.c \
+	hsm/call.c \
 	hsm/module.c \
+	hsm/slot.c \
+	hsm/session.c \
+	hsm/token.c \
 	hsm/uri.c \
 	hsm/objects.c \
 	hsm/keys.c \

@@ -58,8 +58,7 @@ hsm_find(hsm_token *t, CK_SESSION_HANDLE s, CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_O
 
 	*out = NULL;
 	*nout = 0;
-	if ((rv = t->f->C_FindObjectsInit(s, tmpl, n)) != CKR_OK) {
-		hsm_session_check(t, s, rv);
+	if ((rv = hsm_C_FindObjectsInit(t, s, tmpl, n)) != CKR_OK) {
 		return HSM_RV_FAIL(rv, "C_FindObjectsInit", "cannot search token '%s'", t->label);
 	}
 	active = 1;
@@ -84,9 +83,8 @@ hsm_find(hsm_token *t, CK_SESSION_HANDLE s, CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_O
 			h = nh;
 			cap *= 2;
 		}
-		if ((rv = t->f->C_FindObjects(s, h + used, (CK_ULONG)(cap - used), &got)) !=
+		if ((rv = hsm_C_FindObjects(t, s, h + used, (CK_ULONG)(cap - used), &got)) !=
 		    CKR_OK) {
-			hsm_session_check(t, s, rv);
 			r = HSM_RV_FAIL(rv, "C_FindObjects", "cannot search token '%s'", t->label);
 			goto out;
 		}
@@ -95,10 +93,25 @@ hsm_find(hsm_token *t, CK_SESSION_HANDLE s, CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_O
 		used += got;
 	}
 	active = 0;
-	if ((rv = t->f->C_FindObjectsFinal(s)) != CKR_OK) {
-		hsm_session_check(t, s, rv);
+	if ((rv = hsm_C_FindObjectsFinal(t, s)) != CKR_OK) {
 		r = HSM_RV_FAIL(rv, "C_FindObjectsFinal", "cannot search token '%s'", t->label);
 		goto out;
+	}
+	/* Nothing found while logged out means nothing: private objects are
+	 * invisible then.  Never present that as an empty store. */
+	if (used == 0 && t->pin_source != NULL) {
+		int logged_in = 0;
+
+		if ((r = hsm_logged_in(t, s, &logged_in)) != 0)
+			goto out;
+		if (!logged_in) {
+			r = p11s_fail(
+			    P11S_E_SESSION,
+			    "token '%s' logged this program out: a search finds no private "
+			    "object then, so its empty result says nothing",
+			    t->label);
+			goto out;
+		}
 	}
 	*out = h;
 	*nout = used;
@@ -106,7 +119,7 @@ hsm_find(hsm_token *t, CK_SESSION_HANDLE s, CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_O
 	r = 0;
 out:
 	if (active)
-		(void)t->f->C_FindObjectsFinal(s);
+		(void)hsm_C_FindObjectsFinal(t, s);
 	free(h);
 	return r;
 }
@@ -121,8 +134,7 @@ hsm_get_attr(hsm_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE
 
 	*out = NULL;
 	*len = 0;
-	if ((rv = t->f->C_GetAttributeValue(s, o, &a, 1)) != CKR_OK) {
-		hsm_session_check(t, s, rv);
+	if ((rv = hsm_C_GetAttributeValue(t, s, o, &a, 1)) != CKR_OK) {
 		return HSM_RV_FAIL(rv, "C_GetAttributeValue",
 				   "cannot read attribute 0x%lx on token '%s'", (unsigned long)type,
 				   t->label);
@@ -133,9 +145,8 @@ hsm_get_attr(hsm_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE
 	if ((buf = malloc(a.ulValueLen + 1)) == NULL)
 		return p11s_fail(P11S_E_NOMEM, "out of memory");
 	a.pValue = buf;
-	if ((rv = t->f->C_GetAttributeValue(s, o, &a, 1)) != CKR_OK) {
+	if ((rv = hsm_C_GetAttributeValue(t, s, o, &a, 1)) != CKR_OK) {
 		free(buf);
-		hsm_session_check(t, s, rv);
 		return HSM_RV_FAIL(rv, "C_GetAttributeValue",
 				   "cannot read attribute 0x%lx on token '%s'", (unsigned long)type,
 				   t->label);
@@ -155,11 +166,10 @@ hsm_get_bool(hsm_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE
 	CK_RV rv;
 
 	*out = 0;
-	rv = t->f->C_GetAttributeValue(s, o, &a, 1);
+	rv = hsm_C_GetAttributeValue(t, s, o, &a, 1);
 	if (rv == CKR_ATTRIBUTE_TYPE_INVALID || rv == CKR_ATTRIBUTE_SENSITIVE)
 		return 0;
 	if (rv != CKR_OK) {
-		hsm_session_check(t, s, rv);
 		return HSM_RV_FAIL(rv, "C_GetAttributeValue",
 				   "cannot read attribute 0x%lx on token '%s'", (unsigned long)type,
 				   t->label);
@@ -177,8 +187,7 @@ hsm_get_ulong(hsm_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUT
 	CK_RV rv;
 
 	*out = 0;
-	if ((rv = t->f->C_GetAttributeValue(s, o, &a, 1)) != CKR_OK) {
-		hsm_session_check(t, s, rv);
+	if ((rv = hsm_C_GetAttributeValue(t, s, o, &a, 1)) != CKR_OK) {
 		return HSM_RV_FAIL(rv, "C_GetAttributeValue",
 				   "cannot read attribute 0x%lx on token '%s'", (unsigned long)type,
 				   t->label);

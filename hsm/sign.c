@@ -45,7 +45,7 @@ static void
 detach(hsm_signer *g)
 {
 	if (g->s != CK_INVALID_HANDLE)
-		(void)g->t->f->C_CloseSession(g->s); /* also destroys the session copy */
+		(void)hsm_C_CloseSession(g->t, g->s); /* also destroys the session copy */
 	g->s = CK_INVALID_HANDLE;
 	g->key = CK_INVALID_HANDLE;
 	g->copied = 0;
@@ -89,7 +89,7 @@ attach(hsm_signer *g)
 	g->bits = bits;
 	g->key = h[0];
 	if (g->session_copy) {
-		rv = t->f->C_CopyObject(g->s, h[0], copy_tmpl, 1, &copy);
+		rv = hsm_C_CopyObject(t, g->s, h[0], copy_tmpl, 1, &copy);
 		if (rv == CKR_OK) {
 			g->key = copy;
 			g->copied = 1;
@@ -172,9 +172,9 @@ sign_once(hsm_signer *g, const uint8_t *data, size_t len, uint8_t *sig, size_t *
 		mech.pParameter = &pss;
 		mech.ulParameterLen = sizeof(pss);
 	}
-	if ((rv = g->t->f->C_SignInit(g->s, &mech, g->key)) != CKR_OK)
+	if ((rv = hsm_C_SignInit(g->t, g->s, &mech, g->key)) != CKR_OK)
 		return rv;
-	if ((rv = g->t->f->C_Sign(g->s, hsm_ck_ptr(data), (CK_ULONG)len, sig, &out)) != CKR_OK)
+	if ((rv = hsm_C_Sign(g->t, g->s, data, len, sig, &out)) != CKR_OK)
 		return rv;
 	*siglen = out;
 	return CKR_OK;

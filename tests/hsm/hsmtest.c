@@ -3,6 +3,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -26,6 +27,21 @@ ht_open(const struct test_token *tt)
 		fail_msg("hsm_open(%s): %s", tt->uri, p11s_errmsg(r));
 	assert_non_null(t);
 	return t;
+}
+
+int
+ht_count_lines(const char *path, const char *prefix)
+{
+	char line[256];
+	int n = 0;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		n += strncmp(line, prefix, strlen(prefix)) == 0;
+	fclose(f);
+	return n;
 }
 
 void

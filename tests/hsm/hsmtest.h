@@ -26,6 +26,8 @@ X509 *ht_issue(EVP_PKEY *ca_key, X509 *ca_cert, EVP_PKEY *pub, const char *cn);
 X509 *ht_issue_valid(EVP_PKEY *ca_key, X509 *ca_cert, EVP_PKEY *pub, const char *cn, long seconds);
 /* Objects on the token: private + public + certificate objects over all keys. */
 size_t ht_count_objects(hsm_token *t);
+/* Lines of the file at path that start with prefix (0 without the file). */
+int ht_count_lines(const char *path, const char *prefix);
 /* Assert that r is err and the message contains needle. */
 void ht_expect(int r, int err, const char *needle);
 

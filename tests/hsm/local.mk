@@ -5,9 +5,12 @@ HSM_TESTS = \
 	tests/hsm/test_hsm_sign \
 	tests/hsm/test_hsm_data \
 	tests/hsm/test_hsm_recovery \
+	tests/hsm/test_hsm_call \
 	$(NULL)
-check_PROGRAMS += $(HSM_TESTS) tests/hsm/test_p11wrap tests/hsm/test_state_conflict
-TESTS += $(HSM_TESTS) tests/hsm/test_p11wrap tests/hsm/test_state_conflict
+check_PROGRAMS += $(HSM_TESTS) tests/hsm/test_p11wrap tests/hsm/test_state_conflict \
+	tests/hsm/test_hsm_full
+TESTS += $(HSM_TESTS) tests/hsm/test_p11wrap tests/hsm/test_state_conflict \
+	tests/hsm/test_hsm_full
 
 HSM_TEST_SOURCES = tests/hsm/hsmtest.c tests/hsm/hsmtest.h \
 	tests/lib/testtoken.c tests/lib/testtoken.h
@@ -29,6 +32,10 @@ tests_hsm_test_hsm_data_LDADD = $(TEST_HSM_LIBS)
 tests_hsm_test_hsm_recovery_SOURCES = tests/hsm/test_hsm_recovery.c $(HSM_TEST_SOURCES)
 tests_hsm_test_hsm_recovery_CFLAGS = $(HSM_TEST_CFLAGS)
 tests_hsm_test_hsm_recovery_LDADD = $(TEST_HSM_LIBS)
+# Functions missing from a module's list (p11wrap's P11WRAP_OMIT).
+tests_hsm_test_hsm_call_SOURCES = tests/hsm/test_hsm_call.c $(HSM_TEST_SOURCES)
+tests_hsm_test_hsm_call_CFLAGS = $(HSM_TEST_CFLAGS)
+tests_hsm_test_hsm_call_LDADD = $(TEST_HSM_LIBS)
 
 tests_hsm_test_p11wrap_SOURCES = tests/hsm/test_p11wrap.c tests/lib/testtoken.h $(NULL)
 tests_hsm_test_p11wrap_CFLAGS = $(AM_CFLAGS) $(P11KIT_CFLAGS) $(CMOCKA_CFLAGS)
@@ -39,3 +46,9 @@ tests_hsm_test_state_conflict_SOURCES = tests/hsm/test_state_conflict.c \
 	tests/hsm/hsmtest.c tests/hsm/hsmtest.h $(NULL)
 tests_hsm_test_state_conflict_CFLAGS = $(HSM_TEST_CFLAGS)
 tests_hsm_test_state_conflict_LDADD = tests/lib/libtestutil.a $(TEST_SIGNER_LIBS)
+
+# A full token store: a small tmpfs in the test's own mount namespace.
+tests_hsm_test_hsm_full_SOURCES = tests/hsm/test_hsm_full.c \
+	tests/hsm/hsmtest.c tests/hsm/hsmtest.h $(NULL)
+tests_hsm_test_hsm_full_CFLAGS = $(HSM_TEST_CFLAGS)
+tests_hsm_test_hsm_full_LDADD = tests/lib/libtestutil.a $(TEST_SIGNER_LIBS)

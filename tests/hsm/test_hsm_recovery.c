@@ -38,16 +38,7 @@ plan(const char *text)
 static int
 count(const char *prefix)
 {
-	char line[256];
-	int n = 0;
-	FILE *f = fopen(log_path, "r");
-
-	if (f == NULL)
-		return 0;
-	while (fgets(line, sizeof(line), f) != NULL)
-		n += strncmp(line, prefix, strlen(prefix)) == 0;
-	fclose(f);
-	return n;
+	return ht_count_lines(log_path, prefix);
 }
 
 static int
@@ -185,6 +176,171 @@ test_pin_locked_not_retried(void **state)
 	plan("");
 }
 
+#define APP "p11-signer/state"
+
+static size_t
+listed(hsm_token *t, int *r)
+{
+	char **labels = NULL;
+	size_t n = 0;
+
+	*r = hsm_data_labels(t, APP, &labels, &n);
+	if (*r != 0) {
+		assert_null(labels);
+		assert_int_equal(n, 0);
+	}
+	hsm_data_labels_free(labels, n);
+	return n;
+}
+
+/* Issue 9 item 1: the program is logged out for real (a signer's C_Sign
+ * answered CKR_USER_NOT_LOGGED_IN) and its own re-logins failed; the state
+ * listing must log in again, not report an empty store. */
+static void
+test_logged_out_listing_logs_in(void **state)
+{
+	static const uint8_t v[] = "a state record";
+	hsm_signer *s = NULL;
+	int logins, r;
+
+	plan("");
+	assert_int_equal(hsm_data_create(tok, APP, "v1", v, sizeof(v)), 0);
+	assert_int_equal(hsm_data_create(tok, APP, "v2", v, sizeof(v)), 0);
+	assert_int_equal(listed(tok, &r), 2);
+	assert_int_equal(hsm_signer_open(tok, id, id_len, P11S_ALG_ES256, 0, &s), 0);
+	plan("C_Sign CKR_USER_NOT_LOGGED_IN 1\nC_Login CKR_DEVICE_ERROR 3\n");
+	ht_expect(sign_once(s), P11S_E_SESSION, "CKR_DEVICE_ERROR");
+	logins = count("C_Login ");
+	/* logged out now: one C_Login, then the objects */
+	assert_int_equal(listed(tok, &r), 2);
+	assert_int_equal(r, 0);
+	assert_int_equal(count("C_Login "), logins + 1);
+	assert_int_equal(sign_once(s), 0);
+	hsm_signer_free(s);
+}
+
+/* Logged out, and logging in keeps failing: an error every time, never an
+ * empty list, and one C_Login per call. */
+static void
+test_logged_out_listing_fails_not_empty(void **state)
+{
+	hsm_signer *s = NULL;
+	hsm_data *d = NULL;
+	size_t n = 7, gone = 7;
+	int logins, r;
+
+	plan("");
+	assert_int_equal(hsm_signer_open(tok, id, id_len, P11S_ALG_ES256, 0, &s), 0);
+	plan("C_Sign CKR_USER_NOT_LOGGED_IN 1\nC_Login CKR_DEVICE_ERROR -1\n");
+	ht_expect(sign_once(s), P11S_E_SESSION, NULL);
+	hsm_signer_free(s);
+	logins = count("C_Login ");
+	(void)listed(tok, &r);
+	ht_expect(r, P11S_E_SESSION, "C_Login returned CKR_DEVICE_ERROR");
+	assert_int_equal(count("C_Login "), logins + 1);
+	ht_expect(hsm_data_read(tok, APP, NULL, &d, &n), P11S_E_SESSION, "C_Login");
+	assert_null(d);
+	assert_int_equal(n, 0);
+	ht_expect(hsm_data_destroy(tok, APP, "v1", &gone), P11S_E_SESSION, "C_Login");
+	assert_int_equal(gone, 0);
+	assert_int_equal(count("C_Login "), logins + 3);
+	plan("");
+	assert_int_equal(listed(tok, &r), 2);
+}
+
+/* The logout lands between the session check and the search (p11wrap's
+ * LOGOUT: a real C_Logout just before C_FindObjectsInit).  The empty search
+ * is not believed: one login, the search once more. */
+static void
+test_logout_during_search(void **state)
+{
+	hsm_data *d = NULL;
+	hsm_key_list *keys = NULL;
+	size_t n = 0, gone = 9;
+	int logins, r;
+
+	plan("C_FindObjectsInit LOGOUT 1\n");
+	logins = count("C_Login ");
+	assert_int_equal(listed(tok, &r), 2);
+	assert_int_equal(count("C_Login "), logins + 1);
+
+	plan("C_FindObjectsInit LOGOUT 1\n");
+	assert_int_equal(hsm_data_read(tok, APP, "v1", &d, &n), 0);
+	assert_int_equal(n, 1);
+	hsm_data_free(d, n);
+
+	/* the key listing too: the private key, not an empty token */
+	plan("C_FindObjectsInit LOGOUT 1\n");
+	assert_int_equal(hsm_list_keys(tok, &keys), 0);
+	assert_int_equal(keys->n, 1);
+	assert_true(keys->keys[0].has_private);
+	hsm_key_list_free(keys);
+
+	/* logged out at every search: an error after exactly one login */
+	plan("C_FindObjectsInit LOGOUT -1\n");
+	logins = count("C_Login ");
+	(void)listed(tok, &r);
+	ht_expect(r, P11S_E_SESSION, "logged this program out");
+	assert_int_equal(count("C_Login "), logins + 1);
+	ht_expect(hsm_data_destroy(tok, APP, "v1", &gone), P11S_E_SESSION, "logged");
+	assert_int_equal(gone, 0);
+	plan("");
+	assert_int_equal(listed(tok, &r), 2);
+}
+
+/* A call answers CKR_USER_NOT_LOGGED_IN: the management session is dropped,
+ * reopened (logged in if need be) and the call runs once more. */
+static void
+test_not_logged_in_answer_retried(void **state)
+{
+	hsm_data *d = NULL;
+	size_t n = 0;
+	int r, tries;
+
+	plan("C_FindObjectsInit CKR_USER_NOT_LOGGED_IN 1\n");
+	assert_int_equal(listed(tok, &r), 2);
+	plan("C_GetAttributeValue CKR_USER_NOT_LOGGED_IN 1\n");
+	assert_int_equal(hsm_data_read(tok, APP, "v1", &d, &n), 0);
+	assert_int_equal(n, 1);
+	hsm_data_free(d, n);
+	/* once more only: a token that keeps answering so is an error */
+	plan("C_FindObjectsInit CKR_USER_NOT_LOGGED_IN -1\n");
+	tries = count("C_FindObjectsInit CKR_USER_NOT_LOGGED_IN");
+	(void)listed(tok, &r);
+	ht_expect(r, P11S_E_SESSION, "CKR_USER_NOT_LOGGED_IN");
+	assert_int_equal(count("C_FindObjectsInit CKR_USER_NOT_LOGGED_IN"), tries + 2);
+	plan("");
+	assert_int_equal(listed(tok, &r), 2);
+}
+
+/* A refused PIN at the re-login is latched: reported, never tried again. */
+static void
+test_relogin_wrong_pin_latched(void **state)
+{
+	hsm_open_params p;
+	hsm_token *t = NULL;
+	int logins, r;
+
+	plan("");
+	memset(&p, 0, sizeof(p));
+	p.uri = uri;
+	p.lock_file = tt.lock_file;
+	p.pin_source = tt.pin_source;
+	assert_int_equal(hsm_open(&p, &t), 0);
+	plan("C_FindObjectsInit LOGOUT 1\nC_Login CKR_PIN_INCORRECT -1\n");
+	logins = count("C_Login ");
+	(void)listed(t, &r);
+	ht_expect(r, P11S_E_PIN_INCORRECT, "refused the PIN");
+	assert_int_equal(count("C_Login "), logins + 1);
+	(void)listed(t, &r);
+	ht_expect(r, P11S_E_PIN_INCORRECT, "refused the PIN earlier");
+	assert_int_equal(count("C_Login "), logins + 1);
+	hsm_close(t);
+	plan("");
+	/* another handle, not latched, logs in again */
+	assert_int_equal(listed(tok, &r), 2);
+}
+
 int
 main(void)
 {
@@ -194,6 +350,11 @@ main(void)
 	    cmocka_unit_test(test_relogin),
 	    cmocka_unit_test(test_bounded_then_recovers),
 	    cmocka_unit_test(test_pin_locked_not_retried),
+	    cmocka_unit_test(test_logged_out_listing_logs_in),
+	    cmocka_unit_test(test_logged_out_listing_fails_not_empty),
+	    cmocka_unit_test(test_logout_during_search),
+	    cmocka_unit_test(test_not_logged_in_answer_retried),
+	    cmocka_unit_test(test_relogin_wrong_pin_latched),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -87,6 +87,10 @@ static const struct rv_name rv_names[] = {
 };
 #undef RV
 
+/* Plan pseudo-code "LOGOUT" (C_FindObjectsInit only): a real C_Logout just
+ * before the call, which then runs for real.  A vendor-defined value. */
+#define RV_LOGOUT (CKR_VENDOR_DEFINED | 0x7011UL)
+
 /* Forwarders that only inject or pass through: X(name, parameters, arguments). */
 #define WRAPPED_PLAIN(X)                                                                           \
 	X(C_Initialize, (CK_VOID_PTR init_args), (init_args))                                      \
@@ -121,8 +125,6 @@ static const struct rv_name rv_names[] = {
 	X(C_SetAttributeValue,                                                                     \
 	  (CK_SESSION_HANDLE s, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_PTR tmpl, CK_ULONG n),          \
 	  (s, obj, tmpl, n))                                                                       \
-	X(C_FindObjectsInit, (CK_SESSION_HANDLE s, CK_ATTRIBUTE_PTR tmpl, CK_ULONG n),             \
-	  (s, tmpl, n))                                                                            \
 	X(C_FindObjects,                                                                           \
 	  (CK_SESSION_HANDLE s, CK_OBJECT_HANDLE_PTR objs, CK_ULONG max, CK_ULONG_PTR count),      \
 	  (s, objs, max, count))                                                                   \
@@ -136,7 +138,8 @@ static const struct rv_name rv_names[] = {
 	  (s, mech, pub_tmpl, n_pub, priv_tmpl, n_priv, pub, priv))
 
 #define NAME_ENTRY(fn, params, args) #fn,
-static const char *const wrapped_names[] = {WRAPPED_PLAIN(NAME_ENTRY) "C_Sign"};
+static const char *const wrapped_names[] = {WRAPPED_PLAIN(NAME_ENTRY) "C_Sign",
+					    "C_FindObjectsInit"};
 #undef NAME_ENTRY
 
 struct rule {
@@ -157,6 +160,7 @@ static struct {
 
 static CK_FUNCTION_LIST_PTR real;
 static CK_FUNCTION_LIST wrap_list;
+static CK_FUNCTION_LIST full_list; /* wrap_list before P11WRAP_OMIT */
 static CK_RV load_rv = CKR_GENERAL_ERROR;
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 
@@ -222,7 +226,9 @@ parse_rule(const char *path, unsigned lineno, char *line, struct rule *out)
 			path, lineno, fn);
 		return false;
 	}
-	if (!rv_parse(code, &out->rv) || out->rv == CKR_OK) {
+	if (strcmp(code, "LOGOUT") == 0 && strcmp(out->fn, "C_FindObjectsInit") == 0) {
+		out->rv = RV_LOGOUT;
+	} else if (!rv_parse(code, &out->rv) || out->rv == CKR_OK) {
 		fprintf(stderr,
 			"p11wrap: %s:%u: %s is not an error code p11wrap knows (CKR_OK is none); "
 			"line ignored\n",
@@ -382,6 +388,37 @@ w_C_Sign(CK_SESSION_HANDLE s, CK_BYTE_PTR data, CK_ULONG data_len, CK_BYTE_PTR s
 	return rv;
 }
 
+/* LOGOUT: the application is logged out for real (as after a token reset or
+ * another application's C_Logout) and the search runs logged out. */
+static CK_RV
+w_C_FindObjectsInit(CK_SESSION_HANDLE s, CK_ATTRIBUTE_PTR tmpl, CK_ULONG n)
+{
+	CK_RV rv;
+
+	if (!fault_take("C_FindObjectsInit", &rv)) {
+		rv = real->C_FindObjectsInit(s, tmpl, n);
+	} else if (rv == RV_LOGOUT) {
+		log_call("C_Logout", real->C_Logout(s));
+		rv = real->C_FindObjectsInit(s, tmpl, n);
+	}
+	log_call("C_FindObjectsInit", rv);
+	return rv;
+}
+
+/* P11WRAP_OMIT: does it name fn (a whole word)? */
+static bool
+omitted(const char *fn)
+{
+	const char *list = getenv("P11WRAP_OMIT"), *p;
+	size_t len = strlen(fn);
+
+	for (p = list; p != NULL && (p = strstr(p, fn)) != NULL; p += len)
+		if ((p == list || p[-1] == ' ' || p[-1] == ',') &&
+		    (p[len] == '\0' || p[len] == ' ' || p[len] == ','))
+			return true;
+	return false;
+}
+
 static void
 load(void)
 {
@@ -407,6 +444,8 @@ load(void)
 	WRAPPED_PLAIN(INSTALL)
 #undef INSTALL
 	wrap_list.C_Sign = w_C_Sign;
+	wrap_list.C_FindObjectsInit = w_C_FindObjectsInit;
+	full_list = wrap_list;
 	load_rv = CKR_OK;
 }
 
@@ -418,6 +457,17 @@ C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list)
 	pthread_once(&load_once, load);
 	if (load_rv != CKR_OK)
 		return load_rv;
+	/* P11WRAP_OMIT is applied at each call: the list a caller gets next */
+	wrap_list = full_list;
+#define OMIT(fn, params, args)                                                                     \
+	if (omitted(#fn))                                                                          \
+		wrap_list.fn = NULL;
+	WRAPPED_PLAIN(OMIT)
+#undef OMIT
+	if (omitted("C_Sign"))
+		wrap_list.C_Sign = NULL;
+	if (omitted("C_FindObjectsInit"))
+		wrap_list.C_FindObjectsInit = NULL;
 	*list = &wrap_list;
 	return CKR_OK;
 }
