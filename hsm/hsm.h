@@ -24,6 +24,10 @@ typedef struct hsm_signer hsm_signer;
 
 #define HSM_ID_MAX 64
 
+/* Report the counts of rate-limited token log lines whose window has ended
+ * (call periodically, e.g. from the state poller). */
+void hsm_log_flush(void);
+
 /* ---- URI ---------------------------------------------------------------- */
 
 /* The parts of an RFC 7512 PKCS#11 URI this product uses. */

@@ -312,6 +312,7 @@ poll_main(void *arg)
 			ms = c->poll_interval_ms;
 			tick(p, c);
 		}
+		hsm_log_flush();
 		d_ref_put(sr);
 		if (ms < MIN_INTERVAL_MS)
 			ms = MIN_INTERVAL_MS;

@@ -15,6 +15,7 @@ INTEGRATION_TESTS = \
 	tests/integration/signerd_faults.sh \
 	tests/integration/signerd_conn_limits.sh \
 	tests/integration/no_coredump.sh \
+	tests/integration/log_flood.sh \
 	$(NULL)
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \
