@@ -87,6 +87,10 @@ run() { # run WHAT ALLOW CMD...: prints "limit=… signal=… core=…"
 	find "$T/wd" -name 'core*' -exec rm -f {} + # a throwaway token's key, but still
 }
 
+# AddressSanitizer (--enable-sanitizers) sets RLIMIT_CORE to 0 by itself, so
+# the switch's half shows nothing there.
+ASAN=0
+ldd "$SIGNER" 2>/dev/null | grep -q libasan && ASAN=1
 for prog in signer signerd; do
 	if [ $prog = signer ]; then
 		set -- "$SIGNER" list
@@ -103,7 +107,10 @@ for prog in signer signerd; do
 
 	run $prog 1 "$@"
 	case $RES in
-	"limit=0 "*) fail "$prog with P11S_ALLOW_COREDUMP=1 still set its core limit to 0: $RES" ;;
+	"limit=0 "*)
+		[ "$ASAN" = 1 ] || fail "$prog with P11S_ALLOW_COREDUMP=1 still set its core limit to 0: $RES"
+		echo "note: $prog with the switch: $RES (AddressSanitizer sets the limit to 0 itself)"
+		;;
 	*"core=1") pass "$prog with P11S_ALLOW_COREDUMP=1 dumps core ($RES, $CORES file)" ;;
 	*) echo "note: this machine wrote no core even with the switch ($RES): the no-core half above is weaker here" ;;
 	esac
