@@ -3,6 +3,8 @@ INTEGRATION_TESTS = \
 	tests/integration/state_concurrency.sh \
 	tests/integration/state_crash.sh \
 	tests/integration/cli_keys.sh \
+	tests/integration/no_coredump.sh \
+	tests/integration/log_flood.sh \
 	tests/integration/cli_refusals.sh \
 	tests/integration/rollover.sh \
 	tests/integration/verify_adversarial.sh \
@@ -14,8 +16,6 @@ INTEGRATION_TESTS = \
 	tests/integration/signerd_rollover.sh \
 	tests/integration/signerd_faults.sh \
 	tests/integration/signerd_conn_limits.sh \
-	tests/integration/no_coredump.sh \
-	tests/integration/log_flood.sh \
 	$(NULL)
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \

@@ -1,6 +1,5 @@
 # tests/unit/: cmocka tests of the pure pieces, one program per module.
-UNIT_COMMON = tests/unit/test_parse tests/unit/test_pin tests/unit/test_log \
-	tests/unit/test_util tests/unit/test_harden
+UNIT_COMMON = tests/unit/test_parse tests/unit/test_pin tests/unit/test_log
 UNIT_POLICY = tests/unit/test_policy tests/unit/test_policy_view
 UNIT_SIGNER = tests/unit/test_config tests/unit/test_state \
 	tests/unit/test_custody tests/unit/test_audit \
@@ -17,6 +16,8 @@ tests_unit_test_log_SOURCES = tests/unit/test_log.c
 tests_unit_test_log_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_log_LDADD = $(TEST_COMMON_LIBS)
 
+check_PROGRAMS += tests/unit/test_util tests/unit/test_harden
+TESTS += tests/unit/test_util tests/unit/test_harden
 # --wrap: the test sees the allocations p11s_read_file makes (test_util.c)
 tests_unit_test_util_SOURCES = tests/unit/test_util.c
 tests_unit_test_util_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
