@@ -349,6 +349,16 @@ main(int argc, char **argv)
 	sigset_t sigs;
 	int o, r, code, dumps, level = LOG_INFO;
 
+	/* first of all: no core dumps (harden.h); the log is not set up yet */
+	if ((r = p11s_harden_process(&dumps)) != 0) {
+		fprintf(stderr, "signerd: %s\n", p11s_errmsg(r));
+		return EXIT_USAGE;
+	}
+	if (dumps)
+		fprintf(stderr,
+			"signerd: warning: core dumps allowed (%s=1): a core file would hold "
+			"token keys\n",
+			P11S_COREDUMP_ENV);
 	memset(&d, 0, sizeof(d));
 	d.notify_fd = -1;
 	while ((o = getopt_long(argc, argv, "c:fdh", opts, NULL)) != -1) {
@@ -383,15 +393,6 @@ main(int argc, char **argv)
 	if (d.conf_path == NULL || d.conf_path[0] == '\0')
 		d.conf_path = SIGNER_DEFAULT_CONFIG;
 	p11s_log_init("signerd", !d.foreground, level);
-	/* before the token is opened: no core dumps (harden.h) */
-	if ((r = p11s_harden_process(&dumps)) != 0) {
-		fprintf(stderr, "signerd: %s\n", p11s_errmsg(r));
-		log_error("%s", p11s_errmsg(r));
-		return EXIT_USAGE;
-	}
-	if (dumps)
-		log_warn("core dumps allowed (%s=1): a core file would hold token keys",
-			 P11S_COREDUMP_ENV);
 
 	if ((r = signer_conf_load(d.conf_path, &conf)) != 0) {
 		fprintf(stderr, "signerd: %s\n", p11s_errmsg(r));
