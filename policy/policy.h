@@ -32,6 +32,7 @@ typedef struct pol_type_conf {
 typedef struct pol_conf {
 	int64_t clock_skew;	   /* default 60 s */
 	int64_t jwks_max_age;	   /* default 300 s (rule 3a) */
+	int64_t poll_interval_ms;  /* members' state poll interval (rule 3a) */
 	int64_t past_grace;	   /* how far in the past E may be; default 5 s (rule 3) */
 	unsigned quorum;	   /* default 1 (rule 5, SPEC §6) */
 	int64_t proposal_lifetime; /* default 72 h */
@@ -99,7 +100,7 @@ typedef enum {
 	POL_R_VALIDITY_TOO_SHORT,     /* rule 2: notAfter - E < largest token lifetime */
 	POL_R_IN_PAST,		      /* rule 3: E < now - past_grace */
 	POL_R_LEAD_TOO_SHORT,	      /* rule 3: current.notAfter - E < max min_lead */
-	POL_R_JWKS_CACHE,	      /* rule 3a: E - now < jwks_max_age */
+	POL_R_JWKS_CACHE,	      /* rule 3a: E < pol_earliest_effective(now) */
 	POL_R_TEST_SIGNATURE,	      /* rule 3b */
 	POL_R_PENDING,		      /* rule 4: another roll pending, no --replace */
 	POL_R_NO_CURRENT,	      /* roll of a type that has no key yet (use assign) */
@@ -109,6 +110,7 @@ typedef enum {
 	POL_R_NO_PREVIOUS,	      /* remove --previous: nothing to remove */
 	POL_R_IN_USE,		      /* the key still issues or is staged for some type */
 	POL_R_REMOVE_TOO_EARLY,	      /* remove before the safe instant (without force) */
+	POL_R_CERT_NOT_VALID_NOW, /* rule 3c: issuing key's certificate expired / not yet valid */
 } pol_rule;
 
 typedef struct pol_refusal {
@@ -141,6 +143,14 @@ P11S_MUST_CHECK int pol_check_assign(const pol_conf *c, const pol_state *s,
 P11S_MUST_CHECK int pol_check_roll(const pol_conf *c, const pol_state *s, const char *const *types,
 				   size_t n_types, const pol_candidate *k, p11s_time effective,
 				   p11s_time now, int replace, pol_refusal *why);
+/*
+ * Rule 3a: the earliest effective instant of a roll staged at `now`, a clock
+ * reading truncated to the second (p11s_now): the staging instant rounded up
+ * (at most now + 1) + jwks_max_age + the members' poll interval rounded up
+ * to the second, because a member publishes the staged key from its next
+ * poll and a verifier may hold a JWKS for jwks_max_age.
+ */
+p11s_time pol_earliest_effective(const pol_conf *c, p11s_time now);
 /* The latest E that satisfies every rule of pol_check_roll, or P11S_E_POLICY
  * (POL_R_NO_AUTO, or the rule that cannot be met whatever E) with the reason. */
 P11S_MUST_CHECK int pol_auto_effective(const pol_conf *c, const pol_state *s,
@@ -176,9 +186,20 @@ typedef struct pol_vkey {
 const pol_key *pol_issuing_key(const pol_state *s, const char *type, p11s_time now);
 
 /*
+ * Rule 3c: may `key` sign a token of `lifetime` seconds at `now`?  Refused
+ * (P11S_E_POLICY, POL_R_CERT_NOT_VALID_NOW, naming the key and its notAfter
+ * or notBefore) when its certificate is expired or not yet valid; else
+ * *allowed is the lifetime to use: `lifetime` shortened so that the token's
+ * exp is not later than the certificate's notAfter.
+ */
+P11S_MUST_CHECK int pol_check_issue(const pol_key *key, p11s_time now, int64_t lifetime,
+				    int64_t *allowed, pol_refusal *why);
+
+/*
  * Verification set of `type` at `now`, in order: the issuing key; each older
- * key whose certificate has not expired (now < not_after) and that is not
- * removed, newest first; then the staged key once now >= E - clock_skew.
+ * key that is not removed, newest first; then the staged key once now >=
+ * E - clock_skew.  A key whose certificate has expired (now >= not_after) is
+ * in no set, whatever its role (rule 3c).
  * kid_sha256 (hex, or NULL) narrows the set to that key if it is in it.
  * Writes at most `max` entries; *n is the count written.
  */

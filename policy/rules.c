@@ -454,10 +454,10 @@ pol_check_roll(const pol_conf *c, const pol_state *s, const char *const *types, 
 
 	/* Rule 3. */
 	if (effective < now - c->past_grace) {
-		poli_fmt_utc(now + c->jwks_max_age, t1);
+		poli_fmt_utc(pol_earliest_effective(c, now), t1);
 		poli_fmt_dur(c->past_grace, d);
 		r = poli_refuse(
-		    why, POL_R_IN_PAST, NULL, c->past_grace, now + c->jwks_max_age,
+		    why, POL_R_IN_PAST, NULL, c->past_grace, pol_earliest_effective(c, now),
 		    "The effective instant %s is in the past (now is %s, grace %s); the "
 		    "earliest acceptable effective instant is %s.",
 		    tE, tN, d, t1);
@@ -478,14 +478,18 @@ pol_check_roll(const pol_conf *c, const pol_state *s, const char *const *types, 
 	}
 
 	/* Rule 3a. */
-	if (effective < now + c->jwks_max_age) {
-		poli_fmt_utc(now + c->jwks_max_age, t1);
+	if (effective < pol_earliest_effective(c, now)) {
+		p11s_time earliest = pol_earliest_effective(c, now);
+
+		poli_fmt_utc(earliest, t1);
 		poli_fmt_dur(c->jwks_max_age, d);
-		r = poli_refuse(why, POL_R_JWKS_CACHE, NULL, c->jwks_max_age, now + c->jwks_max_age,
-				"The effective instant %s is less than jwks_max_age %s after now "
-				"(%s), so verifiers may not have fetched the new key; the earliest "
-				"acceptable effective instant is %s.",
-				tE, d, tN, t1);
+		r = poli_refuse(
+		    why, POL_R_JWKS_CACHE, NULL, earliest - now, earliest,
+		    "The effective instant %s is less than jwks_max_age %s plus the members' "
+		    "poll interval of %lld ms after staging (now %s, rounded up to the "
+		    "second), so verifiers may not have fetched the new key; the earliest "
+		    "acceptable effective instant is %s.",
+		    tE, d, (long long)c->poll_interval_ms, tN, t1);
 		goto out;
 	}
 
@@ -500,6 +504,14 @@ pol_check_roll(const pol_conf *c, const pol_state *s, const char *const *types, 
 	r = 0;
 out:
 	return r;
+}
+
+p11s_time
+pol_earliest_effective(const pol_conf *c, p11s_time now)
+{
+	int64_t poll_s = c->poll_interval_ms > 0 ? (c->poll_interval_ms + 999) / 1000 : 0;
+
+	return now + 1 + c->jwks_max_age + poll_s;
 }
 
 int
@@ -538,7 +550,7 @@ pol_auto_effective(const pol_conf *c, const pol_state *s, const char *const *typ
 		goto out;
 	by_life = key->not_after - life->token_lifetime;
 	upper = by_lead <= by_life ? by_lead : by_life;
-	lower = now + c->jwks_max_age;
+	lower = pol_earliest_effective(c, now);
 	if (key->not_before > lower)
 		lower = key->not_before;
 	if (now - c->past_grace > lower)
@@ -560,10 +572,12 @@ pol_auto_effective(const pol_conf *c, const pol_state *s, const char *const *typ
 				       d, life->name, key->sha1, t1);
 		}
 		poli_fmt_utc(lower, t1);
-		if (lower == now + c->jwks_max_age) {
+		if (lower == pol_earliest_effective(c, now)) {
 			poli_fmt_dur(c->jwks_max_age, d);
 			(void)snprintf(lo, sizeof(lo),
-				       "the earliest allowed by jwks_max_age %s, %s", d, t1);
+				       "the earliest allowed by jwks_max_age %s plus the poll "
+				       "interval, %s",
+				       d, t1);
 		} else if (lower == key->not_before) {
 			(void)snprintf(lo, sizeof(lo),
 				       "the earliest allowed by the certificate's notBefore, %s",

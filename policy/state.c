@@ -157,6 +157,8 @@ pol_rule_name(pol_rule r)
 		return "in_use";
 	case POL_R_REMOVE_TOO_EARLY:
 		return "remove_too_early";
+	case POL_R_CERT_NOT_VALID_NOW:
+		return "certificate_not_valid_now";
 	}
 	return "unknown";
 }

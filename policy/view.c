@@ -23,6 +23,45 @@ pol_issuing_key(const pol_state *s, const char *type, p11s_time now)
 	return i < 0 ? NULL : pol_state_key(s, ts->epochs[i].key);
 }
 
+int
+pol_check_issue(const pol_key *key, p11s_time now, int64_t lifetime, int64_t *allowed,
+		pol_refusal *why)
+{
+	char t1[POLI_TS_LEN], t2[POLI_TS_LEN];
+	int r;
+
+	poli_refusal_clear(why);
+	if (allowed != NULL)
+		*allowed = 0;
+	if (key == NULL || allowed == NULL || lifetime <= 0) {
+		r = p11s_fail(P11S_E_INVAL, "pol_check_issue needs a key, a result and a lifetime");
+		goto out;
+	}
+	poli_fmt_utc(now, t2);
+	if (now >= key->not_after) {
+		poli_fmt_utc(key->not_after, t1);
+		r = poli_refuse(why, POL_R_CERT_NOT_VALID_NOW, NULL, key->not_after, 0,
+				"The certificate of key %s expired at %s (notAfter; now is %s): "
+				"no token is signed with it; stage a roll to a key with a valid "
+				"certificate.",
+				key->sha1, t1, t2);
+		goto out;
+	}
+	if (now < key->not_before) {
+		poli_fmt_utc(key->not_before, t1);
+		r = poli_refuse(
+		    why, POL_R_CERT_NOT_VALID_NOW, NULL, key->not_before, key->not_before,
+		    "The certificate of key %s is not valid until %s (notBefore; now is "
+		    "%s): no token is signed with it before then.",
+		    key->sha1, t1, t2);
+		goto out;
+	}
+	*allowed = key->not_after - now < lifetime ? key->not_after - now : lifetime;
+	r = 0;
+out:
+	return r;
+}
+
 /* Does key sha1 appear in epochs [from, to] of ts? */
 static int
 key_in_epochs(const pol_type_state *ts, const char *sha1, long from, long to)
@@ -69,8 +108,13 @@ build_set(const pol_conf *c, const pol_state *s, const char *type, p11s_time now
 		*n = 0;
 	if (ts == NULL)
 		return;
-	if (cur >= 0)
-		sink_add(&sk, pol_state_key(s, ts->epochs[cur].key), POL_ROLE_CURRENT);
+	if (cur >= 0) {
+		const pol_key *key = pol_state_key(s, ts->epochs[cur].key);
+
+		/* rule 3c: an expired certificate verifies nothing, current or not */
+		if (key != NULL && now < key->not_after)
+			sink_add(&sk, key, POL_ROLE_CURRENT);
+	}
 	for (long j = cur - 1; j >= 0; j--) {
 		const pol_key *key = pol_state_key(s, ts->epochs[j].key);
 
@@ -88,8 +132,8 @@ build_set(const pol_conf *c, const pol_state *s, const char *type, p11s_time now
 		    now >= e->effective - c->clock_skew || (from_staging && now >= e->staged_at);
 
 		/* A staged key that is also an older key keeps its place above. */
-		if (visible && key != NULL && key->removed_at == 0 &&
-		    !(key_in_epochs(ts, key->sha1, 0, cur) && now < key->not_after))
+		if (visible && key != NULL && key->removed_at == 0 && now < key->not_after &&
+		    !key_in_epochs(ts, key->sha1, 0, cur))
 			sink_add(&sk, key, POL_ROLE_STAGED);
 	}
 	if (n != NULL)

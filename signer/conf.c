@@ -855,6 +855,8 @@ cross_check(ctx *x)
 	char a[32], b[32];
 	size_t i;
 
+	/* rule 3a counts the members' poll interval ([server]) */
+	c->policy.poll_interval_ms = c->poll_interval_ms;
 	for (i = 0; i < c->policy.n_types; i++) {
 		const pol_type_conf *t = &c->policy.types[i];
 

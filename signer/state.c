@@ -496,13 +496,42 @@ out:
 int
 state_load(hsm_token *t, signer_state **out)
 {
+	return state_load_since(t, 0, out);
+}
+
+int
+state_load_since(hsm_token *t, uint64_t loaded, signer_state **out)
+{
+	signer_state *st = NULL;
 	int r;
 
 	*out = NULL;
 	if ((r = hsm_lock(t)) != 0)
 		return r;
-	r = load_newest(t, 0, out);
+	r = load_newest(t, 0, &st);
 	hsm_unlock(t);
+	if (r != 0)
+		goto out;
+	/* Seeing no record (a session that is not logged in sees no private
+	 * object) or an older one is never a state to serve. */
+	if (st->version < loaded) {
+		if (st->version == 0)
+			r = p11s_fail(P11S_E_STATE,
+				      "no usable state record is visible on the token, but version "
+				      "%" PRIu64 " was loaded before; keeping it",
+				      loaded);
+		else
+			r = p11s_fail(P11S_E_STATE,
+				      "the newest usable state record on the token is version "
+				      "%" PRIu64 ", older than version %" PRIu64
+				      " loaded before; keeping it",
+				      st->version, loaded);
+		goto out;
+	}
+	*out = st;
+	st = NULL;
+out:
+	state_free(st);
 	return r;
 }
 
@@ -645,9 +674,10 @@ member_write(hsm_token *t, const member_record *m)
 	size_t gone;
 	int r;
 
-	o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "member", m->id, "host", m->host, "pid",
-		      (json_int_t)m->pid, "version", (json_int_t)m->version, "checked_at",
-		      (json_int_t)m->checked_at, "started_at", (json_int_t)m->started_at);
+	o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:s}", "member", m->id, "host", m->host,
+		      "pid", (json_int_t)m->pid, "version", (json_int_t)m->version, "checked_at",
+		      (json_int_t)m->checked_at, "started_at", (json_int_t)m->started_at,
+		      "poll_interval_ms", (json_int_t)m->poll_interval_ms, "boot_id", m->boot_id);
 	if (o == NULL || (text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
 		json_decref(o);
 		return p11s_fail(P11S_E_NOMEM, "out of memory");
@@ -685,12 +715,13 @@ member_list(hsm_token *t, member_record **out, size_t *n)
 	}
 	for (size_t i = 0; i < nd; i++) {
 		json_t *o = json_loadb((const char *)d[i].value, d[i].len, 0, NULL);
-		json_int_t pid = 0, ver = 0, chk = 0, start = 0;
-		const char *id = NULL, *host = NULL;
+		json_int_t pid = 0, ver = 0, chk = 0, start = 0, poll = 0;
+		const char *id = NULL, *host = NULL, *boot = NULL;
 
-		if (o == NULL || json_unpack(o, "{s:s, s:s, s:I, s:I, s:I, s:I}", "member", &id,
-					     "host", &host, "pid", &pid, "version", &ver,
-					     "checked_at", &chk, "started_at", &start) != 0) {
+		if (o == NULL || json_unpack(o, "{s:s, s:s, s:I, s:I, s:I, s:I, s?I, s?s}",
+					     "member", &id, "host", &host, "pid", &pid, "version",
+					     &ver, "checked_at", &chk, "started_at", &start,
+					     "poll_interval_ms", &poll, "boot_id", &boot) != 0) {
 			json_decref(o);
 			continue;
 		}
@@ -700,6 +731,8 @@ member_list(hsm_token *t, member_record **out, size_t *n)
 		m[k].version = (uint64_t)ver;
 		m[k].checked_at = (p11s_time)chk;
 		m[k].started_at = (p11s_time)start;
+		m[k].poll_interval_ms = (int64_t)poll;
+		snprintf(m[k].boot_id, sizeof(m[k].boot_id), "%s", boot != NULL ? boot : "");
 		k++;
 		json_decref(o);
 	}
@@ -719,4 +752,19 @@ member_remove(hsm_token *t, const char *id)
 	size_t gone;
 
 	return hsm_data_destroy(t, MEMBER_APPLICATION, id, &gone);
+}
+
+int64_t
+member_stale_after(int64_t poll_interval_ms)
+{
+	int64_t ms = poll_interval_ms > 0 ? poll_interval_ms : 500;
+	int64_t s = (MEMBER_STALE_POLLS * ms + 999) / 1000;
+
+	return s > MEMBER_STALE_MIN_S ? s : MEMBER_STALE_MIN_S;
+}
+
+int
+member_is_stale(p11s_time checked_at, int64_t poll_interval_ms, p11s_time now)
+{
+	return now - checked_at > member_stale_after(poll_interval_ms);
 }

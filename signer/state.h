@@ -47,7 +47,15 @@ P11S_MUST_CHECK int state_from_json(const char *text, size_t len, signer_state *
 
 /* Load the newest valid version (an empty state when none is stored). */
 P11S_MUST_CHECK int state_load(hsm_token *t, signer_state **out);
-/* The newest stored version number, from labels only (cheap; for polling). */
+/*
+ * For a reader that already holds version `loaded`: P11S_E_STATE, and no
+ * state, when the newest usable record is older (or none is visible: a
+ * session that is not logged in lists no private object).  Never goes back.
+ */
+P11S_MUST_CHECK int state_load_since(hsm_token *t, uint64_t loaded, signer_state **out);
+/* The newest stored version number, from labels only (cheap; for polling);
+ * 0 when no record is visible, which a reader holding a version must treat
+ * as an error, not as an empty store. */
 P11S_MUST_CHECK int state_peek_version(hsm_token *t, uint64_t *version);
 
 /*
@@ -69,12 +77,26 @@ typedef struct member_record {
 	char host[64];
 	long pid;
 	uint64_t version;     /* state version loaded */
-	p11s_time checked_at; /* last poll */
+	p11s_time checked_at; /* last successful poll */
 	p11s_time started_at;
+	int64_t poll_interval_ms; /* 0 in records of older releases */
+	char boot_id[40];	  /* the host's boot id; "" when unknown */
 } member_record;
 
 P11S_MUST_CHECK int member_write(hsm_token *t, const member_record *m);
 P11S_MUST_CHECK int member_list(hsm_token *t, member_record **out, size_t *n);
 P11S_MUST_CHECK int member_remove(hsm_token *t, const char *id);
+
+/*
+ * A member is stale when its last successful check is more than
+ * member_stale_after() seconds old: 10 x its poll interval or 30 s, whichever
+ * is larger (a live member rewrites its record at least every 10 s).  The one
+ * rule for `signer status` and `signer pool check`; poll_interval_ms <= 0
+ * means the default 500 ms.
+ */
+#define MEMBER_STALE_POLLS 10
+#define MEMBER_STALE_MIN_S 30
+int64_t member_stale_after(int64_t poll_interval_ms);
+int member_is_stale(p11s_time checked_at, int64_t poll_interval_ms, p11s_time now);
 
 #endif

@@ -175,14 +175,42 @@ error_rank(const char *error)
 	return 3;
 }
 
+/* The kid of the token's (unverified) header into v->jwt.kid, when the
+ * verification set was empty and the header was never read. */
+static void
+header_kid(const char *token, size_t len, tokens_verdict *v)
+{
+	const char *dot = memchr(token, '.', len);
+	uint8_t *hdr = NULL;
+	size_t hlen = 0;
+	json_t *h = NULL;
+	const char *kid;
+
+	if (dot == NULL || p11s_b64url_decode(token, (size_t)(dot - token), &hdr, &hlen) != 0) {
+		p11s_err_clear(); /* not a reason of its own: the set was empty */
+		goto out;
+	}
+	if ((h = json_loadb((const char *)hdr, hlen, 0, NULL)) != NULL &&
+	    (kid = json_string_value(json_object_get(h, "kid"))) != NULL &&
+	    strlen(kid) < sizeof(v->jwt.kid))
+		snprintf(v->jwt.kid, sizeof(v->jwt.kid), "%s", kid);
+out:
+	json_decref(h);
+	free(hdr);
+}
+
 /* A kid of a key we know that has left the verification set: say why. */
 static void
 explain_kid(const signer_state *st, const tokens_keyset *ks, const char *type, p11s_time now,
-	    tokens_verdict *v)
+	    const char *token, size_t len, tokens_verdict *v)
 {
 	char utc[40];
 
-	if (v->jwt.kid[0] == '\0' || error_rank(v->jwt.error) != 2)
+	if (error_rank(v->jwt.error) > 2)
+		return;
+	if (v->jwt.kid[0] == '\0')
+		header_kid(token, len, v);
+	if (v->jwt.kid[0] == '\0')
 		return;
 	for (size_t i = 0; i < ks->n; i++) {
 		const pol_key *k;
@@ -199,6 +227,7 @@ explain_kid(const signer_state *st, const tokens_keyset *ks, const char *type, p
 			snprintf(v->jwt.error, sizeof(v->jwt.error),
 				 "the certificate of the token's key %s expired at %s", k->sha1,
 				 utc);
+			v->key_expired = 1;
 		} else {
 			snprintf(v->jwt.error, sizeof(v->jwt.error),
 				 "the token's key %s is not in the verification set of %s", k->sha1,
@@ -225,7 +254,7 @@ tokens_verify(const signer_conf *c, const signer_state *st, const tokens_keyset 
 		if ((r = verify_type(c, st, ks, ti, aud, token, len, now, v)) < 0)
 			return r;
 		if (r == 0)
-			explain_kid(st, ks, c->policy.types[ti].name, now, v);
+			explain_kid(st, ks, c->policy.types[ti].name, now, token, len, v);
 		return 0;
 	}
 	for (size_t ti = 0; ti < c->policy.n_types; ti++) {
@@ -241,7 +270,7 @@ tokens_verify(const signer_conf *c, const signer_state *st, const tokens_keyset 
 	}
 	memcpy(v->jwt.error, error, sizeof(error));
 	memcpy(v->jwt.kid, kid, sizeof(kid));
-	explain_kid(st, ks, NULL, now, v);
+	explain_kid(st, ks, NULL, now, token, len, v);
 	return 0;
 }
 
@@ -250,7 +279,10 @@ tokens_issuing_key(const signer_conf *c, const signer_state *st, const tokens_re
 		   p11s_time now, const pol_key **key, int *type_index)
 {
 	const pol_type_conf *tc;
-	int ti;
+	const pol_key *k;
+	pol_refusal why;
+	int64_t allowed;
+	int ti, r;
 
 	*key = NULL;
 	*type_index = -1;
@@ -262,9 +294,13 @@ tokens_issuing_key(const signer_conf *c, const signer_state *st, const tokens_re
 		return p11s_fail(P11S_E_INVAL,
 				 "lifetime %lld s is not allowed for %s: give 1 to %lld seconds",
 				 (long long)req->lifetime, tc->name, (long long)tc->token_lifetime);
-	if ((*key = pol_issuing_key(&st->pol, tc->name, now)) == NULL)
+	if ((k = pol_issuing_key(&st->pol, tc->name, now)) == NULL)
 		return p11s_fail(P11S_E_NOTFOUND, "type %s has no key yet (use 'signer assign')",
 				 tc->name);
+	if ((r = pol_check_issue(k, now, tc->token_lifetime, &allowed, &why)) != 0)
+		return r == P11S_E_POLICY ? p11s_fail(r, "%s cannot issue: %s", tc->name, why.msg)
+					  : r;
+	*key = k;
 	*type_index = ti;
 	return 0;
 }
@@ -291,6 +327,9 @@ tokens_issue(const signer_conf *c, const tokens_keyset *ks, int type_index, cons
 	const struct ks_entry *e = ks_find(ks, key->sha1);
 	struct sign_ctx sc = {signer};
 	jwt_issue_params p;
+	pol_refusal why;
+	int64_t lifetime;
+	int r;
 
 	*token = NULL;
 	*exp = 0;
@@ -306,8 +345,13 @@ tokens_issue(const signer_conf *c, const tokens_keyset *ks, int type_index, cons
 	p.iss = tx->issuer;
 	p.sub = req->sub;
 	p.aud = req->aud != NULL ? req->aud : tx->audience;
+	/* rule 3c: refused with an invalid certificate; exp <= its notAfter */
+	if ((r = pol_check_issue(key, now, req->lifetime > 0 ? req->lifetime : tc->token_lifetime,
+				 &lifetime, &why)) != 0)
+		return r == P11S_E_POLICY ? p11s_fail(r, "%s cannot issue: %s", tc->name, why.msg)
+					  : r;
 	p.now = now;
-	p.lifetime = req->lifetime > 0 ? req->lifetime : tc->token_lifetime;
+	p.lifetime = lifetime;
 	p.claims = req->claims;
 	p.sign = sign_cb;
 	p.sign_ctx = &sc;

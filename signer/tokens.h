@@ -29,6 +29,8 @@ typedef struct tokens_verdict {
 	const char *type; /* type whose set verified (config-owned) */
 	pol_role role;	  /* current / previous / staged */
 	char sha1[41];	  /* key that verified */
+	int key_expired;  /* refused: the certificate of the token's key (by kid) has
+			     expired (rule 3c), whatever its role */
 	jwt_result jwt;	  /* claims, kid, error */
 } tokens_verdict;
 
@@ -53,13 +55,17 @@ typedef struct tokens_request {
 
 /*
  * The issuing key of req->type at `now` (P11S_E_NOTFOUND when the type has
- * none yet, P11S_E_INVAL for an unknown type or a bad lifetime).
+ * none yet, P11S_E_INVAL for an unknown type or a bad lifetime,
+ * P11S_E_POLICY when its certificate is expired or not yet valid: rule 3c,
+ * the message names the key and its notAfter / notBefore).
  */
 P11S_MUST_CHECK int tokens_issuing_key(const signer_conf *c, const signer_state *st,
 				       const tokens_request *req, p11s_time now,
 				       const pol_key **key, int *type_index);
 
-/* Sign a token for req with `signer` (which must hold `key`). */
+/* Sign a token for req with `signer` (which must hold `key`).  The lifetime
+ * is shortened so that exp is not later than the key certificate's notAfter
+ * (rule 3c); *exp is the token's. */
 P11S_MUST_CHECK int tokens_issue(const signer_conf *c, const tokens_keyset *ks, int type_index,
 				 const pol_key *key, hsm_signer *signer, const tokens_request *req,
 				 p11s_time now, char **token, p11s_time *exp);

@@ -107,6 +107,17 @@ run_issue(cli *c, int argc, char **argv)
 				 &signer)) != 0 ||
 	    (r = tokens_issue(c->conf, ks, ti, key, signer, &req, now, &token, &exp)) != 0)
 		goto out;
+	if (exp == key->not_after &&
+	    exp < now + (req.lifetime > 0 ? req.lifetime
+					  : c->conf->policy.types[ti].token_lifetime)) {
+		char at[40];
+
+		p11s_fmt_utc(exp, at, sizeof(at));
+		fprintf(stderr,
+			"signer: note: the token expires at %s, the notAfter of the certificate "
+			"of key %s (its lifetime was shortened)\n",
+			at, key->sha1);
+	}
 	printf("%s\n", token);
 out:
 	free(token);
@@ -124,7 +135,8 @@ const cli_command cli_cmd_issue = {
     "  --type T         token type\n"
     "  --sub S          subject\n"
     "  --aud A          audience (default: the type's configured audience)\n"
-    "  --lifetime DUR   90s, 15m, 8h, 1d or seconds; at most the type's token lifetime\n"
+    "  --lifetime DUR   90s, 15m, 8h, 1d or seconds; at most the type's token lifetime;\n"
+    "                   shortened to end at the key certificate's notAfter\n"
     "  --claim K=V      extra string claim (repeatable); registered claims cannot be set\n",
     run_issue,
 };

@@ -15,6 +15,7 @@
 #include "common/parse.h"
 #include "common/util.h"
 #include "signer/cli/cli.h"
+#include "signer/state.h"
 
 #define STATUS_MAX (1u << 20)
 #define STATUS_PATH "/v1/status"
@@ -218,6 +219,51 @@ problem(member *m, const char *fmt, ...)
 	json_array_append_new(m->problems, json_string(buf));
 }
 
+/* Seconds or RFC 3339 in o[name]; 0 when absent, null or malformed. */
+static p11s_time
+doc_time(const json_t *o, const char *name)
+{
+	json_t *v = json_object_get(o, name);
+	p11s_time t = 0;
+
+	if (json_is_integer(v))
+		return (p11s_time)json_integer_value(v);
+	if (json_is_string(v) && p11s_parse_date(json_string_value(v), &t) != 0)
+		t = 0;
+	p11s_err_clear();
+	return t;
+}
+
+/*
+ * A member whose last successful check of its token (member.checked_at) is
+ * older than the stale bound of its poll interval may serve an outdated
+ * state: not ready.
+ */
+static void
+check_fresh(member *m, p11s_time now)
+{
+	json_t *mem = json_object_get(m->doc, "member");
+	int64_t poll = json_integer_value(json_object_get(mem, "poll_interval_ms"));
+	p11s_time checked = doc_time(mem, "checked_at"), since = checked;
+	char when[40];
+
+	if (!json_is_object(mem) || json_object_get(mem, "checked_at") == NULL)
+		return; /* no member facts (e.g. a `signer status --json` document) */
+	if (since == 0)
+		since = doc_time(mem, "started_at"); /* not checked yet: since its start */
+	if (since != 0 && !member_is_stale(since, poll, now))
+		return;
+	if (checked == 0) {
+		problem(m, "stale: no successful check of its token since it started");
+		return;
+	}
+	p11s_fmt_utc(checked, when, sizeof(when));
+	problem(m,
+		"stale: its last successful check of the token was at %s, %lld s ago (more "
+		"than %lld s); it may serve an outdated state",
+		when, (long long)(now - checked), (long long)member_stale_after(poll));
+}
+
 struct deadline {
 	char type[POL_NAME_MAX];
 	char key[41];
@@ -374,6 +420,9 @@ run_pool(cli *c, int argc, char **argv)
 		}
 	}
 	now = p11s_now();
+	for (size_t i = 0; i < n; i++)
+		if (ms[i].doc != NULL)
+			check_fresh(&ms[i], now);
 	for (size_t k = 0; k < json_array_size(types) && nd < 64; k++)
 		if (check_type(ms, n, json_string_value(json_array_get(types, k)), now, &dl[nd]) >
 		    0)
@@ -462,8 +511,9 @@ const cli_command cli_cmd_pool = {
     "  --cert F --key F client certificate and key (PEM) for members requiring mTLS\n"
     "  --timeout DUR    per member (default 10s)\n"
     "  --json           machine-readable output\n"
-    "Reports every member that is unreachable, lacks the staged key or has a different\n"
-    "effective instant, and the earliest effective instant as the deadline.  Exit 0 when\n"
-    "every member is ready, 1 when not.\n",
+    "Reports every member that is unreachable, stale (last successful check of its token\n"
+    "older than 10 x its poll interval or 30 s, whichever is larger), lacks the staged key\n"
+    "or has a different effective instant, and the earliest effective instant as the\n"
+    "deadline.  Exit 0 when every member is ready, 1 when not.\n",
     run_pool,
 };

@@ -237,6 +237,27 @@ cmp_ev(const void *a, const void *b)
 	return x->at < y->at ? -1 : x->at > y->at;
 }
 
+/* Rule 3c, loudly: a current key whose certificate is not valid now
+ * neither issues nor verifies. */
+static void
+print_cert_warning(const char *type, const pol_key *k, p11s_time now)
+{
+	char at[40];
+
+	if (now >= k->not_after) {
+		p11s_fmt_utc(k->not_after, at, sizeof(at));
+		printf("  !!! CERTIFICATE EXPIRED at %s: key %s issues no token and verifies "
+		       "none;\n  !!! %s is down until a roll to a key with a valid certificate "
+		       "(signer roll --type %s ...)\n",
+		       at, k->sha1, type, type);
+	} else if (now < k->not_before) {
+		p11s_fmt_utc(k->not_before, at, sizeof(at));
+		printf("  !!! CERTIFICATE NOT YET VALID (until %s): key %s issues no token before "
+		       "then\n",
+		       at, k->sha1);
+	}
+}
+
 static void
 print_type_status(const signer_conf *conf, const signer_state *st, int ti, p11s_time now)
 {
@@ -256,6 +277,7 @@ print_type_status(const signer_conf *conf, const signer_state *st, int ti, p11s_
 		return;
 	}
 	printf("  current   %s\n", tl.current->sha1);
+	print_cert_warning(tc->name, tl.current, now);
 	if (tl.staged != NULL) {
 		cli_fmt_duration(tl.effective - now, in, sizeof(in));
 		printf("  staged    %s  effective in %s\n", tl.staged->sha1, in);
@@ -316,6 +338,10 @@ type_status_json(const signer_conf *conf, const signer_state *st, int ti, p11s_t
 			    json_pack("{s:s, s:I, s:I}", "sha1", tl.current->sha1, "since",
 				      (json_int_t)tl.current_since, "not_after",
 				      (json_int_t)tl.current->not_after));
+	/* rule 3c: a current certificate not valid now issues and verifies nothing */
+	json_object_set_new(
+	    json_object_get(o, "current"), "certificate_valid",
+	    json_boolean(now >= tl.current->not_before && now < tl.current->not_after));
 	if (tl.staged != NULL)
 		json_object_set_new(o, "staged",
 				    json_pack("{s:s, s:I, s:I}", "sha1", tl.staged->sha1,
@@ -368,9 +394,16 @@ print_members(const signer_conf *conf, hsm_token *t, const signer_state *st, p11
 		printf("members attached to this token: %s\n", n == 0 ? "none" : "");
 	for (size_t i = 0; i < n; i++) {
 		int current = m[i].version >= st->version;
+		int stale = member_is_stale(m[i].checked_at, m[i].poll_interval_ms, now);
 		json_t *rolls = json_object();
 
-		if (json_out == NULL)
+		if (json_out == NULL && stale)
+			printf("  %-32s state v%llu, STALE: last check %llds ago (more than %llds: "
+			       "the process is gone or cannot reach the token)\n",
+			       m[i].id, (unsigned long long)m[i].version,
+			       (long long)(now - m[i].checked_at),
+			       (long long)member_stale_after(m[i].poll_interval_ms));
+		else if (json_out == NULL)
 			printf("  %-32s state v%llu %s, last check %llds ago\n", m[i].id,
 			       (unsigned long long)m[i].version,
 			       current ? "(up to date)" : "(BEHIND)",
@@ -388,17 +421,26 @@ print_members(const signer_conf *conf, hsm_token *t, const signer_state *st, p11
 			if (json_out == NULL)
 				printf("  %-32s   staged roll of %s to %.12s…: %s\n", "", type,
 				       tl.staged->sha1,
-				       v != 0 && m[i].version >= v ? "loaded" : "NOT LOADED YET");
+				       v != 0 && m[i].version >= v ? "loaded"
+				       : stale			   ? "NOT LOADED (member stale)"
+								   : "NOT LOADED YET");
 		}
-		if (json_out != NULL)
-			json_array_append_new(json_out,
-					      json_pack("{s:s, s:s, s:I, s:I, s:I, s:b, s:o}",
-							"member", m[i].id, "host", m[i].host, "pid",
-							(json_int_t)m[i].pid, "version",
-							(json_int_t)m[i].version, "checked_at",
-							(json_int_t)m[i].checked_at, "up_to_date",
-							current, "staged_loaded", rolls));
-		else
+		if (json_out != NULL) {
+			json_t *mo = json_pack(
+			    "{s:s, s:s, s:I, s:I, s:I, s:b, s:o}", "member", m[i].id, "host",
+			    m[i].host, "pid", (json_int_t)m[i].pid, "version",
+			    (json_int_t)m[i].version, "checked_at", (json_int_t)m[i].checked_at,
+			    "up_to_date", current, "staged_loaded", rolls);
+
+			/* stale: no check for longer than the documented bound */
+			if (mo != NULL) {
+				json_object_set_new(mo, "stale", json_boolean(stale));
+				json_object_set_new(
+				    mo, "stale_after",
+				    json_integer(member_stale_after(m[i].poll_interval_ms)));
+			}
+			json_array_append_new(json_out, mo);
+		} else
 			json_decref(rolls);
 	}
 	free(m);

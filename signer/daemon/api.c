@@ -56,6 +56,9 @@ struct d_app {
 	pthread_mutex_t mu; /* guards the poller's reports below */
 	int poll_ok;
 	uint64_t poll_errors;
+	uint64_t poll_regressions;
+	p11s_time failing_since;
+	char poll_error[512];
 	uint64_t version;
 	p11s_time checked_at;
 	staged_test *tests;
@@ -119,16 +122,24 @@ d_app_free(d_app *a)
 }
 
 void
-d_app_note_poll(d_app *a, int ok, uint64_t version, p11s_time checked_at)
+d_app_note_poll(d_app *a, int ok, uint64_t version, p11s_time checked_at, const char *why,
+		int regression)
 {
 	pthread_mutex_lock(&a->mu);
-	a->poll_ok = ok;
 	if (ok) {
 		a->version = version;
 		a->checked_at = checked_at;
+		a->failing_since = 0;
+		a->poll_error[0] = '\0';
 	} else {
+		if (a->poll_ok)
+			a->failing_since = checked_at;
 		a->poll_errors++;
+		if (regression)
+			a->poll_regressions++;
+		snprintf(a->poll_error, sizeof(a->poll_error), "%s", why != NULL ? why : "unknown");
 	}
+	a->poll_ok = ok;
 	pthread_mutex_unlock(&a->mu);
 }
 
@@ -308,6 +319,12 @@ handle_issue(d_app *a, d_req *r, wctx *w, const d_settings *set, const d_view *v
 		reply_unavailable(r, NO_KEY_RETRY_S, "no_issuing_key", p11s_errmsg(rc));
 		goto out;
 	}
+	if (rc == P11S_E_POLICY) {
+		/* rule 3c: the issuing key's certificate is expired or not yet valid */
+		reply_unavailable(r, NO_KEY_RETRY_S, "issuing_certificate_invalid",
+				  p11s_errmsg(rc));
+		goto out;
+	}
 	if (rc != 0) {
 		d_reply_error(r, 400, "bad_request", "%s", p11s_errmsg(rc));
 		goto out;
@@ -341,6 +358,11 @@ handle_issue(d_app *a, d_req *r, wctx *w, const d_settings *set, const d_view *v
 	rc = tokens_issue(c, v->ks, ti, key, e->s, &tr, now, &token, &exp);
 	if (rc == P11S_E_INVAL) {
 		d_reply_error(r, 400, "bad_request", "%s", p11s_errmsg(rc));
+		goto out;
+	}
+	if (rc == P11S_E_POLICY) {
+		reply_unavailable(r, NO_KEY_RETRY_S, "issuing_certificate_invalid",
+				  p11s_errmsg(rc));
 		goto out;
 	}
 	if (rc != 0) {
@@ -560,6 +582,9 @@ handle_status(d_app *a, d_req *r, const d_settings *set, const d_view *v)
 						"kid", a->tests[i].kid, "ok", a->tests[i].ok, "at",
 						json_time(a->tests[i].at)));
 	pthread_mutex_unlock(&a->mu);
+	/* for `signer pool check`: when this member's last check is stale */
+	if (t != NULL)
+		json_object_set_new(t, "poll_interval_ms", json_integer(c->poll_interval_ms));
 	if (t == NULL || tests == NULL || json_object_set_new(t, "staged_key_tests", tests) != 0 ||
 	    json_object_set_new(o, "member", t) != 0)
 		goto oom;
@@ -599,13 +624,21 @@ handle_metrics(d_app *a, d_req *r, const d_view *v)
 		"# HELP p11s_state_poll_errors_total Failed polls of the token for state changes.\n"
 		"# TYPE p11s_state_poll_errors_total counter\np11s_state_poll_errors_total %" PRIu64
 		"\n"
+		"# HELP p11s_state_poll_ok 1 when the last poll of the token worked, 0 while "
+		"polls fail (the last good state is served).\n"
+		"# TYPE p11s_state_poll_ok gauge\np11s_state_poll_ok %d\n"
+		"# HELP p11s_state_regressions_refused_total Polls that saw no state record or "
+		"an older version than the one served, refused.\n"
+		"# TYPE p11s_state_regressions_refused_total counter\n"
+		"p11s_state_regressions_refused_total %" PRIu64 "\n"
 		"# HELP p11s_state_checked_timestamp_seconds Last successful poll of the token.\n"
 		"# TYPE p11s_state_checked_timestamp_seconds gauge\n"
 		"p11s_state_checked_timestamp_seconds %lld\n"
 		"# HELP p11s_staged_key_test_ok Last test signature with a staged key (1 ok, 0 "
 		"failed).\n"
 		"# TYPE p11s_staged_key_test_ok gauge\n",
-		v->st->version, a->poll_errors, (long long)a->checked_at);
+		v->st->version, a->poll_errors, a->poll_ok, a->poll_regressions,
+		(long long)a->checked_at);
 	for (i = 0; i < a->n_tests; i++)
 		fprintf(f, "p11s_staged_key_test_ok{type=\"%s\",kid=\"%s\"} %d\n", a->tests[i].type,
 			a->tests[i].kid, a->tests[i].ok);
@@ -722,9 +755,19 @@ d_app_handle(d_req *r, void *arg)
 		break;
 	case D_ROUTE_HEALTHZ:
 	default: {
-		json_t *o = json_pack("{s:s, s:I}", "status", "ok", "state_version",
-				      (json_int_t)v->st->version);
+		json_t *o;
 
+		/* degraded: polls fail, the last good state is still served */
+		pthread_mutex_lock(&a->mu);
+		if (a->poll_ok)
+			o = json_pack("{s:s, s:I}", "status", "ok", "state_version",
+				      (json_int_t)v->st->version);
+		else
+			o = json_pack("{s:s, s:I, s:s, s:o, s:I}", "status", "degraded",
+				      "state_version", (json_int_t)v->st->version, "poll_error",
+				      a->poll_error, "failing_since", json_time(a->failing_since),
+				      "poll_errors", (json_int_t)a->poll_errors);
+		pthread_mutex_unlock(&a->mu);
 		if (o == NULL)
 			d_reply_error(r, 500, "internal", "out of memory");
 		else

@@ -32,8 +32,11 @@ void d_app_handle(d_req *r, void *arg);
 /* After the server has stopped: closes every worker's signers. */
 void d_app_free(d_app *a);
 
-/* Reports from the state poller, shown in /v1/status and /metrics. */
-void d_app_note_poll(d_app *a, int ok, uint64_t version, p11s_time checked_at);
+/* Reports from the state poller, shown in /v1/status, /healthz and /metrics:
+ * why (when !ok) is the cause; regression: the token showed no state or an
+ * older one than the version being served (refused, counted apart). */
+void d_app_note_poll(d_app *a, int ok, uint64_t version, p11s_time checked_at, const char *why,
+		     int regression);
 /* Result of a staged key's test signature (rule 3b). */
 void d_app_note_staged_test(d_app *a, const char *type, const char *kid, int ok, p11s_time at);
 

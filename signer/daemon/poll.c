@@ -6,6 +6,9 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -43,6 +46,7 @@ struct d_poller {
 	tested *tests;
 	size_t n_tests;
 	int failing;
+	char last_error[512];
 	p11s_time member_written;
 	uint64_t version;
 };
@@ -209,6 +213,62 @@ observe_switches(d_poller *p, const signer_conf *c, const d_view *v, p11s_time n
 	}
 }
 
+/* The host's boot id (tells a predecessor of an earlier boot); "" if unknown. */
+static void
+read_boot_id(char *out, size_t len)
+{
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+
+	out[0] = '\0';
+	if (f == NULL)
+		return;
+	if (fgets(out, (int)len, f) == NULL)
+		out[0] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+	fclose(f);
+}
+
+/* Is the process of a member record of this host gone for sure? */
+static int
+predecessor_dead(const member_record *me, const member_record *m)
+{
+	if (strcmp(m->host, me->host) != 0 || strcmp(m->id, me->id) == 0)
+		return 0;
+	if (m->boot_id[0] != '\0' && me->boot_id[0] != '\0' && strcmp(m->boot_id, me->boot_id) != 0)
+		return 1; /* written before this host last booted */
+	return m->pid > 0 && kill((pid_t)m->pid, 0) != 0 && errno == ESRCH;
+}
+
+/*
+ * At start: remove the member records of this host's dead predecessors
+ * (killed, crashed) so `signer status` does not show them forever.  A record
+ * whose pid is alive (another signerd, or a reused pid) stays; it goes stale.
+ */
+static void
+sweep_predecessors(d_poller *p)
+{
+	member_record *m = NULL;
+	size_t n = 0;
+	int r;
+
+	if ((r = member_list(p->token, &m, &n)) != 0) {
+		log_warn("cannot list member records: %s", p11s_errmsg(r));
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!predecessor_dead(&p->me, &m[i]))
+			continue;
+		if ((r = member_remove(p->token, m[i].id)) != 0)
+			log_warn("cannot remove the member record %s of a dead process: %s",
+				 m[i].id, p11s_errmsg(r));
+		else
+			log_info("removed the member record %s: process %ld of this host is gone "
+				 "(last check at %lld)",
+				 m[i].id, m[i].pid, (long long)m[i].checked_at);
+	}
+	free(m);
+}
+
 static void
 write_member(d_poller *p, p11s_time now)
 {
@@ -224,6 +284,28 @@ write_member(d_poller *p, p11s_time now)
 	p->member_written = now;
 }
 
+/*
+ * A failed poll keeps the state being served (SPEC §4, §5: verification
+ * answers from the last good certificates).  Logged when it starts or its
+ * cause changes, counted, and shown by /healthz as degraded.
+ */
+static void
+poll_failed(d_poller *p, p11s_time now, int regression, const char *fmt, ...)
+{
+	char why[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (!p->failing || strcmp(why, p->last_error) != 0)
+		log_warn("state poll failed: %s; serving version %" PRIu64 " meanwhile", why,
+			 p->version);
+	snprintf(p->last_error, sizeof(p->last_error), "%s", why);
+	p->failing = 1;
+	d_app_note_poll(p->app, 0, p->version, now, why, regression);
+}
+
 static void
 tick(d_poller *p, const signer_conf *c)
 {
@@ -235,54 +317,54 @@ tick(d_poller *p, const signer_conf *c)
 	int r, changed = 0;
 
 	if ((r = state_peek_version(p->token, &ver)) != 0) {
-		if (!p->failing)
-			log_warn(
-			    "cannot poll the token for state changes: %s; serving version %" PRIu64
-			    " meanwhile",
-			    p11s_errmsg(r), p->version);
-		p->failing = 1;
-		d_app_note_poll(p->app, 0, p->version, now);
+		poll_failed(p, now, 0, "cannot list the state records: %s", p11s_errmsg(r));
+		return;
+	}
+	if (ver < p->version) {
+		/* no record visible (logged out?) or an older one: never served */
+		poll_failed(p, now, 1,
+			    "the token lists state version %" PRIu64 " (0: none), older than "
+			    "version %" PRIu64 " already loaded",
+			    ver, p->version);
 		return;
 	}
 	if (ver != p->version) {
-		if ((r = state_load(p->token, &st)) != 0) {
-			if (!p->failing)
-				log_warn("cannot load state version %" PRIu64 ": %s", ver,
-					 p11s_errmsg(r));
-			p->failing = 1;
-			d_app_note_poll(p->app, 0, p->version, now);
+		if ((r = state_load_since(p->token, p->version, &st)) != 0) {
+			poll_failed(p, now, r == P11S_E_STATE,
+				    "cannot load state version %" PRIu64 ": %s", ver,
+				    p11s_errmsg(r));
 			return;
 		}
 		ver = st->version;
 		/* honour only staged rolls that carry a valid quorum (SPEC §6) */
 		if ((r = custody_filter(c, st)) != 0) {
-			if (!p->failing)
-				log_error("state version %" PRIu64
-					  ": cannot check roll approvals: %s; "
-					  "serving version %" PRIu64,
-					  ver, p11s_errmsg(r), p->version);
 			state_free(st);
-			p->failing = 1;
-			d_app_note_poll(p->app, 0, p->version, now);
+			poll_failed(p, now, 0,
+				    "state version %" PRIu64 ": cannot check roll approvals: %s",
+				    ver, p11s_errmsg(r));
 			return;
 		}
-		if ((r = d_view_new(st, now, &nv)) != 0) {
-			log_error("state version %" PRIu64
-				  " is unusable: %s; serving version %" PRIu64,
-				  ver, p11s_errmsg(r), p->version);
-			p->failing = 1;
-			d_app_note_poll(p->app, 0, p->version, now);
-			return;
+		if (ver != p->version) {
+			if ((r = d_view_new(st, now, &nv)) != 0) {
+				poll_failed(p, now, 0, "state version %" PRIu64 " is unusable: %s",
+					    ver, p11s_errmsg(r));
+				return;
+			}
+			d_slot_publish(p->view, &nv->ref);
+			log_info("state version %" PRIu64 " loaded (was %" PRIu64 ")", ver,
+				 p->version);
+			p->version = ver;
+			changed = 1;
+		} else {
+			state_free(st);
 		}
-		d_slot_publish(p->view, &nv->ref);
-		log_info("state version %" PRIu64 " loaded (was %" PRIu64 ")", ver, p->version);
-		p->version = ver;
-		changed = 1;
 	}
 	if (p->failing)
 		log_info("polling the token works again (state version %" PRIu64 ")", p->version);
 	p->failing = 0;
-	d_app_note_poll(p->app, 1, p->version, now);
+	p->me.poll_interval_ms = c->poll_interval_ms;
+	p->last_error[0] = '\0';
+	d_app_note_poll(p->app, 1, p->version, now, NULL, 0);
 	if (changed || now - p->member_written >= MEMBER_EVERY_S)
 		write_member(p, now);
 	vr = d_slot_acquire(p->view);
@@ -348,6 +430,8 @@ d_poller_start(const d_poll_params *pp, d_poller **out)
 	p->view = pp->view;
 	p->app = pp->app;
 	p->me = *pp->me;
+	read_boot_id(p->me.boot_id, sizeof(p->me.boot_id));
+	sweep_predecessors(p);
 	vr = d_slot_acquire(p->view);
 	if (vr != NULL)
 		p->version = ((const d_view *)vr)->st->version;

@@ -8,9 +8,9 @@ HSM_TESTS = \
 	tests/hsm/test_hsm_call \
 	$(NULL)
 check_PROGRAMS += $(HSM_TESTS) tests/hsm/test_p11wrap tests/hsm/test_state_conflict \
-	tests/hsm/test_hsm_full
+	tests/hsm/test_hsm_full tests/hsm/test_state_since
 TESTS += $(HSM_TESTS) tests/hsm/test_p11wrap tests/hsm/test_state_conflict \
-	tests/hsm/test_hsm_full
+	tests/hsm/test_hsm_full tests/hsm/test_state_since
 
 HSM_TEST_SOURCES = tests/hsm/hsmtest.c tests/hsm/hsmtest.h \
 	tests/lib/testtoken.c tests/lib/testtoken.h
@@ -46,6 +46,12 @@ tests_hsm_test_state_conflict_SOURCES = tests/hsm/test_state_conflict.c \
 	tests/hsm/hsmtest.c tests/hsm/hsmtest.h $(NULL)
 tests_hsm_test_state_conflict_CFLAGS = $(HSM_TEST_CFLAGS)
 tests_hsm_test_state_conflict_LDADD = tests/lib/libtestutil.a $(TEST_SIGNER_LIBS)
+
+# A reader holding a state version never goes back.
+tests_hsm_test_state_since_SOURCES = tests/hsm/test_state_since.c \
+	tests/hsm/hsmtest.c tests/hsm/hsmtest.h $(NULL)
+tests_hsm_test_state_since_CFLAGS = $(HSM_TEST_CFLAGS)
+tests_hsm_test_state_since_LDADD = tests/lib/libtestutil.a $(TEST_SIGNER_LIBS)
 
 # A full token store: a small tmpfs in the test's own mount namespace.
 tests_hsm_test_hsm_full_SOURCES = tests/hsm/test_hsm_full.c \

@@ -16,6 +16,10 @@ INTEGRATION_TESTS = \
 	tests/integration/signerd_rollover.sh \
 	tests/integration/signerd_faults.sh \
 	tests/integration/signerd_conn_limits.sh \
+	tests/integration/poll_storm.sh \
+	tests/integration/roll_timing.sh \
+	tests/integration/cert_expiry.sh \
+	tests/integration/members_stale.sh \
 	$(NULL)
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \

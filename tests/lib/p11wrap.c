@@ -28,6 +28,9 @@
 #include <p11-kit/pkcs11.h>
 
 #define MAX_RULES 64
+/* Plan code EMPTY (C_FindObjects only): CKR_OK with no object found, as a
+ * session that is not logged in lists private objects. */
+#define RV_EMPTY (CKR_VENDOR_DEFINED | 0x7e5701UL)
 
 struct rv_name {
 	const char *name;
@@ -125,9 +128,6 @@ static const struct rv_name rv_names[] = {
 	X(C_SetAttributeValue,                                                                     \
 	  (CK_SESSION_HANDLE s, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_PTR tmpl, CK_ULONG n),          \
 	  (s, obj, tmpl, n))                                                                       \
-	X(C_FindObjects,                                                                           \
-	  (CK_SESSION_HANDLE s, CK_OBJECT_HANDLE_PTR objs, CK_ULONG max, CK_ULONG_PTR count),      \
-	  (s, objs, max, count))                                                                   \
 	X(C_FindObjectsFinal, (CK_SESSION_HANDLE s), (s))                                          \
 	X(C_SignInit, (CK_SESSION_HANDLE s, CK_MECHANISM_PTR mech, CK_OBJECT_HANDLE key),          \
 	  (s, mech, key))                                                                          \
@@ -138,8 +138,8 @@ static const struct rv_name rv_names[] = {
 	  (s, mech, pub_tmpl, n_pub, priv_tmpl, n_priv, pub, priv))
 
 #define NAME_ENTRY(fn, params, args) #fn,
-static const char *const wrapped_names[] = {WRAPPED_PLAIN(NAME_ENTRY) "C_Sign",
-					    "C_FindObjectsInit"};
+static const char *const wrapped_names[] = {WRAPPED_PLAIN(NAME_ENTRY) "C_Sign", "C_FindObjectsInit",
+					    "C_FindObjects"};
 #undef NAME_ENTRY
 
 struct rule {
@@ -228,6 +228,8 @@ parse_rule(const char *path, unsigned lineno, char *line, struct rule *out)
 	}
 	if (strcmp(code, "LOGOUT") == 0 && strcmp(out->fn, "C_FindObjectsInit") == 0) {
 		out->rv = RV_LOGOUT;
+	} else if (strcmp(code, "EMPTY") == 0 && strcmp(out->fn, "C_FindObjects") == 0) {
+		out->rv = RV_EMPTY;
 	} else if (!rv_parse(code, &out->rv) || out->rv == CKR_OK) {
 		fprintf(stderr,
 			"p11wrap: %s:%u: %s is not an error code p11wrap knows (CKR_OK is none); "
@@ -388,6 +390,27 @@ w_C_Sign(CK_SESSION_HANDLE s, CK_BYTE_PTR data, CK_ULONG data_len, CK_BYTE_PTR s
 	return rv;
 }
 
+/* An injected EMPTY answers CKR_OK with no object; the search stays active
+ * (C_FindObjectsFinal ends it as usual). */
+static CK_RV
+w_C_FindObjects(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE_PTR objs, CK_ULONG max, CK_ULONG_PTR count)
+{
+	CK_RV rv;
+
+	if (!fault_take("C_FindObjects", &rv)) {
+		rv = real->C_FindObjects(s, objs, max, count);
+	} else if (rv == RV_EMPTY) {
+		if (count == NULL)
+			rv = CKR_ARGUMENTS_BAD;
+		else {
+			*count = 0;
+			rv = CKR_OK;
+		}
+	}
+	log_call("C_FindObjects", rv);
+	return rv;
+}
+
 /* LOGOUT: the application is logged out for real (as after a token reset or
  * another application's C_Logout) and the search runs logged out. */
 static CK_RV
@@ -444,6 +467,7 @@ load(void)
 	WRAPPED_PLAIN(INSTALL)
 #undef INSTALL
 	wrap_list.C_Sign = w_C_Sign;
+	wrap_list.C_FindObjects = w_C_FindObjects;
 	wrap_list.C_FindObjectsInit = w_C_FindObjectsInit;
 	full_list = wrap_list;
 	load_rv = CKR_OK;
@@ -468,6 +492,8 @@ C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list)
 		wrap_list.C_Sign = NULL;
 	if (omitted("C_FindObjectsInit"))
 		wrap_list.C_FindObjectsInit = NULL;
+	if (omitted("C_FindObjects"))
+		wrap_list.C_FindObjects = NULL;
 	*list = &wrap_list;
 	return CKR_OK;
 }

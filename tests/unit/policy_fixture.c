@@ -40,6 +40,7 @@ fx_setup(void **state)
 	f->tc[1].min_lead = H(24);
 	f->conf.clock_skew = 60;
 	f->conf.jwks_max_age = 300;
+	f->conf.poll_interval_ms = 500;
 	f->conf.past_grace = 5;
 	f->conf.quorum = 1;
 	f->conf.proposal_lifetime = H(72);

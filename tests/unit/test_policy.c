@@ -145,11 +145,24 @@ test_jwks_cache_boundary(void **state)
 	pol_candidate c = fx_cand(k);
 	pol_refusal why;
 
-	assert_int_equal(roll(f, T_AV, 1, k, NOW + 300, NOW, &why), 0);
-	fx_roll_refused(f, T_AV, 1, &c, NOW + 299, NOW, 0, POL_R_JWKS_CACHE, "", NOW + 300,
-			"jwks_max_age 5m", "2012-07-21T00:05:00Z", "2012-07-21T00:04:59Z", NULL);
-	assert_int_equal(roll(f, T_AV, 1, k, NOW + 299, NOW, &why), P11S_E_POLICY);
-	assert_int_equal(why.bound, 300);
+	/* staged at NOW (truncated): rounded up NOW + 1, + 300 s cache, + 1 s poll */
+	assert_int_equal(pol_earliest_effective(&f->conf, NOW), NOW + 302);
+	assert_int_equal(roll(f, T_AV, 1, k, NOW + 302, NOW, &why), 0);
+	fx_roll_refused(f, T_AV, 1, &c, NOW + 301, NOW, 0, POL_R_JWKS_CACHE, "", NOW + 302,
+			"jwks_max_age 5m", "poll interval of 500 ms", "rounded up",
+			"2012-07-21T00:05:02Z", "2012-07-21T00:05:01Z", NULL);
+	assert_int_equal(roll(f, T_AV, 1, k, NOW + 301, NOW, &why), P11S_E_POLICY);
+	assert_string_equal(pol_rule_name(why.rule), "jwks_cache");
+	assert_int_equal(why.bound, 302);
+	/* the poll interval counts in whole seconds, rounded up */
+	f->conf.poll_interval_ms = 2000;
+	assert_int_equal(pol_earliest_effective(&f->conf, NOW), NOW + 303);
+	fx_roll_refused(f, T_AV, 1, &c, NOW + 302, NOW, 0, POL_R_JWKS_CACHE, "", NOW + 303,
+			"2012-07-21T00:05:03Z", NULL);
+	f->conf.poll_interval_ms = 2001;
+	assert_int_equal(pol_earliest_effective(&f->conf, NOW), NOW + 304);
+	assert_int_equal(roll(f, T_AV, 1, k, NOW + 304, NOW, &why), 0);
+	f->conf.poll_interval_ms = 500;
 }
 
 static void
@@ -159,12 +172,12 @@ test_in_past(void **state)
 	const pol_key *k = av_setup(f);
 	pol_candidate c = fx_cand(k);
 
-	fx_roll_refused(f, T_AV, 1, &c, NOW - 6, NOW, 0, POL_R_IN_PAST, "", NOW + 300,
-			"in the past", "2012-07-20T23:59:54Z", "2012-07-21T00:05:00Z", NULL);
+	fx_roll_refused(f, T_AV, 1, &c, NOW - 6, NOW, 0, POL_R_IN_PAST, "", NOW + 302,
+			"in the past", "2012-07-20T23:59:54Z", "2012-07-21T00:05:02Z", NULL);
 	fx_roll_refused(f, T_AV, 1, &c, utc(2012, 7, 1, 0, 0, 0), NOW, 0, POL_R_IN_PAST, "",
-			NOW + 300, "2012-07-01T00:00:00Z", NULL);
+			NOW + 302, "2012-07-01T00:00:00Z", NULL);
 	/* Within the grace it is not "in the past", but still too soon (3a). */
-	fx_roll_refused(f, T_AV, 1, &c, NOW - 5, NOW, 0, POL_R_JWKS_CACHE, "", NOW + 300, NULL);
+	fx_roll_refused(f, T_AV, 1, &c, NOW - 5, NOW, 0, POL_R_JWKS_CACHE, "", NOW + 302, NULL);
 }
 
 static void
@@ -549,13 +562,17 @@ test_auto_no_solution(void **state)
 	fx_assert_refused(pol_auto_effective(&f->conf, &f->st, T_AV, 1, &c,
 					     utc(2012, 7, 22, 5, 58, 0), 0, &e, &why),
 			  &why, POL_R_NO_AUTO, AV, 0, "8h lead of " AV, "2012-07-22T06:00:00Z",
-			  "jwks_max_age 5m", "2012-07-22T06:03:00Z", NULL);
+			  "jwks_max_age 5m", "2012-07-22T06:03:02Z", NULL);
 	assert_int_equal(e, 0);
-	/* Three minutes earlier the bounds meet: E is exactly the lead bound. */
+	/* 302 s before the lead bound the bounds meet: E is exactly the lead bound;
+	 * one second later nothing fits. */
 	assert_int_equal(pol_auto_effective(&f->conf, &f->st, T_AV, 1, &c,
-					    utc(2012, 7, 22, 5, 55, 0), 0, &e, &why),
+					    utc(2012, 7, 22, 5, 54, 58), 0, &e, &why),
 			 0);
 	assert_int_equal(e, utc(2012, 7, 22, 6, 0, 0));
+	fx_assert_refused(pol_auto_effective(&f->conf, &f->st, T_AV, 1, &c,
+					     utc(2012, 7, 22, 5, 54, 59), 0, &e, &why),
+			  &why, POL_R_NO_AUTO, AV, 0, "2012-07-22T06:00:01Z", NULL);
 	/* notBefore after the lead bound. */
 	late = fx_key(f, '7', P11S_KT_EC_P256, 0, utc(2012, 7, 22, 6, 0, 30),
 		      utc(2013, 7, 1, 0, 0, 0));

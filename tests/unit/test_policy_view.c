@@ -148,6 +148,51 @@ test_publication_set(void **state)
 	assert_int_equal(n, 0);
 }
 
+/* Rule 3c: an expired current certificate verifies nothing, and no token is
+ * signed with it; exp is cut at notAfter. */
+static void
+test_expired_current_certificate(void **state)
+{
+	fx *f = *state;
+	const pol_key *old, *knew;
+	pol_refusal why;
+	pol_vkey v[8];
+	size_t n = 99;
+	int64_t life = -1;
+
+	old = fx_key(f, '1', P11S_KT_EC_P256, 0, utc(2011, 7, 22, 14, 0, 0), OLD_EXPIRY);
+	fx_assign(f, AV, old, utc(2011, 7, 22, 14, 0, 0));
+	vset(f, OLD_EXPIRY - 1, NULL, v, &n);
+	assert_set(v, n, 1, old->sha1, POL_ROLE_CURRENT);
+	vset(f, OLD_EXPIRY, NULL, v, &n);
+	assert_set(v, n, 0);
+	vset(f, OLD_EXPIRY, old->sha256, v, &n);
+	assert_set(v, n, 0);
+	pol_publication_set(&f->conf, &f->st, AV, OLD_EXPIRY, v, 8, &n);
+	assert_int_equal(n, 0);
+
+	/* issuing: full lifetime, shortened at notAfter, refused at and after it */
+	assert_int_equal(pol_check_issue(old, OLD_EXPIRY - 3 * 3600, 3600, &life, &why), 0);
+	assert_int_equal(life, 3600);
+	assert_int_equal(pol_check_issue(old, OLD_EXPIRY - 100, 3600, &life, &why), 0);
+	assert_int_equal(life, 100);
+	assert_int_equal(pol_check_issue(old, OLD_EXPIRY - 1, 3600, &life, &why), 0);
+	assert_int_equal(life, 1);
+	fx_assert_refused(pol_check_issue(old, OLD_EXPIRY, 3600, &life, &why), &why,
+			  POL_R_CERT_NOT_VALID_NOW, "", 0, old->sha1, "expired at",
+			  "2012-07-22T14:00:00Z", "notAfter", NULL);
+	assert_int_equal(life, 0);
+	assert_string_equal(pol_rule_name(why.rule), "certificate_not_valid_now");
+	fx_assert_refused(pol_check_issue(old, utc(2013, 8, 1, 0, 0, 0), 3600, &life, &why), &why,
+			  POL_R_CERT_NOT_VALID_NOW, "", 0, "2012-07-22T14:00:00Z", NULL);
+	knew =
+	    fx_key(f, '2', P11S_KT_EC_P256, 0, utc(2012, 7, 1, 0, 0, 0), utc(2013, 7, 1, 0, 0, 0));
+	fx_assert_refused(pol_check_issue(knew, utc(2012, 6, 30, 0, 0, 0), 3600, &life, &why), &why,
+			  POL_R_CERT_NOT_VALID_NOW, "", utc(2012, 7, 1, 0, 0, 0),
+			  "not valid until 2012-07-01T00:00:00Z", "notBefore", NULL);
+	assert_int_equal(pol_check_issue(NULL, NOW, 3600, &life, &why), P11S_E_INVAL);
+}
+
 static void
 test_previous_newest_first(void **state)
 {
@@ -491,6 +536,7 @@ main(void)
 	    T(test_kid_narrowing),
 	    T(test_kid_case_insensitive),
 	    T(test_publication_set),
+	    T(test_expired_current_certificate),
 	    T(test_previous_newest_first),
 	    T(test_timeline),
 	    T(test_safe_removal_cert_expiry_earlier),

@@ -150,6 +150,22 @@ test_versions(void **unused)
 	free(t);
 }
 
+/* Members are stale after 10 x poll interval or 30 s, whichever is larger. */
+static void
+test_member_stale(void **state)
+{
+	(void)state;
+	assert_int_equal(member_stale_after(200), 30);
+	assert_int_equal(member_stale_after(0), 30); /* older records: 500 ms */
+	assert_int_equal(member_stale_after(3000), 30);
+	assert_int_equal(member_stale_after(3001), 31);
+	assert_int_equal(member_stale_after(5000), 50);
+	assert_false(member_is_stale(1000, 200, 1030));
+	assert_true(member_is_stale(1000, 200, 1031));
+	assert_false(member_is_stale(1000, 5000, 1050));
+	assert_true(member_is_stale(1000, 5000, 1051));
+}
+
 int
 main(void)
 {
@@ -157,6 +173,7 @@ main(void)
 	    cmocka_unit_test(test_round_trip),
 	    cmocka_unit_test(test_tampered_or_torn),
 	    cmocka_unit_test(test_versions),
+	    cmocka_unit_test(test_member_stale),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
