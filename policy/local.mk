@@ -6,4 +6,5 @@ libpolicy_a_SOURCES = \
 	policy/state.c \
 	policy/rules.c \
 	policy/view.c \
+	policy/events.c \
 	$(NULL)

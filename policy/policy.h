@@ -233,6 +233,52 @@ P11S_MUST_CHECK int pol_timeline_of(const pol_conf *c, const pol_state *s, const
  */
 p11s_time pol_safe_removal(const pol_conf *c, const pol_state *s, const char *sha1);
 
+/* ---- what happens next ------------------------------------------------- */
+
+/* signerd repeats a staged key's test signature (rule 3b) this long before
+ * its effective instant: the final pre-switch test. */
+#define POL_FINAL_TEST_LEAD 30
+
+/* Most events one type's timeline holds (current 3, staged 4, previous 3). */
+#define POL_EVENTS_PER_TYPE 10
+
+typedef enum {
+	POL_EV_SWITCH = 1,     /* the key issues from `at` (its effective instant) */
+	POL_EV_PUBLISHED,      /* the staged key is in the JWKS (staged_at) */
+	POL_EV_TEST_SIGNATURE, /* signerd's final test signature of the staged key is due */
+	POL_EV_VERIFIES,       /* the staged key enters the verification set (E - clock_skew) */
+	POL_EV_STOPPED,	       /* the previous key stopped issuing */
+	POL_EV_EXPIRY,	       /* the key's certificate expires: it stops verifying */
+	POL_EV_SAFE_REMOVAL,   /* from `at` removing the key fails no valid token */
+} pol_event_kind;
+
+/* "switch", "published", "test_signature", "verifies", "stopped", "expiry",
+ * "safe_removal"; "unknown" for any other value. */
+const char *pol_event_kind_name(pol_event_kind k);
+
+typedef struct pol_event {
+	pol_event_kind kind;
+	pol_role role; /* the key's role in the type at `now` */
+	char type[POL_NAME_MAX];
+	char key[41]; /* pol_key.sha1 */
+	p11s_time at;
+} pol_event;
+
+/*
+ * The timeline of `type` (NULL: every configured type) as of `now`: every
+ * event the state determines, past and future, sorted by instant (ties: in
+ * configuration order of the type, then in the order of pol_event_kind).
+ * Writes at most `max` entries to out (out may be NULL when max is 0); *n is
+ * the number of events, which may exceed max.  P11S_E_NOTFOUND for a type
+ * that is neither configured nor in the state.
+ */
+P11S_MUST_CHECK int pol_timeline_events(const pol_conf *c, const pol_state *s, const char *type,
+					p11s_time now, pol_event *out, size_t max, size_t *n);
+
+/* The same restricted to events after `now`: what happens next. */
+P11S_MUST_CHECK int pol_next_events(const pol_conf *c, const pol_state *s, const char *type,
+				    p11s_time now, pol_event *out, size_t max, size_t *n);
+
 /*
  * remove --type T --previous.  On success *victim is the key to destroy.
  * Before the safe instant: P11S_E_POLICY (POL_R_REMOVE_TOO_EARLY, nearest =

@@ -65,7 +65,7 @@ key av-2013 3600
 NEW=$(openssl x509 -in "$D/av-2013.pem" -noout -fingerprint -sha1 | sed 's/.*=//; s/://g')
 run roll --type AudioVideoAuthentication --thumbprint "$NEW" --effective-date auto --dry-run
 run roll --type AudioVideoAuthentication --thumbprint "$NEW" --effective-date auto
-E=$("$SIGNER" status --json | "$PYTHON" -c "import json,sys; print(json.load(sys.stdin)['types'][0]['staged']['effective'])")
+E=$("$SIGNER" status --json | "$PYTHON" -c "import calendar,json,sys,time; print(calendar.timegm(time.strptime(json.load(sys.stdin)['types'][0]['staged']['effective'], '%Y-%m-%dT%H:%M:%SZ')))")
 X=$(date -d "$(openssl x509 -in "$D/av-2012.pem" -noout -enddate | cut -d= -f2)" +%s)
 
 say "Tokens issued and verified every second (E = $(at "$E"), old certificate expires $(at "$X"))"

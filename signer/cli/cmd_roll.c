@@ -11,6 +11,8 @@
 #include "common/util.h"
 #include "signer/cli/cli.h"
 #include "signer/custody.h"
+#include "signer/status.h"
+#include "signer/tokens.h"
 
 /* Everything a state edit needs; the edit re-runs the policy on the fresh
  * state under the host lock, so a concurrent change cannot slip between the
@@ -224,17 +226,48 @@ timeline_event(p11s_time now, p11s_time at, const char *what)
 	printf("    %s  %-8s %-8s %s\n", utc, rel, at > now ? "from now" : "ago", what);
 }
 
-struct tl_ev {
-	p11s_time at;
-	char what[160];
-};
-
-static int
-cmp_ev(const void *a, const void *b)
+/* One line of the text timeline for event e of a type. */
+static void
+event_text(const pol_event *e, const pol_timeline *tl, char *out, size_t len)
 {
-	const struct tl_ev *x = a, *y = b;
+	const char *k = e->key;
 
-	return x->at < y->at ? -1 : x->at > y->at;
+	switch (e->kind) {
+	case POL_EV_SWITCH:
+		if (e->role == POL_ROLE_STAGED)
+			snprintf(out, len, "switch: %.12s… issues (effective instant)", k);
+		else
+			snprintf(out, len, "%.12s… issues (current)", k);
+		break;
+	case POL_EV_PUBLISHED:
+		snprintf(out, len, "%.12s… staged: published in the JWKS", k);
+		break;
+	case POL_EV_TEST_SIGNATURE:
+		snprintf(out, len, "%.12s… final test signature by signerd", k);
+		break;
+	case POL_EV_VERIFIES:
+		snprintf(out, len, "%.12s… verifies (effective instant - clock skew)", k);
+		break;
+	case POL_EV_STOPPED:
+		snprintf(out, len, "%.12s… stopped issuing", k);
+		break;
+	case POL_EV_EXPIRY:
+		snprintf(out, len, "%.12s… certificate expires%s", k,
+			 e->role == POL_ROLE_CURRENT && tl->staged != NULL ? ": stops verifying"
+									   : "");
+		break;
+	case POL_EV_SAFE_REMOVAL:
+		if (e->role == POL_ROLE_PREVIOUS)
+			snprintf(out, len,
+				 "%.12s… safe to remove ('signer remove --type %s --previous')", k,
+				 e->type);
+		else
+			snprintf(out, len, "%.12s… removable after the switch", k);
+		break;
+	default:
+		snprintf(out, len, "%.12s… %s", k, pol_event_kind_name(e->kind));
+		break;
+	}
 }
 
 /* Rule 3c, loudly: a current key whose certificate is not valid now
@@ -262,17 +295,20 @@ static void
 print_type_status(const signer_conf *conf, const signer_state *st, int ti, p11s_time now)
 {
 	const pol_type_conf *tc = &conf->policy.types[ti];
-	struct tl_ev ev[8];
+	pol_event ev[POL_EVENTS_PER_TYPE];
 	pol_timeline tl;
-	char life[32], lead[32], in[48];
-	size_t n = 0;
+	char life[32], lead[32], in[48], what[160];
+	size_t n = 0, i;
+	int shown_now = 0;
 
 	cli_fmt_duration(tc->token_lifetime, life, sizeof(life));
 	cli_fmt_duration(tc->min_lead, lead, sizeof(lead));
 	printf("%s (%s, token lifetime %s, minimum lead %s)\n", tc->name, p11s_alg_name(tc->alg),
 	       life, lead);
 	if (pol_timeline_of(&conf->policy, &st->pol, tc->name, now, &tl) != 0 ||
-	    tl.current == NULL) {
+	    tl.current == NULL ||
+	    pol_timeline_events(&conf->policy, &st->pol, tc->name, now, ev, POL_EVENTS_PER_TYPE,
+				&n) != 0) {
 		printf("  no key yet: 'signer assign --type %s --thumbprint X'\n\n", tc->name);
 		return;
 	}
@@ -290,70 +326,17 @@ print_type_status(const signer_conf *conf, const signer_state *st, int ti, p11s_
 	else
 		printf("  previous  -\n");
 	printf("  timeline:\n");
-#define EV(t, ...)                                                                                 \
-	do {                                                                                       \
-		ev[n].at = (t);                                                                    \
-		snprintf(ev[n].what, sizeof(ev[n].what), __VA_ARGS__);                             \
-		n++;                                                                               \
-	} while (0)
-	EV(now, "<- now");
-	EV(tl.current_since, "%.12s… issues (current)", tl.current->sha1);
-	if (tl.staged == NULL)
-		EV(tl.current->not_after, "%.12s… certificate expires", tl.current->sha1);
-	if (tl.staged != NULL) {
-		EV(tl.effective, "switch: %.12s… issues (effective instant)", tl.staged->sha1);
-		EV(tl.current->not_after, "%.12s… certificate expires: stops verifying",
-		   tl.current->sha1);
-		EV(pol_safe_removal(&conf->policy, &st->pol, tl.current->sha1) > 0
-		       ? pol_safe_removal(&conf->policy, &st->pol, tl.current->sha1)
-		       : tl.current->not_after,
-		   "%.12s… removable after the switch", tl.current->sha1);
+	for (i = 0; i < n && i < POL_EVENTS_PER_TYPE; i++) {
+		if (!shown_now && ev[i].at > now) {
+			timeline_event(now, now, "<- now");
+			shown_now = 1;
+		}
+		event_text(&ev[i], &tl, what, sizeof(what));
+		timeline_event(now, ev[i].at, what);
 	}
-	if (tl.previous != NULL) {
-		EV(tl.previous_until, "%.12s… stopped issuing", tl.previous->sha1);
-		EV(tl.previous_expiry, "%.12s… certificate expires", tl.previous->sha1);
-		EV(tl.safe_removal, "%.12s… safe to remove ('signer remove --type %s --previous')",
-		   tl.previous->sha1, tc->name);
-	}
-#undef EV
-	qsort(ev, n, sizeof(ev[0]), cmp_ev);
-	for (size_t i = 0; i < n; i++)
-		timeline_event(now, ev[i].at, ev[i].what);
+	if (!shown_now)
+		timeline_event(now, now, "<- now");
 	printf("\n");
-}
-
-static json_t *
-type_status_json(const signer_conf *conf, const signer_state *st, int ti, p11s_time now)
-{
-	const pol_type_conf *tc = &conf->policy.types[ti];
-	pol_timeline tl;
-	json_t *o = json_pack("{s:s, s:s, s:I, s:I}", "type", tc->name, "algorithm",
-			      p11s_alg_name(tc->alg), "token_lifetime",
-			      (json_int_t)tc->token_lifetime, "min_lead", (json_int_t)tc->min_lead);
-
-	if (o == NULL || pol_timeline_of(&conf->policy, &st->pol, tc->name, now, &tl) != 0 ||
-	    tl.current == NULL)
-		return o;
-	json_object_set_new(o, "current",
-			    json_pack("{s:s, s:I, s:I}", "sha1", tl.current->sha1, "since",
-				      (json_int_t)tl.current_since, "not_after",
-				      (json_int_t)tl.current->not_after));
-	/* rule 3c: a current certificate not valid now issues and verifies nothing */
-	json_object_set_new(
-	    json_object_get(o, "current"), "certificate_valid",
-	    json_boolean(now >= tl.current->not_before && now < tl.current->not_after));
-	if (tl.staged != NULL)
-		json_object_set_new(o, "staged",
-				    json_pack("{s:s, s:I, s:I}", "sha1", tl.staged->sha1,
-					      "effective", (json_int_t)tl.effective, "staged_at",
-					      (json_int_t)tl.staged_at));
-	if (tl.previous != NULL)
-		json_object_set_new(o, "previous",
-				    json_pack("{s:s, s:I, s:I, s:I}", "sha1", tl.previous->sha1,
-					      "until", (json_int_t)tl.previous_until, "expires",
-					      (json_int_t)tl.previous_expiry, "safe_removal",
-					      (json_int_t)tl.safe_removal));
-	return o;
 }
 
 /* The state version that staged `sha1` most recently (0 if unknown). */
@@ -457,6 +440,7 @@ run_status(cli *c, int argc, char **argv)
 	};
 	const char *type = NULL;
 	signer_state *st = NULL;
+	tokens_keyset *ks = NULL;
 	json_t *doc = NULL, *arr = NULL, *mem = NULL;
 	p11s_time now = p11s_now();
 	hsm_token *t;
@@ -487,10 +471,21 @@ run_status(cli *c, int argc, char **argv)
 			r = p11s_fail(P11S_E_NOMEM, "out of memory");
 			goto out;
 		}
-		for (size_t i = 0; i < c->conf->policy.n_types; i++)
-			if (ti < 0 || (int)i == ti)
-				json_array_append_new(arr,
-						      type_status_json(c->conf, st, (int)i, now));
+		if ((r = tokens_keyset_new(st, &ks)) != 0)
+			goto out;
+		for (size_t i = 0; i < c->conf->policy.n_types; i++) {
+			json_t *tj = NULL;
+
+			if (ti >= 0 && (int)i != ti)
+				continue;
+			if ((r = status_type_json(c->conf, st, ks, &c->conf->policy.types[i], now,
+						  &tj)) != 0)
+				goto out;
+			if (json_array_append_new(arr, tj) != 0) {
+				r = p11s_fail(P11S_E_NOMEM, "out of memory");
+				goto out;
+			}
+		}
 		if ((r = print_members(c->conf, t, st, now, mem)) != 0)
 			goto out;
 		doc = json_pack("{s:I, s:I, s:O, s:O, s:O}", "now", (json_int_t)now,
@@ -513,6 +508,7 @@ out:
 	json_decref(doc);
 	json_decref(arr);
 	json_decref(mem);
+	tokens_keyset_free(ks);
 	state_free(st);
 	return r == 0 ? EXIT_OK : cli_fail(r);
 }
@@ -522,7 +518,9 @@ const cli_command cli_cmd_status = {
     "[--type T] [--json]",
     "Show per type the current, staged and previous keys and a timeline.",
     "  --type T         one type only\n"
-    "  --json           machine-readable output (instants in seconds since the epoch)\n",
+    "  --json           machine-readable output: each type as signerd's GET /v1/status\n"
+    "                   shows it (RFC 3339 UTC instants, a timeline); \"now\" and the\n"
+    "                   members' \"checked_at\" stay in seconds since the epoch\n",
     run_status,
 };
 

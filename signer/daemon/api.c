@@ -13,6 +13,7 @@
 #include "signer/daemon/json.h"
 #include "signer/daemon/metrics.h"
 #include "signer/jose/jose.h"
+#include "signer/status.h"
 #include "signer/tokens.h"
 
 #define SIGNERS_PER_WORKER 8
@@ -178,12 +179,7 @@ d_app_note_staged_test(d_app *a, const char *type, const char *kid, int ok, p11s
 static json_t *
 json_time(p11s_time t)
 {
-	char buf[32];
-
-	if (t == 0)
-		return json_null();
-	p11s_fmt_utc(t, buf, sizeof(buf));
-	return json_string(buf);
+	return status_time_json(t);
 }
 
 static unsigned
@@ -520,19 +516,6 @@ handle_jwks(d_req *r, const d_settings *set, const d_view *v, const char *type)
 
 /* ---- GET /v1/status ------------------------------------------------------ */
 
-static json_t *
-key_json(const d_view *v, const pol_key *k)
-{
-	const char *kid;
-
-	if (k == NULL)
-		return json_null();
-	kid = tokens_kid(v->ks, k->sha1);
-	return json_pack("{s:s, s:s, s:s?, s:o, s:o}", "thumbprint", k->sha1, "sha256", k->sha256,
-			 "kid", kid, "not_before", json_time(k->not_before), "not_after",
-			 json_time(k->not_after));
-}
-
 static void
 handle_status(d_app *a, d_req *r, const d_settings *set, const d_view *v)
 {
@@ -548,23 +531,10 @@ handle_status(d_app *a, d_req *r, const d_settings *set, const d_view *v)
 		goto oom;
 	types = json_object_get(o, "types");
 	for (ti = 0; ti < c->policy.n_types; ti++) {
-		const pol_type_conf *tc = &c->policy.types[ti];
-		pol_timeline tl;
-
-		if ((rc = pol_timeline_of(&c->policy, &v->st->pol, tc->name, now, &tl)) != 0) {
+		if ((rc = status_type_json(c, v->st, v->ks, &c->policy.types[ti], now, &t)) != 0) {
 			d_reply_error(r, 500, "internal", "%s", p11s_errmsg(rc));
 			goto out;
 		}
-		t = json_pack(
-		    "{s:s, s:s, s:I, s:I, s:{s:o, s:o}, s:{s:o, s:o, s:o}, s:{s:o, s:o, s:o, s:o}}",
-		    "type", tc->name, "algorithm", p11s_alg_name(tc->alg), "token_lifetime",
-		    (json_int_t)tc->token_lifetime, "min_lead", (json_int_t)tc->min_lead, "current",
-		    "key", key_json(v, tl.current), "since", json_time(tl.current_since), "staged",
-		    "key", key_json(v, tl.staged), "effective", json_time(tl.effective),
-		    "staged_at", json_time(tl.staged_at), "previous", "key",
-		    key_json(v, tl.previous), "until", json_time(tl.previous_until), "expiry",
-		    json_time(tl.previous_expiry), "safe_removal",
-		    json_time(tl.previous != NULL ? tl.safe_removal : 0));
 		if (t == NULL || json_array_append_new(types, t) != 0)
 			goto oom;
 	}

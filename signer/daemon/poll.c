@@ -1,4 +1,4 @@
-/* signerd's state poller.  See d_poll.h. */
+/* signerd's state poller.  See poll.h. */
 #include "config.h"
 
 #include "signer/daemon/poll.h"
@@ -20,7 +20,6 @@
 #include "signer/tokens.h"
 
 #define MEMBER_EVERY_S 10
-#define FINAL_TEST_BEFORE_S 30
 #define MIN_INTERVAL_MS 50
 
 typedef struct tested {
@@ -138,46 +137,64 @@ test_entry(d_poller *p, const char *type, const char *sha1, p11s_time effective)
 	return t;
 }
 
-static void
-staged_tests(d_poller *p, const signer_conf *c, const d_view *v, p11s_time now)
+/* The event of `kind` for `type` and key `sha1` in ev[0..n), or NULL. */
+static const pol_event *
+find_event(const pol_event *ev, size_t n, pol_event_kind kind, pol_role role, const char *type,
+	   const char *sha1)
 {
-	size_t ti;
+	for (size_t i = 0; i < n; i++) {
+		if (ev[i].kind == kind && ev[i].role == role && strcmp(ev[i].type, type) == 0 &&
+		    (sha1 == NULL || strcmp(ev[i].key, sha1) == 0))
+			return &ev[i];
+	}
+	return NULL;
+}
 
-	for (ti = 0; ti < c->policy.n_types; ti++) {
-		const pol_type_conf *tc = &c->policy.types[ti];
-		pol_timeline tl;
+/*
+ * Test signatures of staged keys: when the poller first sees a staged key,
+ * and again once its final test is due (policy's test_signature event).
+ */
+static void
+staged_tests(d_poller *p, const signer_conf *c, const d_view *v, const pol_event *ev, size_t n,
+	     p11s_time now)
+{
+	for (size_t i = 0; i < n; i++) {
+		const pol_event *sw = &ev[i], *due;
+		const pol_type_conf *tc;
+		const pol_key *k;
 		tested *t;
 		const char *kid;
 		int r, final;
 
-		if (pol_timeline_of(&c->policy, &v->st->pol, tc->name, now, &tl) != 0 ||
-		    tl.staged == NULL || now >= tl.effective)
+		if (sw->kind != POL_EV_SWITCH || sw->role != POL_ROLE_STAGED || now >= sw->at)
 			continue;
-		if ((t = test_entry(p, tc->name, tl.staged->sha1, tl.effective)) == NULL)
+		tc = pol_conf_type(&c->policy, sw->type);
+		k = pol_state_key(&v->st->pol, sw->key);
+		if (tc == NULL || k == NULL ||
+		    (t = test_entry(p, sw->type, sw->key, sw->at)) == NULL)
 			continue;
-		final = tl.effective - now <= FINAL_TEST_BEFORE_S;
+		due = find_event(ev, n, POL_EV_TEST_SIGNATURE, POL_ROLE_STAGED, sw->type, sw->key);
+		final = due != NULL && now >= due->at;
 		if (t->first_done && (t->final_done || !final))
 			continue;
-		kid = tokens_kid(v->ks, tl.staged->sha1);
-		r = d_staged_key_test(p->token, tc, v, tl.staged);
+		kid = tokens_kid(v->ks, k->sha1);
+		r = d_staged_key_test(p->token, tc, v, k);
 		if (r == 0) {
 			log_info(
 			    "staged key %s for %s passed its test signature (effective in %lld s)",
-			    tl.staged->sha1, tc->name, (long long)(tl.effective - now));
+			    k->sha1, tc->name, (long long)(sw->at - now));
 		} else {
 			char eff[32];
 
-			p11s_fmt_utc(tl.effective, eff, sizeof(eff));
+			p11s_fmt_utc(sw->at, eff, sizeof(eff));
 			log_error(
 			    "ALERT: staged key %s for %s FAILED its test signature, %lld s before "
 			    "it "
 			    "becomes effective at %s: %s; tokens issued from then on will fail "
 			    "unless the token is fixed or the roll is replaced",
-			    tl.staged->sha1, tc->name, (long long)(tl.effective - now), eff,
-			    p11s_errmsg(r));
+			    k->sha1, tc->name, (long long)(sw->at - now), eff, p11s_errmsg(r));
 		}
-		d_app_note_staged_test(p->app, tc->name, kid != NULL ? kid : tl.staged->sha1,
-				       r == 0, now);
+		d_app_note_staged_test(p->app, tc->name, kid != NULL ? kid : k->sha1, r == 0, now);
 		/* A failed first test is repeated at the final check. */
 		t->first_done = 1;
 		if (final)
@@ -187,22 +204,21 @@ staged_tests(d_poller *p, const signer_conf *c, const d_view *v, p11s_time now)
 
 /*
  * Record "switch observed" in the audit journal once a staged key this
- * process saw is issuing (the journal deduplicates across members).  The
- * journal lock is taken before any token lock, so this runs with none held.
+ * process saw is issuing (policy's switch event of the current key; the
+ * journal deduplicates across members).  The journal lock is taken before
+ * any token lock, so this runs with none held.
  */
 static void
-observe_switches(d_poller *p, const signer_conf *c, const d_view *v, p11s_time now)
+observe_switches(d_poller *p, const signer_conf *c, const pol_event *ev, size_t n, p11s_time now)
 {
 	for (size_t i = 0; i < p->n_tests; i++) {
 		tested *t = &p->tests[i];
-		const pol_key *k;
 		int written = 0, r;
 
 		if (t->switch_logged || now < t->effective)
 			continue;
-		k = pol_issuing_key(&v->st->pol, t->type, now);
 		t->switch_logged = 1;
-		if (k == NULL || strcmp(k->sha1, t->sha1) != 0)
+		if (find_event(ev, n, POL_EV_SWITCH, POL_ROLE_CURRENT, t->type, t->sha1) == NULL)
 			continue; /* replaced or withdrawn before its instant */
 		r = audit_switch_observed(c, p->me.id, t->type, t->sha1, t->effective, &written);
 		if (r != 0)
@@ -211,6 +227,60 @@ observe_switches(d_poller *p, const signer_conf *c, const d_view *v, p11s_time n
 		else if (written)
 			log_info("switch of %s to %s observed and recorded", t->type, t->sha1);
 	}
+}
+
+/* Staged-key tests and switch observation from the view's timeline at now. */
+static void
+timed_work(d_poller *p, const signer_conf *c, const d_view *v, p11s_time now)
+{
+	size_t max = c->policy.n_types * POL_EVENTS_PER_TYPE, n = 0;
+	pol_event *ev = calloc(max > 0 ? max : 1, sizeof(*ev));
+	int r;
+
+	if (ev == NULL) {
+		log_warn("out of memory for the timeline; staged-key tests wait for the next poll");
+		goto out;
+	}
+	if ((r = pol_timeline_events(&c->policy, &v->st->pol, NULL, now, ev, max, &n)) != 0) {
+		log_warn("cannot compute the timeline: %s", p11s_errmsg(r));
+		goto out;
+	}
+	if (n > max)
+		n = max;
+	staged_tests(p, c, v, ev, n, now);
+	observe_switches(p, c, ev, n, now);
+out:
+	free(ev);
+}
+
+int64_t
+d_poll_wait_ms(const pol_conf *c, const pol_state *s, int64_t interval_ms, int64_t now_ms)
+{
+	pol_event ev[POL_EVENTS_PER_TYPE];
+	int64_t wait = interval_ms;
+	p11s_time now = now_ms / 1000;
+
+	if (c != NULL && s != NULL) {
+		for (size_t t = 0; t < c->n_types; t++) {
+			size_t n = 0;
+
+			if (pol_next_events(c, s, c->types[t].name, now, ev, POL_EVENTS_PER_TYPE,
+					    &n) != 0) {
+				p11s_err_clear();
+				continue;
+			}
+			for (size_t i = 0; i < n && i < POL_EVENTS_PER_TYPE; i++) {
+				/* Only the instants this poller acts on. */
+				if (ev[i].kind != POL_EV_TEST_SIGNATURE &&
+				    !(ev[i].kind == POL_EV_SWITCH && ev[i].role == POL_ROLE_STAGED))
+					continue;
+				if (ev[i].at * 1000 - now_ms < wait)
+					wait = ev[i].at * 1000 - now_ms;
+				break; /* sorted: the first one is the earliest */
+			}
+		}
+	}
+	return wait < MIN_INTERVAL_MS ? MIN_INTERVAL_MS : wait;
 }
 
 /* The host's boot id (tells a predecessor of an earlier boot); "" if unknown. */
@@ -368,11 +438,18 @@ tick(d_poller *p, const signer_conf *c)
 	if (changed || now - p->member_written >= MEMBER_EVERY_S)
 		write_member(p, now);
 	vr = d_slot_acquire(p->view);
-	if (vr != NULL) {
-		staged_tests(p, c, (const d_view *)vr, now);
-		observe_switches(p, c, (const d_view *)vr, now);
-	}
+	if (vr != NULL)
+		timed_work(p, c, (const d_view *)vr, now);
 	d_ref_put(vr);
+}
+
+static int64_t
+realtime_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void *
@@ -390,9 +467,15 @@ poll_main(void *arg)
 		sr = d_slot_acquire(p->settings);
 		if (sr != NULL) {
 			const signer_conf *c = ((const d_settings *)sr)->conf;
+			d_ref *vr;
 
-			ms = c->poll_interval_ms;
 			tick(p, c);
+			/* Sleep until the poll interval or the next instant to act on. */
+			vr = d_slot_acquire(p->view);
+			ms = d_poll_wait_ms(&c->policy,
+					    vr != NULL ? &((const d_view *)vr)->st->pol : NULL,
+					    c->poll_interval_ms, realtime_ms());
+			d_ref_put(vr);
 		}
 		hsm_log_flush();
 		d_ref_put(sr);

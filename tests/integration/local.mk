@@ -15,6 +15,7 @@ INTEGRATION_TESTS = \
 	tests/integration/signerd_api.sh \
 	tests/integration/signerd_rollover.sh \
 	tests/integration/signerd_faults.sh \
+	tests/integration/status_schema.sh \
 	tests/integration/signerd_conn_limits.sh \
 	tests/integration/poll_storm.sh \
 	tests/integration/roll_timing.sh \

@@ -83,6 +83,6 @@ expect_exit 0 "$SIGNER" status --json
 printf '%s' "$OUT" | "$PYTHON" -c "
 import json, sys
 t = json.load(sys.stdin)['types'][0]
-assert t['staged']['sha1'] == '$EDGE' and t['staged']['effective'] == $((now + 300)), t
+assert t['staged']['sha1'] == '$EDGE' and t['staged']['effective'] == '$(utc $((now + 300)))', t
 " || fail "--replace did not replace the pending roll"
 pass "pending roll refused without --replace, replaced with it"

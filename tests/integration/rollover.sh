@@ -64,8 +64,14 @@ expect_exit 0 "$SIGNER" roll --type $AV --thumbprint "$AV_NEW" --effective-date 
 expect_exit 0 "$SIGNER" roll --type $OA --thumbprint "$OA_NEW" --effective-date auto
 expect_exit 1 "$SIGNER" roll --type $AV --thumbprint "$AV_NEW" --effective-date auto
 expect_exit 0 "$SIGNER" status --json
-E_AV=$(printf '%s' "$OUT" | "$PYTHON" -c "import json,sys; print([t for t in json.load(sys.stdin)['types'] if t['type']=='$AV'][0]['staged']['effective'])")
-E_OA=$(printf '%s' "$OUT" | "$PYTHON" -c "import json,sys; print([t for t in json.load(sys.stdin)['types'] if t['type']=='$OA'][0]['staged']['effective'])")
+staged_e() { # TYPE: the staged key's effective instant (RFC 3339 in the JSON) as epoch seconds
+	printf '%s' "$OUT" | "$PYTHON" -c "
+import calendar, json, sys, time
+t = [t for t in json.load(sys.stdin)['types'] if t['type'] == '$1'][0]
+print(calendar.timegm(time.strptime(t['staged']['effective'], '%Y-%m-%dT%H:%M:%SZ')))"
+}
+E_AV=$(staged_e $AV)
+E_OA=$(staged_e $OA)
 [ "$E_AV" = $((old_expiry - 10)) ] || fail "auto chose $E_AV for $AV, expected $((old_expiry - 10))"
 [ "$E_OA" = $((oa_expiry - 10)) ] || fail "auto chose $E_OA for $OA, expected $((oa_expiry - 10))"
 expect_exit 0 "$SIGNER" status

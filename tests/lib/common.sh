@@ -17,6 +17,16 @@ cleanup() {
 	# stop any daemon a test started, then remove everything it made
 	if [ -f "$T/pids" ]; then
 		while read -r p; do kill "$p" 2>/dev/null || true; done <"$T/pids"
+		# and wait until each has exited (a stopping signerd still writes its
+		# member record on the token) before removing its files
+		while read -r p; do
+			wait "$p" 2>/dev/null || true
+			_cu_i=0
+			while kill -0 "$p" 2>/dev/null && [ $_cu_i -lt 600 ]; do
+				sleep 0.05
+				_cu_i=$((_cu_i + 1))
+			done
+		done <"$T/pids"
 	fi
 	if [ "${KEEP_TEST_DIR:-}" = "" ]; then rm -rf "$T"; else echo "kept $T" >&2; fi
 }

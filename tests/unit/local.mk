@@ -1,10 +1,11 @@
 # tests/unit/: cmocka tests of the pure pieces, one program per module.
 UNIT_COMMON = tests/unit/test_parse tests/unit/test_pin tests/unit/test_log
-UNIT_POLICY = tests/unit/test_policy tests/unit/test_policy_view
+UNIT_POLICY = tests/unit/test_policy tests/unit/test_policy_view tests/unit/test_policy_events
 UNIT_SIGNER = tests/unit/test_config tests/unit/test_state \
 	tests/unit/test_custody tests/unit/test_audit \
-	tests/unit/test_jose tests/unit/test_jose_adversarial
-UNIT_DAEMON = tests/unit/test_d_json tests/unit/test_d_metrics tests/unit/test_d_http
+	tests/unit/test_jose tests/unit/test_jose_adversarial tests/unit/test_tokens
+UNIT_DAEMON = tests/unit/test_d_json tests/unit/test_d_metrics tests/unit/test_d_http \
+	tests/unit/test_d_poll tests/unit/test_d_snapshot
 check_PROGRAMS += tests/unit/test_uri $(UNIT_COMMON) $(UNIT_POLICY) $(UNIT_SIGNER) $(UNIT_DAEMON)
 TESTS += tests/unit/test_uri $(UNIT_COMMON) $(UNIT_POLICY) $(UNIT_SIGNER) $(UNIT_DAEMON)
 
@@ -43,6 +44,9 @@ tests_unit_test_policy_LDADD = libpolicy.a $(TEST_COMMON_LIBS)
 tests_unit_test_policy_view_SOURCES = tests/unit/test_policy_view.c $(POLICY_TEST_FIXTURE)
 tests_unit_test_policy_view_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_policy_view_LDADD = libpolicy.a $(TEST_COMMON_LIBS)
+tests_unit_test_policy_events_SOURCES = tests/unit/test_policy_events.c $(POLICY_TEST_FIXTURE)
+tests_unit_test_policy_events_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_policy_events_LDADD = libpolicy.a $(TEST_COMMON_LIBS)
 
 tests_unit_test_config_SOURCES = tests/unit/test_config.c
 tests_unit_test_config_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(INIH_CFLAGS)
@@ -67,6 +71,9 @@ tests_unit_test_jose_LDADD = libjose.a libcommon.a $(JANSSON_LIBS) $(OPENSSL_LIB
 tests_unit_test_jose_adversarial_SOURCES = tests/unit/test_jose_adversarial.c $(JOSE_TEST_KEYS)
 tests_unit_test_jose_adversarial_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_jose_adversarial_LDADD = $(tests_unit_test_jose_LDADD)
+tests_unit_test_tokens_SOURCES = tests/unit/test_tokens.c $(JOSE_TEST_KEYS)
+tests_unit_test_tokens_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_tokens_LDADD = $(TEST_SIGNER_LIBS)
 
 tests_unit_test_d_json_SOURCES = tests/unit/test_d_json.c
 tests_unit_test_d_json_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
@@ -80,3 +87,11 @@ tests_unit_test_d_http_SOURCES = tests/unit/test_d_http.c
 tests_unit_test_d_http_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(LIBEVENT_CFLAGS)
 tests_unit_test_d_http_LDADD = libsignerd.a libsigner.a libcommon.a $(LIBEVENT_LIBS) $(JANSSON_LIBS) \
 	$(OPENSSL_LIBS) $(CMOCKA_LIBS) -lpthread
+
+tests_unit_test_d_poll_SOURCES = tests/unit/test_d_poll.c $(POLICY_TEST_FIXTURE)
+tests_unit_test_d_poll_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(LIBEVENT_CFLAGS)
+tests_unit_test_d_poll_LDADD = libsignerd.a $(TEST_SIGNER_LIBS) $(LIBEVENT_LIBS) -lpthread
+
+tests_unit_test_d_snapshot_SOURCES = tests/unit/test_d_snapshot.c
+tests_unit_test_d_snapshot_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_d_snapshot_LDADD = libsignerd.a $(TEST_SIGNER_LIBS) -lpthread
