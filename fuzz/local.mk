@@ -17,6 +17,7 @@ check_PROGRAMS += \
 	fuzz/run_keyfile \
 	fuzz/run_audit \
 	fuzz/run_dn \
+	fuzz/run_member \
 	$(NULL)
 
 fuzz_run_config_SOURCES = fuzz/fuzz_config.c $(FUZZ_RUN_SOURCES)
@@ -39,6 +40,8 @@ fuzz_run_audit_SOURCES = fuzz/fuzz_audit.c $(FUZZ_RUN_SOURCES)
 fuzz_run_audit_LDADD = $(SIGNER_LIBS) $(SIGNER_DEPLIBS)
 fuzz_run_dn_SOURCES = fuzz/fuzz_dn.c $(FUZZ_RUN_SOURCES)
 fuzz_run_dn_LDADD = libhsm.a libcommon.a $(OPENSSL_LIBS) $(P11KIT_LIBS)
+fuzz_run_member_SOURCES = fuzz/fuzz_member.c $(FUZZ_RUN_SOURCES)
+fuzz_run_member_LDADD = $(SIGNER_LIBS) $(SIGNER_DEPLIBS)
 
 TESTS += fuzz/regress.sh
 EXTRA_DIST += \
@@ -60,6 +63,7 @@ FUZZ_BINS = \
 	fuzz/fuzz_keyfile \
 	fuzz/fuzz_audit \
 	fuzz/fuzz_dn \
+	fuzz/fuzz_member \
 	$(NULL)
 check_PROGRAMS += $(FUZZ_BINS)
 
@@ -93,6 +97,9 @@ fuzz_fuzz_audit_LDADD = $(fuzz_run_audit_LDADD)
 fuzz_fuzz_dn_SOURCES = fuzz/fuzz_dn.c $(FUZZ_COMMON)
 fuzz_fuzz_dn_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 fuzz_fuzz_dn_LDADD = $(fuzz_run_dn_LDADD)
+fuzz_fuzz_member_SOURCES = fuzz/fuzz_member.c $(FUZZ_COMMON)
+fuzz_fuzz_member_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+fuzz_fuzz_member_LDADD = $(fuzz_run_member_LDADD)
 
 # `make` builds the fuzzers too in a fuzzing build; `make fuzzers` alone.
 fuzzers: $(FUZZ_BINS)

@@ -430,13 +430,40 @@ DN = {
 }
 
 
+# ---- member -------------------------------------------------------------------
+
+def member(**over):
+    m = {"member": "edge-1:4242", "host": "edge-1", "pid": 4242, "version": 7,
+         "checked_at": 1700000000, "started_at": 1699990000, "poll_interval_ms": 1000,
+         "boot_id": "0f6c1f9e-3c55-4e43-9a1b-6f0e1c2d3a4b"}
+    m.update(over)
+    return json.dumps({k: v for k, v in m.items() if v is not None},
+                      sort_keys=True, separators=(",", ":")).encode()
+
+
+MEMBER = {
+    "full": member(),
+    "old-release": member(poll_interval_ms=None, boot_id=None),
+    "pid-string": member(pid="4242"),
+    "missing-host": member(host=None),
+    "long-id": member(member="m" * 200),
+    "long-host-utf8": member(host="\u00e9" * 40),
+    "long-boot-utf8": member(boot_id="\u00e9" * 30),
+    "negative": member(pid=-1, version=-5, checked_at=-1),
+    "huge": member(version=2 ** 63 - 1),
+    "extra": member(extra=[1, 2]),
+    "array": b"[]",
+    "truncated": member()[:40],
+}
+
+
 def main():
     corpus = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "corpus")
     only = sys.argv[2:]
     makers = {"config": lambda: CONFIG, "date": lambda: DATE, "jwt": jwt_seeds,
               "state": state_seeds, "uri": lambda: URI, "http_json": lambda: HTTP,
               "approval": lambda: APPROVAL, "keyfile": keyfile_seeds,
-              "audit": audit_seeds, "dn": lambda: DN}
+              "audit": audit_seeds, "dn": lambda: DN, "member": lambda: MEMBER}
     for target, make in makers.items():
         if only and target not in only:
             continue
