@@ -709,10 +709,10 @@ member_parse(const uint8_t *value, size_t len, member_record *m)
 	const char *id = NULL, *host = NULL, *boot = NULL;
 
 	memset(m, 0, sizeof(*m));
-	if (o == NULL || json_unpack(o, "{s:s, s:s, s:I, s:I, s:I, s:I, s?I, s?s}", "member", &id,
-				     "host", &host, "pid", &pid, "version", &ver, "checked_at",
-				     &chk, "started_at", &start, "poll_interval_ms", &poll,
-				     "boot_id", &boot) != 0) {
+	if (o == NULL ||
+	    json_unpack(o, "{s:s, s:s, s:I, s:I, s:I, s:I, s?I, s?s}", "member", &id, "host", &host,
+			"pid", &pid, "version", &ver, "checked_at", &chk, "started_at", &start,
+			"poll_interval_ms", &poll, "boot_id", &boot) != 0) {
 		json_decref(o);
 		return p11s_fail(P11S_E_STATE, "not a member record");
 	}
