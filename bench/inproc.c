@@ -304,7 +304,6 @@ main(int argc, char **argv)
 	}
 	memset(&hp, 0, sizeof(hp));
 	hp.uri = uri;
-	hp.default_module = SOFTHSM_MODULE;
 	hp.pin_source = pin_source;
 	if ((r = hsm_open(&hp, &t)) != 0) {
 		fprintf(stderr, "inproc: %s\n", p11s_errmsg(r));

@@ -32,10 +32,14 @@ void hsm_log_flush(void);
 
 /* The parts of an RFC 7512 PKCS#11 URI this product uses. */
 typedef struct hsm_uri {
-	char *module_path; /* module-path= (query), or NULL */
-	char *token;	   /* token= label, or NULL */
-	char *serial;	   /* serial=, or NULL */
-	char *object;	   /* object= (CKA_LABEL), or NULL */
+	char *module_path;  /* module-path= (query), or NULL */
+	char *module_name;  /* module-name= (query; p11-kit's configuration), or NULL */
+	char *pin_source;   /* pin-source= as "file:/path", or NULL */
+	char *model;	    /* model=, or NULL */
+	char *manufacturer; /* manufacturer=, or NULL */
+	char *token;	    /* token= label, or NULL */
+	char *serial;	    /* serial=, or NULL */
+	char *object;	    /* object= (CKA_LABEL), or NULL */
 	uint8_t id[HSM_ID_MAX];
 	size_t id_len; /* id= (CKA_ID), 0 when absent */
 } hsm_uri;
@@ -43,15 +47,46 @@ typedef struct hsm_uri {
 /* Parse (through p11-kit's URI parser); errors name the offending part. */
 P11S_MUST_CHECK int hsm_uri_parse(const char *uri, hsm_uri **out);
 void hsm_uri_free(hsm_uri *u);
+/*
+ * The module file a URI names: module-path= as given, else module-name=
+ * looked up in p11-kit's module configuration.  A URI naming neither is an
+ * error listing p11-kit's configured modules: there is no default module.
+ * Errors: P11S_E_MODULE.
+ */
+P11S_MUST_CHECK int hsm_uri_module(const hsm_uri *u, char **path);
+
+/* ---- token keys as OpenSSL EVP_PKEYs (libp11) --------------------------- */
+
+typedef struct hsm_evp_key hsm_evp_key;
+
+/* 1 when s is a PKCS#11 URI ("pkcs11:..."), not a file path. */
+int hsm_evp_is_uri(const char *s);
+/*
+ * Open the private key a URI names (token= or serial=, plus object= and/or
+ * id=; model=/manufacturer= must match too) as an OpenSSL EVP_PKEY through
+ * libp11, for OpenSSL to sign with (TLS, approvals).  The module is the
+ * URI's (module-path= or module-name=) and shares the raw side's instance.
+ * The PIN comes from the URI's pin-source=, else pin_source.  lock_file
+ * (may be NULL) is the host lock held while libp11 enumerates keys.
+ * Prefer EC keys: libp11 0.4.12 signs RSA-PSS (TLS 1.3) as raw RSA.
+ */
+P11S_MUST_CHECK int hsm_evp_open(const char *uri, const char *pin_source, const char *lock_file,
+				 hsm_evp_key **out);
+/* The key (owned by k: up-ref it to keep it past hsm_evp_free). */
+EVP_PKEY *hsm_evp_pkey(const hsm_evp_key *k);
+const char *hsm_evp_desc(const hsm_evp_key *k);
+/* One test signature: 0 when the key still signs (its session is alive). */
+P11S_MUST_CHECK int hsm_evp_probe(const hsm_evp_key *k);
+void hsm_evp_free(hsm_evp_key *k);
 
 /* ---- opening a token ---------------------------------------------------- */
 
 typedef struct hsm_open_params {
-	const char *uri;	    /* PKCS#11 URI naming the token (required) */
-	const char *default_module; /* used when the URI has no module-path */
-	const char *lock_file;	    /* host-wide advisory lock; NULL = none */
-	const char *pin_source;	    /* file:/env:/fd:/prompt; NULL = do not log in */
-	unsigned start_attempts;    /* C_Initialize/token-find retries; 0 = default 5 */
+	const char *uri;	 /* PKCS#11 URI naming the token (required) */
+	const char *lock_file;	 /* host-wide advisory lock; NULL = none */
+	const char *pin_source;	 /* file:/env:/fd:/prompt; NULL = do not log in;
+				  * the URI's pin-source= overrides it */
+	unsigned start_attempts; /* C_Initialize/token-find retries; 0 = default 5 */
 } hsm_open_params;
 
 /*

@@ -60,6 +60,8 @@ struct hsm_token {
 	char serial[TOKEN_SERIAL_LEN + 1];
 	char *want_label; /* from the URI */
 	char *want_serial;
+	char *want_model; /* model= and manufacturer= of the URI, or NULL */
+	char *want_manufacturer;
 	char *module_path;
 	char *pin_source;      /* NULL: never log in */
 	p11s_secret *kept_pin; /* only for sources that cannot be re-read */

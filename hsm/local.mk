@@ -15,5 +15,6 @@ libhsm_a_SOURCES = \
 	hsm/csr.c \
 	hsm/sign.c \
 	hsm/data.c \
+	hsm/evp.c \
 	$(NULL)
-libhsm_a_CFLAGS = $(AM_CFLAGS) $(P11KIT_CFLAGS)
+libhsm_a_CFLAGS = $(AM_CFLAGS) $(P11KIT_CFLAGS) $(LIBP11_CFLAGS)

@@ -20,6 +20,15 @@ trim_field(const unsigned char *in, size_t len, char *out)
 }
 
 static void
+append(char *buf, size_t len, const char *s)
+{
+	size_t used = strlen(buf);
+
+	if (used < len)
+		snprintf(buf + used, len - used, "%s", s);
+}
+
+static void
 describe_wanted(const hsm_token *t, char *buf, size_t len)
 {
 	if (t->want_label != NULL && t->want_serial != NULL)
@@ -28,15 +37,12 @@ describe_wanted(const hsm_token *t, char *buf, size_t len)
 		snprintf(buf, len, "labelled '%s'", t->want_label);
 	else
 		snprintf(buf, len, "with serial '%s'", t->want_serial);
-}
-
-static void
-append(char *buf, size_t len, const char *s)
-{
-	size_t used = strlen(buf);
-
-	if (used < len)
-		snprintf(buf + used, len - used, "%s", s);
+	if (t->want_model != NULL)
+		append(buf, len, " of model '"), append(buf, len, t->want_model),
+		    append(buf, len, "'");
+	if (t->want_manufacturer != NULL)
+		append(buf, len, " by manufacturer '"), append(buf, len, t->want_manufacturer),
+		    append(buf, len, "'");
 }
 
 /* Find the slot holding the wanted token: by label and/or serial, never slot id. */
@@ -47,8 +53,10 @@ hsm_find_slot(hsm_token *t, int *transient)
 	CK_ULONG n = 0;
 	CK_RV rv;
 	size_t matches = 0;
-	char seen[512] = "", serials[256] = "", wanted[160];
+	char seen[512] = "", serials[256] = "", wanted[320];
 	char label[TOKEN_LABEL_LEN + 1], serial[TOKEN_SERIAL_LEN + 1];
+	char model[sizeof(((CK_TOKEN_INFO *)0)->model) + 1];
+	char manufacturer[sizeof(((CK_TOKEN_INFO *)0)->manufacturerID) + 1];
 	int r = P11S_E_INTERNAL;
 
 	describe_wanted(t, wanted, sizeof(wanted));
@@ -90,11 +98,16 @@ hsm_find_slot(hsm_token *t, int *transient)
 			continue; /* SoftHSM's spare slot holds an uninitialised token */
 		trim_field(ti.label, sizeof(ti.label), label);
 		trim_field(ti.serialNumber, sizeof(ti.serialNumber), serial);
+		trim_field(ti.model, sizeof(ti.model), model);
+		trim_field(ti.manufacturerID, sizeof(ti.manufacturerID), manufacturer);
 		append(seen, sizeof(seen), seen[0] != '\0' ? ", '" : "'");
 		append(seen, sizeof(seen), label);
 		append(seen, sizeof(seen), "'");
 		if ((t->want_label != NULL && strcmp(t->want_label, label) != 0) ||
-		    (t->want_serial != NULL && strcmp(t->want_serial, serial) != 0))
+		    (t->want_serial != NULL && strcmp(t->want_serial, serial) != 0) ||
+		    (t->want_model != NULL && strcmp(t->want_model, model) != 0) ||
+		    (t->want_manufacturer != NULL &&
+		     strcmp(t->want_manufacturer, manufacturer) != 0))
 			continue;
 		append(serials, sizeof(serials), matches > 0 ? ", " : "");
 		append(serials, sizeof(serials), serial);

@@ -151,7 +151,8 @@ hsm_open(const hsm_open_params *p, hsm_token **out)
 	hsm_token *t = NULL;
 	hsm_uri *u = NULL;
 	pthread_mutexattr_t ma;
-	const char *module;
+	char *module = NULL;
+	const char *pin;
 	int r = P11S_E_INTERNAL, locked = 0;
 
 	*out = NULL;
@@ -161,18 +162,17 @@ hsm_open(const hsm_open_params *p, hsm_token **out)
 		return r;
 	if (u->token == NULL && u->serial == NULL) {
 		r = p11s_fail(P11S_E_INVAL,
-			      "the token URI names no token: add token=LABEL, e.g. %s",
+			      "the token URI names no token: add token=LABEL (or serial=), e.g. %s",
 			      URI_EXAMPLE);
 		goto out;
 	}
-	module = u->module_path != NULL ? u->module_path : p->default_module;
-	if (module == NULL || *module == '\0') {
-		r = p11s_fail(P11S_E_MODULE,
-			      "no PKCS#11 module: add module-path= to the token URI, e.g. %s",
-			      URI_EXAMPLE);
+	if ((r = hsm_uri_module(u, &module)) != 0)
 		goto out;
-	}
-	if (p->pin_source != NULL && (r = p11s_secret_source_check(p->pin_source)) != 0)
+	/* The URI's pin-source= names this token's PIN: it overrides the
+	 * caller's PIN source, but never makes a caller that does not log in
+	 * log in. */
+	pin = p->pin_source != NULL && u->pin_source != NULL ? u->pin_source : p->pin_source;
+	if (pin != NULL && (r = p11s_secret_source_check(pin)) != 0)
 		goto out;
 	if ((t = calloc(1, sizeof(*t))) == NULL) {
 		r = p11s_fail(P11S_E_NOMEM, "out of memory");
@@ -188,8 +188,11 @@ hsm_open(const hsm_open_params *p, hsm_token **out)
 	snprintf(t->label, sizeof(t->label), "%s", u->token != NULL ? u->token : u->serial);
 	if ((u->token != NULL && (r = p11s_strdup(u->token, &t->want_label)) != 0) ||
 	    (u->serial != NULL && (r = p11s_strdup(u->serial, &t->want_serial)) != 0) ||
+	    (u->model != NULL && (r = p11s_strdup(u->model, &t->want_model)) != 0) ||
+	    (u->manufacturer != NULL &&
+	     (r = p11s_strdup(u->manufacturer, &t->want_manufacturer)) != 0) ||
 	    (r = p11s_strdup(module, &t->module_path)) != 0 ||
-	    (p->pin_source != NULL && (r = p11s_strdup(p->pin_source, &t->pin_source)) != 0))
+	    (pin != NULL && (r = p11s_strdup(pin, &t->pin_source)) != 0))
 		goto out;
 	if (p->lock_file != NULL && (r = open_lock_file(t, p->lock_file)) != 0)
 		goto out;
@@ -212,6 +215,7 @@ out:
 	}
 	hsm_close(t);
 	hsm_uri_free(u);
+	free(module);
 	return r;
 }
 
@@ -232,6 +236,8 @@ hsm_close(hsm_token *t)
 	free(t->lock_path);
 	free(t->want_label);
 	free(t->want_serial);
+	free(t->want_model);
+	free(t->want_manufacturer);
 	free(t->module_path);
 	free(t->pin_source);
 	pthread_mutex_destroy(&t->lock_mu);

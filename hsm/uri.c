@@ -1,8 +1,8 @@
 /*
- * PKCS#11 URIs (RFC 7512) through p11-kit's parser.  p11-kit accepts some
- * things silently (too-long labels, unknown query attributes, repeated
- * attributes), so each part is also checked on its own first: that is how the
- * error message can name the offending part.
+ * PKCS#11 URIs (RFC 7512) through p11-kit's parser, and the module a URI
+ * names (module-path=, or module-name= through p11-kit's module configuration).  p11-kit accepts
+ * some things silently (too-long labels, unknown query attributes, repeated attributes), so each
+ * part is also checked on its own first: that is how the error message can name the offending part.
  */
 #include "config.h"
 
@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <p11-kit/p11-kit.h>
 #include <p11-kit/uri.h>
 
 #include "common/log.h"
@@ -18,7 +19,9 @@
 
 #define URI_EXAMPLE "pkcs11:token=edge?module-path=/usr/lib/softhsm/libsofthsm2.so"
 
-static const char *const path_attrs[] = {"token", "serial", "object", "id", "type"};
+static const char *const path_attrs[] = {"model",  "manufacturer", "serial", "token",
+					 "object", "id",	   "type"};
+static const char *const query_attrs[] = {"module-path", "module-name", "pin-source"};
 
 /* Parse one part ("pkcs11:token=x" or "pkcs11:?module-path=y") alone. */
 static int
@@ -44,10 +47,11 @@ check_part(const char *part, size_t len, int query, const char *name)
 		goto out;
 	}
 	if (p11_kit_uri_any_unrecognized(pu)) {
-		const char *why = strcmp(name, "token") == 0
-				      ? " (a token label has at most 32 bytes)"
-				  : strcmp(name, "serial") == 0 ? " (a serial has at most 16 bytes)"
-								: "";
+		const char *why = strcmp(name, "token") == 0 || strcmp(name, "manufacturer") == 0
+				      ? " (at most 32 bytes)"
+				  : strcmp(name, "serial") == 0 || strcmp(name, "model") == 0
+				      ? " (at most 16 bytes)"
+				      : "";
 
 		r = p11s_fail(P11S_E_INVAL, "bad %s= in the PKCS#11 URI: value not accepted%s",
 			      name, why);
@@ -64,7 +68,7 @@ out:
 static int
 check_parts(const char *s, size_t len, char sep, int query)
 {
-	const char *seen[8];
+	const char *seen[16];
 	size_t nseen = 0;
 	size_t i = 0;
 	int r;
@@ -88,17 +92,21 @@ check_parts(const char *s, size_t len, char sep, int query)
 		memcpy(name, part, nlen);
 		name[nlen] = '\0';
 		if (query) {
-			if (strcmp(name, "pin-value") == 0 || strcmp(name, "pin-source") == 0)
+			int known = 0;
+
+			if (strcmp(name, "pin-value") == 0)
 				return p11s_fail(
 				    P11S_E_INVAL,
-				    "the PKCS#11 URI carries %s=: give the PIN through a "
-				    "PIN source (file:, env:, fd:, prompt), never in the URI",
-				    name);
-			if (strcmp(name, "module-path") != 0)
+				    "the PKCS#11 URI carries pin-value=: the PIN is never in the "
+				    "URI; name a PIN file with pin-source=file:/path, or give a "
+				    "PIN source (file:, env:, fd:, prompt)");
+			for (size_t k = 0; k < sizeof(query_attrs) / sizeof(query_attrs[0]); k++)
+				known |= strcmp(name, query_attrs[k]) == 0;
+			if (!known)
 				return p11s_fail(
 				    P11S_E_INVAL,
 				    "unsupported query attribute '%s' in the PKCS#11 URI: "
-				    "only module-path= is used (e.g. %s)",
+				    "use module-path=, module-name= or pin-source= (e.g. %s)",
 				    name, URI_EXAMPLE);
 		} else {
 			int known = 0;
@@ -109,8 +117,8 @@ check_parts(const char *s, size_t len, char sep, int query)
 				return p11s_fail(
 				    P11S_E_INVAL,
 				    "unsupported attribute '%s' in the PKCS#11 URI: use "
-				    "token=, serial=, object=, id= (tokens are found by label "
-				    "and serial, never by slot), e.g. %s",
+				    "token=, serial=, model=, manufacturer=, object=, id=, type= "
+				    "(tokens are found by their fields, never by slot), e.g. %s",
 				    name, URI_EXAMPLE);
 		}
 		for (size_t k = 0; k < nseen; k++)
@@ -143,6 +151,31 @@ token_field(const unsigned char *f, size_t len, const char *name, char **out)
 		return p11s_fail(P11S_E_NOMEM, "out of memory");
 	memcpy(*out, f, n);
 	(*out)[n] = '\0';
+	return 0;
+}
+
+/*
+ * pin-source=: only a file (RFC 7512 leaves the scheme open; a command or a
+ * prompt behind a URI would surprise).  Kept as "file:/path", the form the
+ * PIN sources of common/pin.h take.  The value is never echoed: a PIN typed
+ * there by mistake must not reach a log.
+ */
+static int
+pin_source(const char *v, hsm_uri *u)
+{
+	const char *path = strncmp(v, "file:", 5) == 0 ? v + 5 : v;
+	size_t n;
+
+	if (path[0] != '/')
+		return p11s_fail(P11S_E_INVAL,
+				 "pin-source= in the PKCS#11 URI must name a PIN file by its "
+				 "absolute path (pin-source=file:/etc/p11-signer/pin or "
+				 "pin-source=/etc/p11-signer/pin)");
+	n = strlen(path);
+	if ((u->pin_source = malloc(n + 6)) == NULL)
+		return p11s_fail(P11S_E_NOMEM, "out of memory");
+	memcpy(u->pin_source, "file:", 5);
+	memcpy(u->pin_source + 5, path, n + 1);
 	return 0;
 }
 
@@ -215,6 +248,22 @@ hsm_uri_parse(const char *uri, hsm_uri **out)
 		memcpy(u->id, a->pValue, a->ulValueLen);
 		u->id_len = a->ulValueLen;
 	}
+	if ((r = token_field(ti->model, sizeof(ti->model), "model", &u->model)) != 0 ||
+	    (r = token_field(ti->manufacturerID, sizeof(ti->manufacturerID), "manufacturer",
+			     &u->manufacturer)) != 0)
+		goto out;
+	if ((mp = p11_kit_uri_get_module_name(pu)) != NULL) {
+		if (*mp == '\0') {
+			r = p11s_fail(P11S_E_INVAL,
+				      "module-name= is empty in the PKCS#11 URI (e.g. "
+				      "pkcs11:token=edge?module-name=softhsm2)");
+			goto out;
+		}
+		if ((r = p11s_strdup(mp, &u->module_name)) != 0)
+			goto out;
+	}
+	if ((mp = p11_kit_uri_get_pin_source(pu)) != NULL && (r = pin_source(mp, u)) != 0)
+		goto out;
 	if ((mp = p11_kit_uri_get_module_path(pu)) != NULL) {
 		if (*mp == '\0') {
 			r = p11s_fail(P11S_E_INVAL,
@@ -240,8 +289,83 @@ hsm_uri_free(hsm_uri *u)
 	if (u == NULL)
 		return;
 	free(u->module_path);
+	free(u->module_name);
+	free(u->pin_source);
+	free(u->model);
+	free(u->manufacturer);
 	free(u->token);
 	free(u->serial);
 	free(u->object);
 	free(u);
+}
+
+/* ---- the module a URI names ---------------------------------------------- */
+
+/* "a, b, c" of p11-kit's configured module names; "none" when empty. */
+static void
+module_names(CK_FUNCTION_LIST **mods, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; mods != NULL && mods[i] != NULL; i++) {
+		char *n = p11_kit_module_get_name(mods[i]);
+
+		if (n != NULL && used < len)
+			used += (size_t)snprintf(buf + used, len - used, "%s%s",
+						 used > 0 ? ", " : "", n);
+		free(n);
+	}
+	if (buf[0] == '\0')
+		snprintf(buf, len, "none");
+}
+
+int
+hsm_uri_module(const hsm_uri *u, char **path)
+{
+	CK_FUNCTION_LIST **mods = NULL;
+	char names[512];
+	int r = P11S_E_INTERNAL;
+
+	*path = NULL;
+	if (u->module_path != NULL)
+		return p11s_strdup(u->module_path, path);
+	/* Loads (dlopen, no C_Initialize) the modules p11-kit is configured with. */
+	mods = p11_kit_modules_load(NULL, P11_KIT_MODULE_UNMANAGED);
+	if (u->module_name == NULL) {
+		module_names(mods, names, sizeof(names));
+		r = p11s_fail(P11S_E_MODULE,
+			      "the token URI names no PKCS#11 module: add module-path=/path/to/"
+			      "module.so or module-name=NAME of a module configured in p11-kit "
+			      "(configured: %s), e.g. %s",
+			      names, URI_EXAMPLE);
+		goto out;
+	}
+	for (size_t i = 0; mods != NULL && mods[i] != NULL; i++) {
+		char *n = p11_kit_module_get_name(mods[i]);
+		int hit = n != NULL && strcmp(n, u->module_name) == 0;
+
+		free(n);
+		if (!hit)
+			continue;
+		if ((*path = p11_kit_module_get_filename(mods[i])) == NULL) {
+			r = p11s_fail(P11S_E_MODULE,
+				      "p11-kit has no file for the PKCS#11 module '%s'",
+				      u->module_name);
+			goto out;
+		}
+		log_debug("module-name=%s is %s (p11-kit configuration)", u->module_name, *path);
+		r = 0;
+		goto out;
+	}
+	module_names(mods, names, sizeof(names));
+	r = p11s_fail(P11S_E_MODULE,
+		      "no PKCS#11 module named '%s' in p11-kit's configuration (configured: %s; "
+		      "p11-kit reads /etc/pkcs11/modules, its package directory and, except for "
+		      "root, ~/.config/pkcs11/modules)",
+		      u->module_name, names);
+out:
+	if (mods != NULL)
+		p11_kit_modules_release(mods);
+	return r;
 }

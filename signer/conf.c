@@ -27,6 +27,7 @@ enum base { B_CONF, B_TYPE, B_EXTRA, B_CUSTODIAN };
 enum kind {
 	K_STRING,   /* char *, non-empty text */
 	K_PATH,	    /* char *, absolute path */
+	K_KEYREF,   /* char *, absolute path of a PEM key or a pkcs11: URI of a token key */
 	K_URI,	    /* char *, "pkcs11:..." */
 	K_SECRET,   /* char *, secret source (file:, env:, fd:, prompt); never echoed */
 	K_BOOL,	    /* int */
@@ -84,7 +85,7 @@ static const key_def keys[] = {
     {SEC_SERVER, "listen", K_LISTEN, C(listen), 0, 0, "unix:/run/p11-signer/signerd.sock",
      F_REPEAT},
     {SEC_SERVER, "tls_certificate", K_PATH, C(tls_certificate), 0, 0, NULL, 0},
-    {SEC_SERVER, "tls_key", K_PATH, C(tls_key), 0, 0, NULL, 0},
+    {SEC_SERVER, "tls_key", K_KEYREF, C(tls_key), 0, 0, NULL, 0},
     {SEC_SERVER, "client_ca", K_PATH, C(client_ca), 0, 0, NULL, 0},
     {SEC_SERVER, "mtls_routes", K_ROUTES, C(mtls_routes), 0, 0, NULL, F_DEF_MTLS},
     {SEC_SERVER, "workers", K_UINT, C(workers), 0, 256, "0", 0},
@@ -224,6 +225,11 @@ expectation(const key_def *k, char *out, size_t outlen)
 		break;
 	case K_PATH:
 		snprintf(out, outlen, "an absolute path");
+		break;
+	case K_KEYREF:
+		snprintf(out, outlen,
+			 "an absolute path of a PEM key, or the PKCS#11 URI of a key on a token "
+			 "such as pkcs11:token=edge;object=tls?module-name=softhsm2");
 		break;
 	case K_URI:
 		snprintf(out, outlen,
@@ -440,6 +446,7 @@ set_value(ctx *x, const key_def *k, size_t idx, const char *v, int line)
 	switch (k->kind) {
 	case K_STRING:
 	case K_PATH:
+	case K_KEYREF:
 	case K_URI:
 	case K_SECRET:
 		if (*v == '\0')
@@ -448,6 +455,9 @@ set_value(ctx *x, const key_def *k, size_t idx, const char *v, int line)
 			return bad_value(x, k, idx, line, v, "contains control characters");
 		if (k->kind == K_PATH && v[0] != '/')
 			return bad_value(x, k, idx, line, v, "is not an absolute path");
+		if (k->kind == K_KEYREF && v[0] != '/' && strncasecmp(v, "pkcs11:", 7) != 0)
+			return bad_value(x, k, idx, line, v,
+					 "is neither an absolute path nor a pkcs11: URI");
 		if (k->kind == K_URI && strncmp(v, "pkcs11:", 7) != 0)
 			return bad_value(x, k, idx, line, v, "does not start with pkcs11:");
 		if (k->kind == K_SECRET && p11s_secret_source_check(v) != 0)

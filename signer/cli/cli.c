@@ -120,7 +120,6 @@ cli_token(cli *c, hsm_token **out)
 	if (c->tok == NULL) {
 		memset(&p, 0, sizeof(p));
 		p.uri = c->token_uri;
-		p.default_module = SOFTHSM_MODULE;
 		p.lock_file = c->conf->lock_file;
 		p.pin_source = c->pin_source;
 		if ((r = hsm_open(&p, &c->tok)) != 0)

@@ -154,59 +154,51 @@ const cli_command cli_cmd_proposals = {
 /* ---- the custodian's signing key ---------------------------------------- */
 
 typedef struct approver {
-	EVP_PKEY *key;	/* file key (private) */
-	X509 *p12_cert; /* from a PKCS#12 file (unused beyond identification) */
-	hsm_token *tok; /* custodian token */
-	uint8_t id[HSM_ID_MAX];
-	size_t id_len;
-	EVP_PKEY *pub; /* public key (owned) */
+	EVP_PKEY *key;	  /* private: a file key, or a token key through libp11 */
+	X509 *p12_cert;	  /* from a PKCS#12 file (unused beyond identification) */
+	hsm_evp_key *tok; /* the custodian's token key (owns what key points to) */
+	EVP_PKEY *pub;	  /* public key (owned) */
 	p11s_alg alg;
 } approver;
+
+/* Done with the custodian's token: its key and session go. */
+static void
+approver_drop_token(approver *a)
+{
+	if (a->tok == NULL)
+		return;
+	EVP_PKEY_free(a->key);
+	EVP_PKEY_free(a->pub);
+	a->key = a->pub = NULL;
+	hsm_evp_free(a->tok);
+	a->tok = NULL;
+}
 
 static void
 approver_clear(approver *a)
 {
+	approver_drop_token(a);
 	EVP_PKEY_free(a->key); /* OpenSSL clears private key components on free */
 	X509_free(a->p12_cert);
 	EVP_PKEY_free(a->pub);
-	hsm_close(a->tok);
 	memset(a, 0, sizeof(*a));
 }
 
+/* A key on the custodian's token, as an OpenSSL key through libp11. */
 static int
 open_token_key(cli *c, const char *uri, const char *pin, approver *a)
 {
-	hsm_open_params op;
-	hsm_uri *u = NULL;
 	int r;
 
-	if ((r = hsm_uri_parse(uri, &u)) != 0)
+	if ((r = hsm_evp_open(uri, pin, c->conf->lock_file, &a->tok)) != 0)
 		return r;
-	if (u->object == NULL && u->id_len == 0) {
-		r = p11s_fail(P11S_E_INVAL,
-			      "the key URI %s names no key: add object=LABEL (or id=) "
-			      "to its path",
-			      uri);
-		goto out;
+	a->key = hsm_evp_pkey(a->tok);
+	a->pub = a->key;
+	if (EVP_PKEY_up_ref(a->key) != 1 || EVP_PKEY_up_ref(a->pub) != 1) {
+		a->key = a->pub = NULL;
+		return p11s_fail(P11S_E_CRYPTO, "cannot reference the key of %s", uri);
 	}
-	memset(&op, 0, sizeof(op));
-	op.uri = uri;
-	op.default_module = SOFTHSM_MODULE;
-	op.lock_file = c->conf->lock_file;
-	op.pin_source = pin;
-	if ((r = hsm_open(&op, &a->tok)) != 0)
-		goto out;
-	if (u->object != NULL) {
-		if ((r = hsm_find_key_by_label(a->tok, u->object, a->id, &a->id_len)) != 0)
-			goto out;
-	} else {
-		memcpy(a->id, u->id, u->id_len);
-		a->id_len = u->id_len;
-	}
-	r = hsm_public_key(a->tok, a->id, a->id_len, &a->pub);
-out:
-	hsm_uri_free(u);
-	return r;
+	return 0;
 }
 
 static int
@@ -234,71 +226,15 @@ open_file_key(const char *path, const char *pass, approver *a)
 	return 0;
 }
 
-/* Raw r||s (PKCS#11 CKM_ECDSA) to DER ECDSA-Sig-Value. */
-static int
-raw_to_der(const uint8_t *raw, size_t len, uint8_t **der, size_t *der_len)
-{
-	ECDSA_SIG *es = NULL;
-	BIGNUM *br = NULL, *bs = NULL;
-	unsigned char *p = NULL;
-	int n, r = P11S_E_CRYPTO;
-
-	*der = NULL;
-	*der_len = 0;
-	if (len == 0 || len % 2 != 0)
-		return p11s_fail(P11S_E_CRYPTO, "the token returned a malformed EC signature");
-	if ((es = ECDSA_SIG_new()) == NULL || (br = BN_bin2bn(raw, (int)(len / 2), NULL)) == NULL ||
-	    (bs = BN_bin2bn(raw + len / 2, (int)(len / 2), NULL)) == NULL ||
-	    ECDSA_SIG_set0(es, br, bs) != 1) {
-		BN_free(br);
-		BN_free(bs);
-		goto out;
-	}
-	if ((n = i2d_ECDSA_SIG(es, &p)) <= 0)
-		goto out;
-	if ((*der = malloc((size_t)n)) == NULL) {
-		r = p11s_fail(P11S_E_NOMEM, "out of memory");
-		goto out;
-	}
-	memcpy(*der, p, (size_t)n);
-	*der_len = (size_t)n;
-	r = 0;
-out:
-	if (r == P11S_E_CRYPTO)
-		p11s_fail(r, "cannot encode the EC signature");
-	OPENSSL_free(p);
-	ECDSA_SIG_free(es);
-	return r;
-}
-
+/* One path for file and token keys: OpenSSL signs (libp11 on the token). */
 static int
 approver_sign(approver *a, const char *msg, size_t len, uint8_t **sig, size_t *siglen)
 {
-	hsm_signer *hs = NULL;
 	EVP_MD_CTX *md = NULL;
-	uint8_t raw[1024];
-	size_t rawlen = sizeof(raw);
 	int r = P11S_E_CRYPTO;
 
 	*sig = NULL;
 	*siglen = 0;
-	if (a->tok != NULL) {
-		if ((r = hsm_signer_open(a->tok, a->id, a->id_len, a->alg, 0, &hs)) != 0 ||
-		    (r = hsm_sign(hs, (const uint8_t *)msg, len, raw, &rawlen)) != 0)
-			goto out;
-		if (a->alg == P11S_ALG_ES256 || a->alg == P11S_ALG_ES384) {
-			r = raw_to_der(raw, rawlen, sig, siglen);
-			goto out;
-		}
-		if ((*sig = malloc(rawlen)) == NULL) {
-			r = p11s_fail(P11S_E_NOMEM, "out of memory");
-			goto out;
-		}
-		memcpy(*sig, raw, rawlen);
-		*siglen = rawlen;
-		r = 0;
-		goto out;
-	}
 	if ((md = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestSignInit(md, NULL, a->alg == P11S_ALG_ES384 ? EVP_sha384() : EVP_sha256(),
 			       NULL, a->key) != 1 ||
@@ -315,7 +251,6 @@ approver_sign(approver *a, const char *msg, size_t len, uint8_t **sig, size_t *s
 	r = 0;
 out:
 	EVP_MD_CTX_free(md);
-	hsm_signer_free(hs);
 	return r;
 }
 
@@ -577,8 +512,7 @@ run_approve(cli *c, int argc, char **argv)
 	ap.now = p11s_now();
 	if (key_src != NULL && (r = sign_approval(&ap, &a, sha256)) != 0)
 		goto out;
-	hsm_close(a.tok); /* done with the custodian's token before the state is locked */
-	a.tok = NULL;
+	approver_drop_token(&a); /* done with the custodian's token before the state is locked */
 	if (approval_file != NULL &&
 	    json_integer_value(json_object_get(ap.approval, "approved_at")) >
 		ap.now + c->conf->policy.clock_skew) {

@@ -7,6 +7,7 @@
 
 #include <curl/curl.h>
 #include <getopt.h>
+#include <openssl/ssl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 
 #include "common/parse.h"
 #include "common/util.h"
+#include "hsm/hsm.h"
 #include "signer/cli/cli.h"
 #include "signer/state.h"
 
@@ -24,8 +26,23 @@ typedef struct pool_opts {
 	const char *cacert;
 	const char *cert;
 	const char *key;
+	hsm_evp_key *token_key; /* --key pkcs11:...: the client key on a token */
 	int64_t timeout;
 } pool_opts;
+
+/* libcurl's OpenSSL context: the client certificate and the token key. */
+static CURLcode
+use_token_key(CURL *h, void *ssl_ctx, void *arg)
+{
+	const pool_opts *o = arg;
+
+	(void)h;
+	if (SSL_CTX_use_certificate_chain_file(ssl_ctx, o->cert) != 1 ||
+	    SSL_CTX_use_PrivateKey(ssl_ctx, hsm_evp_pkey(o->token_key)) != 1 ||
+	    SSL_CTX_check_private_key(ssl_ctx) != 1)
+		return CURLE_SSL_CERTPROBLEM;
+	return CURLE_OK;
+}
 
 typedef struct member {
 	const char *url;
@@ -124,7 +141,10 @@ fetch(const pool_opts *o, member *m)
 		curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, unix_path);
 	if (o->cacert != NULL)
 		curl_easy_setopt(h, CURLOPT_CAINFO, o->cacert);
-	if (o->cert != NULL) {
+	if (o->token_key != NULL) {
+		curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, use_token_key);
+		curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, o);
+	} else if (o->cert != NULL) {
 		curl_easy_setopt(h, CURLOPT_SSLCERT, o->cert);
 		curl_easy_setopt(h, CURLOPT_SSLKEY, o->key);
 	}
@@ -337,7 +357,7 @@ run_pool(cli *c, int argc, char **argv)
 	    {"key", required_argument, NULL, 'k'},    {"timeout", required_argument, NULL, 't'},
 	    {"json", no_argument, NULL, 'j'},	      {NULL, 0, NULL, 0},
 	};
-	pool_opts po = {NULL, NULL, NULL, 10};
+	pool_opts po = {NULL, NULL, NULL, NULL, 10};
 	struct deadline *dl = NULL, *earliest = NULL;
 	json_t *types = NULL, *out = NULL, *marr = NULL;
 	member *ms = NULL;
@@ -345,7 +365,6 @@ run_pool(cli *c, int argc, char **argv)
 	size_t n, nd = 0, not_ready = 0;
 	int o, r, json = 0;
 
-	(void)c;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
 		case 'C':
@@ -389,6 +408,12 @@ run_pool(cli *c, int argc, char **argv)
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return cli_fail(p11s_fail(P11S_E_INTERNAL, "cannot initialise libcurl"));
+	/* --key pkcs11:...: the client key stays on its token (libp11). */
+	if (hsm_evp_is_uri(po.key) &&
+	    (r = hsm_evp_open(po.key, c->pin_source, c->conf->lock_file, &po.token_key)) != 0) {
+		curl_global_cleanup();
+		return cli_fail(r);
+	}
 	if ((ms = calloc(n, sizeof(*ms))) == NULL || (types = json_array()) == NULL ||
 	    (dl = calloc(64, sizeof(*dl))) == NULL) {
 		r = p11s_fail(P11S_E_NOMEM, "out of memory");
@@ -495,6 +520,7 @@ out:
 	json_decref(types);
 	json_decref(marr);
 	json_decref(out);
+	hsm_evp_free(po.token_key);
 	curl_global_cleanup();
 	if (r != 0)
 		return cli_fail(r);
@@ -508,7 +534,9 @@ const cli_command cli_cmd_pool = {
     "  check URL...     members' base URLs: http://HOST:PORT, https://HOST:PORT or\n"
     "                   unix:/PATH (GET /v1/status is asked of each)\n"
     "  --cacert F       CA certificates to verify the members' TLS certificates\n"
-    "  --cert F --key F client certificate and key (PEM) for members requiring mTLS\n"
+    "  --cert F --key F client certificate and key (PEM) for members requiring mTLS;\n"
+    "                   --key pkcs11:token=T;object=O?module-name=M uses a key on a token\n"
+    "                   (logged in with --pin / [token] pin or the URI's pin-source=)\n"
     "  --timeout DUR    per member (default 10s)\n"
     "  --json           machine-readable output\n"
     "Reports every member that is unreachable, stale (last successful check of its token\n"

@@ -45,7 +45,9 @@ typedef enum {
 
 typedef struct d_tls_conf {
 	const char *certificate; /* PEM chain */
-	const char *key;	 /* PEM private key */
+	const char *key;	 /* PEM private key, or pkcs11: URI of a token key */
+	const char *key_pin;	 /* PIN source for a token key (the URI's pin-source= wins) */
+	const char *lock_file;	 /* host lock while libp11 lists the token's keys */
 	const char *client_ca;	 /* PEM CA bundle; NULL = no client certificates */
 } d_tls_conf;
 

@@ -160,6 +160,8 @@ server_params(const signer_conf *c, d_server_params *sp, d_limits *lim)
 	sp->tls.certificate = c->tls_certificate;
 	sp->tls.key = c->tls_key;
 	sp->tls.client_ca = c->client_ca;
+	sp->tls.key_pin = c->token_pin;
+	sp->tls.lock_file = c->lock_file;
 	sp->limits = *lim;
 	sp->workers = c->workers;
 }
@@ -197,6 +199,8 @@ reload(daemon_ctx *d)
 	tls.certificate = nc->tls_certificate;
 	tls.key = nc->tls_key;
 	tls.client_ca = nc->client_ca;
+	tls.key_pin = nc->token_pin;
+	tls.lock_file = nc->lock_file;
 	if ((r = d_server_reload_tls(d->srv, &tls)) != 0) {
 		log_error("configuration reload refused, keeping the running configuration: %s",
 			  p11s_errmsg(r));
@@ -248,7 +252,6 @@ run(daemon_ctx *d, signer_conf *conf, const sigset_t *sigs)
 
 	memset(&hp, 0, sizeof(hp));
 	hp.uri = conf->token_uri;
-	hp.default_module = SOFTHSM_MODULE;
 	hp.lock_file = conf->lock_file;
 	hp.pin_source = conf->token_pin;
 	if ((r = hsm_open(&hp, &d->token)) != 0) {

@@ -6,6 +6,7 @@ HSM_TESTS = \
 	tests/hsm/test_hsm_data \
 	tests/hsm/test_hsm_recovery \
 	tests/hsm/test_hsm_call \
+	tests/hsm/test_hsm_evp \
 	$(NULL)
 check_PROGRAMS += $(HSM_TESTS) tests/hsm/test_p11wrap tests/hsm/test_state_conflict \
 	tests/hsm/test_hsm_full tests/hsm/test_state_since
@@ -16,6 +17,9 @@ HSM_TEST_SOURCES = tests/hsm/hsmtest.c tests/hsm/hsmtest.h \
 	tests/lib/testtoken.c tests/lib/testtoken.h
 HSM_TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 
+tests_hsm_test_hsm_evp_SOURCES = tests/hsm/test_hsm_evp.c $(HSM_TEST_SOURCES)
+tests_hsm_test_hsm_evp_CFLAGS = $(HSM_TEST_CFLAGS)
+tests_hsm_test_hsm_evp_LDADD = $(TEST_HSM_LIBS)
 tests_hsm_test_hsm_open_SOURCES = tests/hsm/test_hsm_open.c $(HSM_TEST_SOURCES)
 tests_hsm_test_hsm_open_CFLAGS = $(HSM_TEST_CFLAGS)
 tests_hsm_test_hsm_open_LDADD = $(TEST_HSM_LIBS)

@@ -68,20 +68,38 @@ test_open_without_pin(void **state)
 	hsm_close(t);
 }
 
+/* RFC 7512 as other tools write it: model=, manufacturer=, module-name=. */
 static void
-test_default_module(void **state)
+test_uri_forms(void **state)
 {
-	hsm_open_params p = {.uri = "pkcs11:token=main",
-			     .default_module = SOFTHSM_MODULE,
-			     .pin_source = tt.pin_source};
+	char uri[512];
+	hsm_open_params p = {.uri = uri, .pin_source = tt.pin_source};
 	hsm_token *t = NULL;
 
+	snprintf(uri, sizeof(uri),
+		 "pkcs11:model=SoftHSM%%20v2;manufacturer=SoftHSM%%20project;token=main"
+		 "?module-path=%s",
+		 SOFTHSM_MODULE);
 	assert_int_equal(hsm_open(&p, &t), 0);
+	assert_string_equal(hsm_token_label(t), "main");
 	hsm_close(t);
-	p.default_module = NULL;
+	/* a model the token does not have: not this token */
+	snprintf(uri, sizeof(uri), "pkcs11:model=Other;token=main?module-path=%s", SOFTHSM_MODULE);
+	p.start_attempts = 1;
 	t = (hsm_token *)&t;
-	ht_expect(hsm_open(&p, &t), P11S_E_MODULE, "add module-path=");
+	ht_expect(hsm_open(&p, &t), P11S_E_TOKEN_NOT_FOUND, "of model 'Other'");
 	assert_null(t);
+	/* p11-kit's packaged configuration names SoftHSM2 "softhsm2" */
+	snprintf(uri, sizeof(uri), "pkcs11:token=main?module-name=softhsm2");
+	assert_int_equal(hsm_open(&p, &t), 0);
+	assert_string_equal(hsm_token_label(t), "main");
+	hsm_close(t);
+	/* no module at all: refused, listing the configured ones */
+	snprintf(uri, sizeof(uri), "pkcs11:token=main");
+	t = (hsm_token *)&t;
+	ht_expect(hsm_open(&p, &t), P11S_E_MODULE, "softhsm2");
+	assert_null(t);
+	ht_expect(hsm_open(&p, &t), P11S_E_MODULE, "names no PKCS#11 module");
 }
 
 static void
@@ -300,7 +318,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_open_close),
 	    cmocka_unit_test(test_open_without_pin),
-	    cmocka_unit_test(test_default_module),
+	    cmocka_unit_test(test_uri_forms),
 	    cmocka_unit_test(test_pin_from_fd),
 	    cmocka_unit_test(test_wrong_pin),
 	    cmocka_unit_test(test_pin_source_unreadable),

@@ -6,17 +6,20 @@ INTEGRATION_TESTS = \
 	tests/integration/no_coredump.sh \
 	tests/integration/log_flood.sh \
 	tests/integration/cli_refusals.sh \
+	tests/integration/uri_forms.sh \
 	tests/integration/rollover.sh \
 	tests/integration/verify_adversarial.sh \
 	tests/integration/roll_refusals.sh \
 	tests/integration/pool_signerd.sh \
 	tests/integration/custody_quorum.sh \
 	tests/integration/pool_check.sh \
+	tests/integration/pool_check_token_key.sh \
 	tests/integration/signerd_api.sh \
 	tests/integration/signerd_rollover.sh \
 	tests/integration/signerd_faults.sh \
 	tests/integration/status_schema.sh \
 	tests/integration/signerd_conn_limits.sh \
+	tests/integration/tls_token_key.sh \
 	tests/integration/poll_storm.sh \
 	tests/integration/roll_timing.sh \
 	tests/integration/cert_expiry.sh \

@@ -43,7 +43,6 @@ main(int argc, char **argv)
 	p.uri = argv[1];
 	p.pin_source = argv[2];
 	p.lock_file = argv[3];
-	p.default_module = SOFTHSM_MODULE;
 	if ((r = hsm_open(&p, &t)) != 0) {
 		fprintf(stderr, "statetool: %s\n", p11s_errmsg(r));
 		return 3;

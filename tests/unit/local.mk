@@ -85,8 +85,8 @@ tests_unit_test_d_metrics_LDADD = libsignerd.a $(TEST_COMMON_LIBS) -lpthread
 
 tests_unit_test_d_http_SOURCES = tests/unit/test_d_http.c
 tests_unit_test_d_http_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(LIBEVENT_CFLAGS)
-tests_unit_test_d_http_LDADD = libsignerd.a libsigner.a libcommon.a $(LIBEVENT_LIBS) $(JANSSON_LIBS) \
-	$(OPENSSL_LIBS) $(CMOCKA_LIBS) -lpthread
+tests_unit_test_d_http_LDADD = libsignerd.a libsigner.a libhsm.a libcommon.a $(LIBEVENT_LIBS) \
+	$(JANSSON_LIBS) $(OPENSSL_LIBS) $(P11KIT_LIBS) $(LIBP11_LIBS) $(CMOCKA_LIBS) -lpthread
 
 tests_unit_test_d_poll_SOURCES = tests/unit/test_d_poll.c $(POLICY_TEST_FIXTURE)
 tests_unit_test_d_poll_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(LIBEVENT_CFLAGS)

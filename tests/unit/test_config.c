@@ -751,6 +751,14 @@ test_server_cross_checks(void **state)
 		  "expected tls_certificate and tls_key together", NULL);
 	parse_bad("[server]\ntls_certificate = /c.pem\n",
 		  "test.conf:2: [server] tls_certificate: set without tls_key", NULL);
+	/* tls_key: a PEM file or a key on a token */
+	c = parse_ok("[server]\nlisten = https://h:1\ntls_certificate = /c\n"
+		     "tls_key = pkcs11:token=edge;object=tls?module-name=softhsm2\n");
+	assert_string_equal(c->tls_key, "pkcs11:token=edge;object=tls?module-name=softhsm2");
+	signer_conf_free(c);
+	parse_bad("[server]\ntls_certificate = /c\ntls_key = tls.key\n",
+		  "test.conf:3: [server] tls_key", "neither an absolute path nor a pkcs11: URI",
+		  "pkcs11:token=edge;object=tls", NULL);
 	parse_bad("[server]\n\nmtls_routes = issue\n",
 		  "test.conf:3: [server] mtls_routes: set without client_ca", "expected client_ca",
 		  NULL);

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -158,6 +159,8 @@ test_unknown_attributes(void **state)
 	parse_bad("pkcs11:tokn=edge", "unsupported attribute 'tokn'");
 	parse_bad("pkcs11:slot-id=3", "never by slot");
 	parse_bad("pkcs11:token=a?module_path=/x.so", "unsupported query attribute 'module_path'");
+	parse_bad("pkcs11:token=a?slot-id=1", "unsupported query attribute 'slot-id'");
+	parse_bad("pkcs11:library-description=x", "unsupported attribute 'library-description'");
 	parse_bad("pkcs11:token=a;junk", "expected name=value");
 }
 
@@ -167,7 +170,82 @@ test_pin_in_uri_refused(void **state)
 	parse_bad("pkcs11:token=a?pin-value=123456", "never in the URI");
 	/* the PIN is not echoed */
 	assert_null(strstr(p11s_errmsg(P11S_E_INVAL), "123456"));
-	parse_bad("pkcs11:token=a?pin-source=file:/x", "PIN source");
+	parse_bad("pkcs11:token=a?pin-value=%31%32", "pin-source=file:/path");
+}
+
+static void
+test_model_manufacturer(void **state)
+{
+	hsm_uri *u = parse_ok(
+	    "pkcs11:model=SoftHSM%20v2;manufacturer=SoftHSM%20project;token=t;type=private");
+
+	assert_string_equal(u->model, "SoftHSM v2");
+	assert_string_equal(u->manufacturer, "SoftHSM project");
+	assert_string_equal(u->token, "t");
+	hsm_uri_free(u);
+	parse_bad("pkcs11:model=0123456789abcdefX", "bad model=");
+	parse_bad("pkcs11:manufacturer=0123456789abcdef0123456789abcdefX", "at most 32 bytes");
+	parse_bad("pkcs11:model=", "model= is empty");
+	parse_bad("pkcs11:model=a;model=b", "model= more than once");
+	parse_bad("pkcs11:model=a%zz", "bad model=");
+}
+
+static void
+test_module_name(void **state)
+{
+	hsm_uri *u = parse_ok("pkcs11:token=t?module-name=softhsm2");
+
+	assert_string_equal(u->module_name, "softhsm2");
+	assert_null(u->module_path);
+	hsm_uri_free(u);
+	parse_bad("pkcs11:token=t?module-name=", "module-name= is empty");
+	parse_bad("pkcs11:token=t?module-name=a&module-name=b", "module-name= more than once");
+	parse_bad("pkcs11:token=t?module-name=a%g1", "bad module-name=");
+}
+
+static void
+test_pin_source(void **state)
+{
+	hsm_uri *u = parse_ok("pkcs11:token=t?pin-source=file:/etc/p11%20signer/pin");
+
+	assert_string_equal(u->pin_source, "file:/etc/p11 signer/pin");
+	hsm_uri_free(u);
+	u = parse_ok("pkcs11:token=t?pin-source=/run/pin&module-name=softhsm2");
+	assert_string_equal(u->pin_source, "file:/run/pin");
+	hsm_uri_free(u);
+	parse_bad("pkcs11:token=t?pin-source=env:PIN", "absolute path");
+	parse_bad("pkcs11:token=t?pin-source=1234", "absolute path");
+	/* a PIN typed there by mistake is not echoed */
+	assert_null(strstr(p11s_errmsg(P11S_E_INVAL), "1234"));
+	parse_bad("pkcs11:token=t?pin-source=file:relative", "absolute path");
+	parse_bad("pkcs11:token=t?pin-source=/a&pin-source=/b", "pin-source= more than once");
+}
+
+/* No module-path= and no module-name=: an error listing p11-kit's modules. */
+static void
+test_module_required(void **state)
+{
+	hsm_uri *u = parse_ok("pkcs11:token=t");
+	char *path = (char *)&path;
+
+	p11s_err_clear();
+	assert_int_equal(hsm_uri_module(u, &path), P11S_E_MODULE);
+	assert_null(path);
+	assert_non_null(strstr(p11s_errmsg(P11S_E_MODULE), "names no PKCS#11 module"));
+	assert_non_null(strstr(p11s_errmsg(P11S_E_MODULE), "configured: "));
+	hsm_uri_free(u);
+	u = parse_ok("pkcs11:token=t?module-name=p11s-no-such-module");
+	path = (char *)&path;
+	assert_int_equal(hsm_uri_module(u, &path), P11S_E_MODULE);
+	assert_null(path);
+	assert_non_null(strstr(p11s_errmsg(P11S_E_MODULE), "no PKCS#11 module named "
+							   "'p11s-no-such-module'"));
+	hsm_uri_free(u);
+	u = parse_ok("pkcs11:token=t?module-path=/x/m.so&module-name=other");
+	assert_int_equal(hsm_uri_module(u, &path), 0);
+	assert_string_equal(path, "/x/m.so"); /* module-path= wins */
+	free(path);
+	hsm_uri_free(u);
 }
 
 static void
@@ -213,6 +291,10 @@ main(void)
 	    cmocka_unit_test(test_pin_in_uri_refused),
 	    cmocka_unit_test(test_repeated_attribute),
 	    cmocka_unit_test(test_free_null),
+	    cmocka_unit_test(test_model_manufacturer),
+	    cmocka_unit_test(test_module_name),
+	    cmocka_unit_test(test_pin_source),
+	    cmocka_unit_test(test_module_required),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
