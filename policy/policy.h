@@ -289,4 +289,12 @@ P11S_MUST_CHECK int pol_check_remove(const pol_conf *c, const pol_state *s, cons
 				     int *forced_early, pol_refusal *why);
 P11S_MUST_CHECK int pol_apply_remove(pol_state *s, const char *sha1, p11s_time now);
 
+/*
+ * The deadline of a roll of `type`'s current key at `now`: the latest
+ * effective instant rule 3 accepts for its successor, current.notAfter minus
+ * the largest min_lead of the types that key issues for (a roll of them all
+ * at once must meet the largest).  0 when the type has no current key.
+ */
+p11s_time pol_roll_deadline(const pol_conf *c, const pol_state *s, const char *type, p11s_time now);
+
 #endif

@@ -720,3 +720,19 @@ pol_apply_roll(pol_state *s, const char *const *types, size_t n_types, const pol
 {
 	return apply_epochs(s, types, n_types, k, effective, now, replace);
 }
+
+p11s_time
+pol_roll_deadline(const pol_conf *c, const pol_state *s, const char *type, p11s_time now)
+{
+	const pol_key *cur, *other;
+	const pol_epoch *ep;
+	int64_t lead = 0;
+
+	if (current_of(s, type, now, &cur, &ep) != 0 || cur == NULL)
+		return 0;
+	for (size_t i = 0; i < c->n_types; i++)
+		if (current_of(s, c->types[i].name, now, &other, &ep) == 0 && other != NULL &&
+		    strcmp(other->sha1, cur->sha1) == 0 && c->types[i].min_lead > lead)
+			lead = c->types[i].min_lead;
+	return cur->not_after - lead;
+}

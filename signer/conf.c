@@ -79,7 +79,7 @@ static const key_def keys[] = {
     {SEC_TYPE, "algorithm", K_ALG, T(alg), 0, 0, NULL, F_REQUIRED},
     {SEC_TYPE, "token_lifetime", K_DURATION, T(token_lifetime), 1, 30 * DAY, "1h", 0},
     {SEC_TYPE, "min_lead", K_DURATION, T(min_lead), 0, 365 * DAY, NULL, F_DEF_LIFETIME},
-    {SEC_TYPE, "issuer", K_STRING, X(issuer), 0, 0, "p11-signer", 0},
+    {SEC_TYPE, "issuer", K_STRING, X(issuer), 0, 0, NULL, 0},
     {SEC_TYPE, "audience", K_STRING, X(audience), 0, 0, NULL, 0},
 
     {SEC_SERVER, "listen", K_LISTEN, C(listen), 0, 0, "unix:/run/p11-signer/signerd.sock",
@@ -852,6 +852,44 @@ fill_defaults(ctx *x)
 	return 0;
 }
 
+/*
+ * The default issuer of a type (signer.conf(5)): ORIGIN/TYPE, where ORIGIN is
+ * scheme://host:port of the first http:// or https:// listen (a wildcard
+ * host, `*`, 0.0.0.0 or ::, becomes localhost; an IPv6 address is bracketed), or http://localhost
+ * when signerd listens on UNIX sockets only.
+ */
+static int
+default_issuers(signer_conf *c)
+{
+	char origin[300], buf[600];
+	signer_listen la;
+	size_t i;
+	int r, any;
+
+	snprintf(origin, sizeof(origin), "http://localhost");
+	for (i = 0; i < c->n_listen; i++) {
+		if (signer_listen_parse(c->listen[i], &la, NULL) != 0 ||
+		    la.kind == SIGNER_LISTEN_UNIX)
+			continue;
+		any = la.host[0] == '\0' || strcmp(la.host, "0.0.0.0") == 0 ||
+		      strcmp(la.host, "::") == 0;
+		snprintf(origin, sizeof(origin), "%s://%s%s%s:%s",
+			 la.kind == SIGNER_LISTEN_HTTPS ? "https" : "http",
+			 !any && strchr(la.host, ':') != NULL ? "[" : "",
+			 any ? "localhost" : la.host,
+			 !any && strchr(la.host, ':') != NULL ? "]" : "", la.port);
+		break;
+	}
+	for (i = 0; i < c->policy.n_types; i++) {
+		if (c->type_extra[i].issuer != NULL)
+			continue;
+		snprintf(buf, sizeof(buf), "%s/%s", origin, c->policy.types[i].name);
+		if ((r = p11s_strdup(buf, &c->type_extra[i].issuer)) != 0)
+			return r;
+	}
+	return 0;
+}
+
 static int
 cross_check(ctx *x)
 {
@@ -864,7 +902,10 @@ cross_check(ctx *x)
 		      *q = find_key(SEC_POLICY, "quorum");
 	char a[32], b[32];
 	size_t i;
+	int r;
 
+	if ((r = default_issuers(c)) != 0)
+		return r;
 	/* rule 3a counts the members' poll interval ([server]) */
 	c->policy.poll_interval_ms = c->poll_interval_ms;
 	for (i = 0; i < c->policy.n_types; i++) {

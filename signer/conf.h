@@ -15,7 +15,7 @@
 #define SIGNER_DEFAULT_CONFIG "/etc/p11-signer/signer.conf"
 
 typedef struct signer_type_extra {
-	char *issuer;	/* default "p11-signer" */
+	char *issuer;	/* default ORIGIN/TYPE from the first TCP listen */
 	char *audience; /* default NULL (no aud unless the caller gives one) */
 } signer_type_extra;
 

@@ -9,6 +9,7 @@ libsigner_a_SOURCES = \
 	signer/custody.c signer/custody.h \
 	signer/keyfile.c signer/keyfile.h \
 	signer/audit.c signer/audit.h \
+	signer/timeline_svg.c signer/timeline_svg.h \
 	signer/status.c signer/status.h \
 	$(NULL)
 libsigner_a_CFLAGS = $(AM_CFLAGS) $(INIH_CFLAGS) $(P11KIT_CFLAGS) $(LIBEVENT_CFLAGS)

@@ -67,6 +67,9 @@ run roll --type AudioVideoAuthentication --thumbprint "$NEW" --effective-date au
 run roll --type AudioVideoAuthentication --thumbprint "$NEW" --effective-date auto
 E=$("$SIGNER" status --json | "$PYTHON" -c "import calendar,json,sys,time; print(calendar.timegm(time.strptime(json.load(sys.stdin)['types'][0]['staged']['effective'], '%Y-%m-%dT%H:%M:%SZ')))")
 X=$(date -d "$(openssl x509 -in "$D/av-2012.pem" -noout -enddate | cut -d= -f2)" +%s)
+say "The staged roll as a picture"
+run status --svg "$build/demo-timeline-staged.svg"
+echo "(open $build/demo-timeline-staged.svg in a browser)"
 
 say "Tokens issued and verified every second (E = $(at "$E"), old certificate expires $(at "$X"))"
 old_tok=""
@@ -89,6 +92,7 @@ while [ "$now" -le $((X + 3)) ]; do
 		say "After the switch: remove --previous is refused until it is safe"
 		run remove --type AudioVideoAuthentication --previous || true
 		run status --type AudioVideoAuthentication
+		run status --svg "$build/demo-timeline-switched.svg"
 	fi
 	if [ "$removed" = 0 ] && [ "$now" -ge $((X + 1)) ]; then
 		say "The old certificate has expired: removal is safe now"

@@ -1,10 +1,12 @@
 /* signer assign, roll, status, remove: the rollover lifecycle (SPEC §3). */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "common/parse.h"
@@ -12,6 +14,7 @@
 #include "signer/cli/cli.h"
 #include "signer/custody.h"
 #include "signer/status.h"
+#include "signer/timeline_svg.h"
 #include "signer/tokens.h"
 
 /* Everything a state edit needs; the edit re-runs the policy on the fresh
@@ -430,15 +433,65 @@ print_members(const signer_conf *conf, hsm_token *t, const signer_state *st, p11
 	return 0;
 }
 
+/* The timeline of every type as SVG into path ("-": standard output),
+ * written to path.tmp and renamed, so a reader never sees half a file. */
+static int
+write_svg(const signer_conf *conf, const signer_state *st, p11s_time now, const char *path)
+{
+	char *doc = NULL, *tmp = NULL;
+	size_t len = 0;
+	FILE *f = NULL;
+	int r;
+
+	if ((r = timeline_svg(&conf->policy, &st->pol, now, &doc, &len)) != 0)
+		goto out;
+	if (strcmp(path, "-") == 0) {
+		if (fwrite(doc, 1, len, stdout) != len || fflush(stdout) != 0)
+			r = p11s_fail(P11S_E_IO, "cannot write the SVG to standard output");
+		goto out;
+	}
+	if (asprintf(&tmp, "%s.tmp", path) < 0) {
+		tmp = NULL;
+		r = p11s_fail(P11S_E_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((f = fopen(tmp, "we")) == NULL) {
+		r = p11s_fail(P11S_E_IO, "cannot create %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (fwrite(doc, 1, len, f) != len || fclose(f) != 0) {
+		f = NULL;
+		unlink(tmp);
+		r = p11s_fail(P11S_E_IO, "cannot write %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	f = NULL;
+	if (rename(tmp, path) != 0) {
+		r = p11s_fail(P11S_E_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	r = 0;
+out:
+	if (f != NULL) {
+		fclose(f);
+		unlink(tmp);
+	}
+	free(tmp);
+	free(doc);
+	return r;
+}
+
 static int
 run_status(cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"type", required_argument, NULL, 't'},
 	    {"json", no_argument, NULL, 'j'},
+	    {"svg", required_argument, NULL, 's'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *type = NULL;
+	const char *type = NULL, *svg = NULL;
 	signer_state *st = NULL;
 	tokens_keyset *ks = NULL;
 	json_t *doc = NULL, *arr = NULL, *mem = NULL;
@@ -454,6 +507,9 @@ run_status(cli *c, int argc, char **argv)
 		case 'j':
 			json = 1;
 			break;
+		case 's':
+			svg = optarg;
+			break;
 		default:
 			return cli_usage(&cli_cmd_status, "unknown option");
 		}
@@ -464,8 +520,16 @@ run_status(cli *c, int argc, char **argv)
 		return cli_fail(r);
 	if (type != NULL)
 		ti = signer_conf_type_index(c->conf, type);
+	if (svg != NULL && (svg[0] == '\0' || json))
+		return cli_usage(&cli_cmd_status,
+				 svg[0] == '\0' ? "--svg needs a file name (- for standard output)"
+						: "--svg and --json cannot be combined");
 	if ((r = cli_token(c, &t)) != 0 || (r = cli_load_state(c, &st)) != 0)
 		goto out;
+	if (svg != NULL) {
+		r = write_svg(c->conf, st, now, svg);
+		goto out;
+	}
 	if (json) {
 		if ((arr = json_array()) == NULL || (mem = json_array()) == NULL) {
 			r = p11s_fail(P11S_E_NOMEM, "out of memory");
@@ -515,12 +579,14 @@ out:
 
 const cli_command cli_cmd_status = {
     "status",
-    "[--type T] [--json]",
+    "[--type T] [--json | --svg FILE]",
     "Show per type the current, staged and previous keys and a timeline.",
     "  --type T         one type only\n"
     "  --json           machine-readable output: each type as signerd's GET /v1/status\n"
     "                   shows it (RFC 3339 UTC instants, a timeline); \"now\" and the\n"
-    "                   members' \"checked_at\" stay in seconds since the epoch\n",
+    "                   members' \"checked_at\" stay in seconds since the epoch\n"
+    "  --svg FILE       write the timeline of every type as an SVG picture to FILE\n"
+    "                   (- for standard output) instead of printing the status\n",
     run_status,
 };
 

@@ -9,11 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "common/log.h"
+#include "common/util.h"
 #include "signer/daemon/json.h"
 #include "signer/daemon/metrics.h"
 #include "signer/jose/jose.h"
 #include "signer/status.h"
+#include "signer/timeline_svg.h"
 #include "signer/tokens.h"
 
 #define SIGNERS_PER_WORKER 8
@@ -449,6 +453,38 @@ out:
 
 /* ---- GET /.well-known/jwks.json, /.well-known/jwks/TYPE.json ------------- */
 
+/* x5c: the certificate (base64 DER, RFC 7517 §4.7); x5t#S256 is the kid
+ * (both the base64url SHA-256 of the certificate's DER). */
+static int
+add_x5c(json_t *jwk, const pol_key *k, const char *kid)
+{
+	unsigned char *b64 = NULL;
+	json_t *chain = NULL;
+	int r = P11S_E_NOMEM;
+
+	if (k->cert_der == NULL || k->cert_len == 0 || k->cert_len > 65536)
+		return p11s_fail(P11S_E_INTERNAL, "key %s has no certificate in the state",
+				 k->sha1);
+	if ((b64 = malloc(4 * ((k->cert_len + 2) / 3) + 1)) == NULL)
+		goto out;
+	EVP_EncodeBlock(b64, k->cert_der, (int)k->cert_len);
+	if ((chain = json_pack("[s]", (const char *)b64)) == NULL ||
+	    json_object_set_new(jwk, "x5c", chain) != 0) {
+		chain = NULL;
+		goto out;
+	}
+	chain = NULL;
+	if (json_object_set_new(jwk, "x5t#S256", json_string(kid)) != 0)
+		goto out;
+	r = 0;
+out:
+	if (r != 0)
+		r = p11s_fail(P11S_E_NOMEM, "out of memory");
+	json_decref(chain);
+	free(b64);
+	return r;
+}
+
 static int
 add_type_jwks(const signer_conf *c, const d_view *v, int ti, p11s_time now, json_t *keys)
 {
@@ -474,11 +510,17 @@ add_type_jwks(const signer_conf *c, const d_view *v, int ti, p11s_time now, json
 			continue; /* a combined certificate serves several types */
 		if ((r = jose_jwk(pub, tc->alg, kid, x5t, &jwk)) != 0)
 			return r;
+		if ((r = add_x5c(jwk, set[i].key, kid)) != 0) {
+			json_decref(jwk);
+			return r;
+		}
 		if (json_array_append_new(keys, jwk) != 0)
 			return p11s_fail(P11S_E_NOMEM, "out of memory");
 	}
 	return 0;
 }
+
+static void reply_cacheable(d_req *r, const signer_conf *c, const json_t *o);
 
 static void
 handle_jwks(d_req *r, const d_settings *set, const d_view *v, const char *type)
@@ -486,7 +528,6 @@ handle_jwks(d_req *r, const d_settings *set, const d_view *v, const char *type)
 	const signer_conf *c = set->conf;
 	json_t *o = NULL, *keys;
 	p11s_time now = p11s_now();
-	char cc[64];
 	size_t ti;
 	int rc = 0, one = -1;
 
@@ -507,10 +548,164 @@ handle_jwks(d_req *r, const d_settings *set, const d_view *v, const char *type)
 		log_error("building the JWKS failed: %s", p11s_errmsg(rc));
 		d_reply_error(r, 500, "internal", "%s", p11s_errmsg(rc));
 	} else {
-		snprintf(cc, sizeof(cc), "public, max-age=%lld", (long long)c->policy.jwks_max_age);
-		d_reply_header(r, "Cache-Control", cc);
-		d_reply_json(r, 200, o);
+		reply_cacheable(r, c, o);
 	}
+	json_decref(o);
+}
+
+/* Does an If-None-Match value name this entity tag (or "*")? */
+static int
+etag_matches(const char *inm, const char *etag)
+{
+	size_t n = strlen(etag);
+	const char *p;
+
+	if (inm == NULL)
+		return 0;
+	for (p = inm; *p != '\0'; p++) {
+		p += strspn(p, " \t");
+		if (*p == '*')
+			return 1;
+		if (strncmp(p, "W/", 2) == 0)
+			p += 2;
+		if (strncmp(p, etag, n) == 0)
+			return 1;
+		if ((p = strchr(p, ',')) == NULL)
+			break;
+	}
+	return 0;
+}
+
+/* A public document (JWKS, discovery): Cache-Control from jwks_max_age, a
+ * strong ETag of the body, 304 for a matching If-None-Match. */
+static void
+reply_cacheable(d_req *r, const signer_conf *c, const json_t *o)
+{
+	char cc[64], hex[65], etag[36];
+	char *text = json_dumps(o, JSON_COMPACT);
+
+	if (text == NULL || p11s_sha256_hex((const uint8_t *)text, strlen(text), hex) != 0) {
+		d_reply_error(r, 500, "internal", "out of memory");
+		goto out;
+	}
+	snprintf(etag, sizeof(etag), "\"%.32s\"", hex);
+	snprintf(cc, sizeof(cc), "public, max-age=%lld", (long long)c->policy.jwks_max_age);
+	d_reply_header(r, "Cache-Control", cc);
+	d_reply_header(r, "ETag", etag);
+	if (etag_matches(d_req_header(r, "If-None-Match"), etag))
+		d_reply_raw(r, 304, "application/json", NULL, 0);
+	else
+		d_reply_raw(r, 200, "application/json", text, strlen(text));
+out:
+	free(text);
+}
+
+/* ---- discovery (RFC 8414, OpenID Connect Discovery 1.0) ----------------- */
+
+#define OIDC_SUFFIX "/.well-known/openid-configuration"
+#define OAUTH_PREFIX "/.well-known/oauth-authorization-server"
+
+/* The origin (scheme://authority) and path of an http(s) issuer URL, the
+ * path without a trailing '/'; -1 when the issuer is not such a URL. */
+static int
+issuer_split(const char *iss, size_t *origin_len, const char **path, size_t *path_len)
+{
+	const char *a, *slash;
+	size_t n;
+
+	if (strncmp(iss, "https://", 8) == 0)
+		a = iss + 8;
+	else if (strncmp(iss, "http://", 7) == 0)
+		a = iss + 7;
+	else
+		return -1;
+	if (*a == '\0' || strpbrk(iss, "?#") != NULL)
+		return -1;
+	slash = strchr(a, '/');
+	*origin_len = slash != NULL ? (size_t)(slash - iss) : strlen(iss);
+	*path = iss + *origin_len;
+	n = strlen(*path);
+	while (n > 0 && (*path)[n - 1] == '/')
+		n--;
+	*path_len = n;
+	return 0;
+}
+
+/* Does a request path ask for the discovery document of issuer iss? */
+static int
+discovery_of(const char *req, const char *iss)
+{
+	size_t ol, pl, n = strlen(req), sl = sizeof(OIDC_SUFFIX) - 1, ql = sizeof(OAUTH_PREFIX) - 1;
+	const char *p;
+
+	if (issuer_split(iss, &ol, &p, &pl) != 0)
+		return 0;
+	if (n == pl + sl && strncmp(req, p, pl) == 0 && strcmp(req + pl, OIDC_SUFFIX) == 0)
+		return 1;
+	return n == ql + pl && strncmp(req, OAUTH_PREFIX, ql) == 0 && strncmp(req + ql, p, pl) == 0;
+}
+
+static void
+handle_discovery(d_req *r, const d_settings *set)
+{
+	const signer_conf *c = set->conf;
+	const char *path = d_req_path(r), *iss = NULL, *p;
+	json_t *o = NULL, *algs = NULL;
+	char uri[1024];
+	size_t ti, n = 0, ol, pl;
+	int one = -1;
+
+	for (ti = 0; ti < c->policy.n_types; ti++) {
+		const char *t = c->type_extra[ti].issuer;
+
+		if (t == NULL || !discovery_of(path, t))
+			continue;
+		if (iss != NULL && strcmp(iss, t) != 0)
+			continue;
+		iss = t;
+		one = (int)ti;
+		n++;
+	}
+	if (iss == NULL || issuer_split(iss, &ol, &p, &pl) != 0) {
+		d_reply_error(r, 404, "not_found",
+			      "no configured issuer has its discovery document here; a type's "
+			      "issuer ISS (an http(s) URL) is described at ISS%s and at "
+			      "%s followed by ISS's path",
+			      OIDC_SUFFIX, OAUTH_PREFIX);
+		return;
+	}
+	/* one type: its own key set; types sharing an issuer: every type's set */
+	if (n == 1)
+		snprintf(uri, sizeof(uri), "%.*s/.well-known/jwks/%s.json", (int)ol, iss,
+			 c->policy.types[one].name);
+	else
+		snprintf(uri, sizeof(uri), "%.*s/.well-known/jwks.json", (int)ol, iss);
+	if ((algs = json_array()) == NULL)
+		goto oom;
+	for (ti = 0; ti < c->policy.n_types; ti++) {
+		const char *a = p11s_alg_name(c->policy.types[ti].alg);
+		size_t k;
+		json_t *have;
+		int dup = 0;
+
+		if (c->type_extra[ti].issuer == NULL || strcmp(c->type_extra[ti].issuer, iss) != 0)
+			continue;
+		json_array_foreach(algs, k, have) if (strcmp(json_string_value(have), a) == 0) dup =
+		    1;
+		if (!dup && json_array_append_new(algs, json_string(a)) != 0)
+			goto oom;
+	}
+	o = json_pack("{s:s, s:s, s:O, s:[s]}", "issuer", iss, "jwks_uri", uri,
+		      "id_token_signing_alg_values_supported", algs, "response_types_supported",
+		      "token");
+	if (o == NULL)
+		goto oom;
+	reply_cacheable(r, c, o);
+	goto out;
+oom:
+	d_reply_error(r, 500, "internal", "out of memory");
+out:
+	json_decref(algs);
 	json_decref(o);
 }
 
@@ -569,7 +764,7 @@ out:
 /* ---- GET /metrics -------------------------------------------------------- */
 
 static void
-handle_metrics(d_app *a, d_req *r, const d_view *v)
+handle_metrics(d_app *a, d_req *r, const d_settings *set, const d_view *v)
 {
 	d_metrics **all = NULL;
 	char *text = NULL, *extra = NULL;
@@ -613,8 +808,11 @@ handle_metrics(d_app *a, d_req *r, const d_view *v)
 		fprintf(f, "p11s_staged_key_test_ok{type=\"%s\",kid=\"%s\"} %d\n", a->tests[i].type,
 			a->tests[i].kid, a->tests[i].ok);
 	pthread_mutex_unlock(&a->mu);
-	if (fclose(f) != 0) {
-		d_reply_error(r, 500, "internal", "out of memory");
+	d_metrics_process(f);
+	rc = d_metrics_keys(f, set->conf, v, p11s_now());
+	if (fclose(f) != 0 || rc != 0) {
+		d_reply_error(r, 500, "internal", "%s",
+			      rc != 0 ? p11s_errmsg(rc) : "out of memory");
 		goto out;
 	}
 	if ((rc = d_metrics_render(all, a->n_w, extra, &text, &len)) != 0) {
@@ -657,6 +855,12 @@ route_of(const char *path, d_route *route, unsigned *mtls, int *post, char *type
 		*route = D_ROUTE_JWKS;
 		memcpy(type, path + pl, n - pl - sl);
 		type[n - pl - sl] = '\0';
+	} else if (strncmp(path, OAUTH_PREFIX, sizeof(OAUTH_PREFIX) - 1) == 0 ||
+		   (n >= sizeof(OIDC_SUFFIX) - 1 &&
+		    strcmp(path + n - (sizeof(OIDC_SUFFIX) - 1), OIDC_SUFFIX) == 0)) {
+		*route = D_ROUTE_DISCOVERY; /* client certificates as for the JWKS */
+	} else if (strcmp(path, "/v1/timeline.svg") == 0) {
+		*route = D_ROUTE_TIMELINE;
 	} else if (strcmp(path, "/v1/status") == 0) {
 		*route = D_ROUTE_STATUS;
 	} else if (strcmp(path, "/healthz") == 0) {
@@ -717,11 +921,26 @@ d_app_handle(d_req *r, void *arg)
 	case D_ROUTE_JWKS:
 		handle_jwks(r, set, v, type[0] != '\0' ? type : NULL);
 		break;
+	case D_ROUTE_DISCOVERY:
+		handle_discovery(r, set);
+		break;
+	case D_ROUTE_TIMELINE: {
+		char *svg = NULL;
+		size_t len = 0;
+		int rc = timeline_svg(&set->conf->policy, &v->st->pol, p11s_now(), &svg, &len);
+
+		if (rc != 0)
+			d_reply_error(r, 500, "internal", "%s", p11s_errmsg(rc));
+		else
+			d_reply_raw(r, 200, "image/svg+xml; charset=utf-8", svg, len);
+		free(svg);
+		break;
+	}
 	case D_ROUTE_STATUS:
 		handle_status(a, r, set, v);
 		break;
 	case D_ROUTE_METRICS:
-		handle_metrics(a, r, v);
+		handle_metrics(a, r, set, v);
 		break;
 	case D_ROUTE_HEALTHZ:
 	default: {

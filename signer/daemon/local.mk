@@ -6,6 +6,7 @@ libsignerd_a_SOURCES = \
 	signer/daemon/listen.c \
 	signer/daemon/tls.c \
 	signer/daemon/metrics.c signer/daemon/metrics.h \
+	signer/daemon/metrics_state.c \
 	signer/daemon/json.c signer/daemon/json.h \
 	signer/daemon/snapshot.c signer/daemon/snapshot.h \
 	signer/daemon/api.c signer/daemon/api.h \

@@ -42,7 +42,7 @@ struct d_metrics {
 };
 
 static const char *const route_names[D_ROUTE_COUNT] = {
-    "tokens", "verify", "jwks", "status", "healthz", "metrics", "other",
+    "tokens", "verify", "jwks", "status", "healthz", "metrics", "discovery", "timeline", "other",
 };
 
 const char *

@@ -8,8 +8,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "common/error.h"
+#include "signer/conf.h"
+#include "signer/daemon/snapshot.h"
 
 typedef enum {
 	D_ROUTE_TOKENS = 0,
@@ -18,6 +21,8 @@ typedef enum {
 	D_ROUTE_STATUS,
 	D_ROUTE_HEALTHZ,
 	D_ROUTE_METRICS,
+	D_ROUTE_DISCOVERY,
+	D_ROUTE_TIMELINE,
 	D_ROUTE_OTHER,
 	D_ROUTE_COUNT,
 } d_route;
@@ -47,5 +52,18 @@ void d_metrics_request(d_metrics *m, d_route route, uint64_t duration_ns);
  */
 P11S_MUST_CHECK int d_metrics_render(d_metrics *const *m, size_t n, const char *extra, char **text,
 				     size_t *len);
+
+/* p11s_build_info and the process_* basics (start time, CPU seconds, resident
+ * memory, open and maximum descriptors) of this process, from /proc. */
+void d_metrics_process(FILE *f);
+
+/*
+ * Gauges of the loaded state for alerting (signerd(8)), per type: the
+ * certificate validity of its current, staged and previous keys, the staged
+ * roll's effective instant, the roll deadline of the current key
+ * (pol_roll_deadline) and the previous key's switch and safe-removal
+ * instants (pol_timeline_of), all in seconds since the epoch.
+ */
+P11S_MUST_CHECK int d_metrics_keys(FILE *f, const signer_conf *c, const d_view *v, p11s_time now);
 
 #endif

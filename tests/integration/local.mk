@@ -24,6 +24,9 @@ INTEGRATION_TESTS = \
 	tests/integration/roll_timing.sh \
 	tests/integration/cert_expiry.sh \
 	tests/integration/members_stale.sh \
+	tests/integration/discovery.sh \
+	tests/integration/metrics_alerting.sh \
+	tests/integration/prometheus_rules.sh \
 	$(NULL)
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \

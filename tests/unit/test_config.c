@@ -105,13 +105,13 @@ check_builtin_defaults(const signer_conf *c)
 	assert_int_equal(t->alg, P11S_ALG_ES256);
 	assert_int_equal(t->token_lifetime, 8 * H);
 	assert_int_equal(t->min_lead, 8 * H);
-	assert_string_equal(e->issuer, "p11-signer");
+	assert_string_equal(e->issuer, "http://localhost/AudioVideoAuthentication");
 	assert_null(e->audience);
 	t = type_of(c, "OAuthTokenIssuer", &e);
 	assert_int_equal(t->alg, P11S_ALG_RS256);
 	assert_int_equal(t->token_lifetime, 1 * H);
 	assert_int_equal(t->min_lead, 24 * H);
-	assert_string_equal(e->issuer, "p11-signer");
+	assert_string_equal(e->issuer, "http://localhost/OAuthTokenIssuer");
 	assert_null(e->audience);
 }
 
@@ -211,7 +211,7 @@ test_spec_example(void **state)
 	assert_int_equal(t->alg, P11S_ALG_RS256);
 	assert_int_equal(t->token_lifetime, 1 * H);
 	assert_int_equal(t->min_lead, 24 * H);
-	assert_string_equal(e->issuer, "p11-signer");
+	assert_string_equal(e->issuer, "https://localhost:8443/OAuthTokenIssuer");
 	assert_null(e->audience);
 	assert_int_equal(c->n_listen, 2);
 	assert_string_equal(c->listen[0], "unix:/run/p11-signer/signerd.sock");
@@ -269,7 +269,7 @@ test_full(void **state)
 	assert_int_equal(t->alg, P11S_ALG_ES384);
 	assert_int_equal(t->token_lifetime, 1 * H);
 	assert_int_equal(t->min_lead, 1 * H);
-	assert_string_equal(e->issuer, "p11-signer");
+	assert_string_equal(e->issuer, "http://127.0.0.1:8080/minimal_type");
 	assert_null(e->audience);
 	assert_int_equal(c->n_listen, 3);
 	assert_string_equal(c->listen[0], "unix:/tmp/p11s/signerd.sock");
