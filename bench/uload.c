@@ -14,7 +14,9 @@
  * server is not hidden by requests that were never sent (coordinated
  * omission).  Only answers completed inside the measured window count.
  * Prints one JSON line: requests, rate, non-2xx answers, errors, p50/p90/
- * p99/p99.9/max latency in microseconds and the generator's own CPU time.
+ * p99/p99.9/max latency in microseconds and the generator's own CPU time;
+ * also the 2xx rate and p99 of 2xx answers alone, and how many answers were
+ * 503, and how many of those lacked Retry-After (back-pressure checks).
  */
 #include "config.h"
 
@@ -68,7 +70,9 @@ typedef struct thread_ctx {
 	pthread_t th;
 	/* results */
 	uint64_t hist[HIST_N];
+	uint64_t hist_ok[HIST_N]; /* 2xx answers only */
 	uint64_t counted, non2xx, errors, reconnects, late_unsent;
+	uint64_t n503, n503_no_retry; /* 503s, those without Retry-After */
 	uint64_t max_ns;
 	int failed;
 } thread_ctx;
@@ -223,7 +227,7 @@ header(const char *h, const char *end, const char *name, size_t *vlen)
  * bytes are needed, -1 when the response is malformed.
  */
 static int
-response_done(const conn *c, int *status, int *keep)
+response_done(const conn *c, int *status, int *keep, int *retry_after)
 {
 	const char *b = c->in, *hend, *v;
 	size_t vlen, hlen, need;
@@ -238,6 +242,7 @@ response_done(const conn *c, int *status, int *keep)
 		return -1;
 	*status = atoi(b + 9);
 	*keep = 1;
+	*retry_after = header(b, hend, "Retry-After", &vlen) != NULL;
 	if ((v = header(b, hend, "Connection", &vlen)) != NULL && vlen == 5 &&
 	    strncasecmp(v, "close", 5) == 0)
 		*keep = 0;
@@ -252,7 +257,7 @@ response_done(const conn *c, int *status, int *keep)
 }
 
 static void
-record(thread_ctx *x, uint64_t t_start, uint64_t t_done, int status)
+record(thread_ctx *x, uint64_t t_start, uint64_t t_done, int status, int retry_after)
 {
 	uint64_t ns = t_done > t_start ? t_done - t_start : 0;
 
@@ -261,6 +266,13 @@ record(thread_ctx *x, uint64_t t_start, uint64_t t_done, int status)
 	x->counted++;
 	if (status < 200 || status > 299)
 		x->non2xx++;
+	else
+		x->hist_ok[hist_index(ns / 1000u)]++;
+	if (status == 503) {
+		x->n503++;
+		if (!retry_after)
+			x->n503_no_retry++;
+	}
 	if (ns > x->max_ns)
 		x->max_ns = ns;
 	x->hist[hist_index(ns / 1000u)]++;
@@ -351,7 +363,7 @@ run(void *p)
 			goto out;
 		for (int e = 0; e < n; e++) {
 			conn *c = evs[e].data.ptr;
-			int status = 0, keep = 1, done;
+			int status = 0, keep = 1, retry_after = 0, done;
 
 			if (c == NULL) {
 				uint64_t ticks;
@@ -396,13 +408,13 @@ run(void *p)
 					goto io_error;
 				c->in_len += (size_t)rd;
 			}
-			done = response_done(c, &status, &keep);
+			done = response_done(c, &status, &keep, &retry_after);
 			if (done == 0)
 				continue;
 			if (done < 0 || !c->busy)
 				goto io_error;
 			now = now_ns();
-			record(x, c->t_start, now, status);
+			record(x, c->t_start, now, status, retry_after);
 			c->busy = 0;
 			c->in_len = 0;
 			if (!keep) {
@@ -581,6 +593,8 @@ main(int argc, char **argv)
 	thread_ctx *xs = NULL;
 	target tg;
 	uint64_t hist[HIST_N], counted = 0, non2xx = 0, errors = 0, reconnects = 0, late = 0;
+	uint64_t hist_ok[HIST_N], n503 = 0, n503_nr = 0;
+	double p99_ok = 0;
 	uint64_t max_ns = 0, t0;
 	double pct[4] = {0.50, 0.90, 0.99, 0.999}, val[4] = {0, 0, 0, 0};
 	int o, r = 1, len;
@@ -665,11 +679,16 @@ main(int argc, char **argv)
 		pthread_join(xs[i].th, NULL);
 	u1 = cpu_now();
 	memset(hist, 0, sizeof(hist));
+	memset(hist_ok, 0, sizeof(hist_ok));
 	for (unsigned i = 0; i < nthreads; i++) {
 		if (xs[i].failed)
 			goto out;
-		for (unsigned b = 0; b < HIST_N; b++)
+		for (unsigned b = 0; b < HIST_N; b++) {
 			hist[b] += xs[i].hist[b];
+			hist_ok[b] += xs[i].hist_ok[b];
+		}
+		n503 += xs[i].n503;
+		n503_nr += xs[i].n503_no_retry;
 		counted += xs[i].counted;
 		non2xx += xs[i].non2xx;
 		errors += xs[i].errors;
@@ -689,16 +708,30 @@ main(int argc, char **argv)
 			}
 		}
 	}
+	if (counted > non2xx) {
+		uint64_t want = (uint64_t)((double)(counted - non2xx) * 0.99 + 0.999999), cum = 0;
+
+		for (unsigned b = 0; b < HIST_N; b++) {
+			cum += hist_ok[b];
+			if (cum >= want) {
+				p99_ok = hist_value(b);
+				break;
+			}
+		}
+	}
 	total_rate = (double)counted / seconds;
 	printf("{\"bench\":\"uload\",\"target\":\"%s\",\"connections\":%u,\"threads\":%u,"
 	       "\"rate_target\":%.0f,\"requests\":%llu,\"seconds\":%.3f,\"rate\":%.1f,"
 	       "\"non2xx\":%llu,\"errors\":%llu,\"reconnects\":%llu,\"late_unsent\":%llu,"
 	       "\"p50_us\":%.0f,\"p90_us\":%.0f,\"p99_us\":%.0f,\"p999_us\":%.0f,"
-	       "\"max_us\":%.0f,\"cpu\":%.3f}\n",
+	       "\"max_us\":%.0f,\"cpu\":%.3f,\"ok_rate\":%.1f,\"p99_2xx_us\":%.0f,"
+	       "\"n503\":%llu,\"n503_no_retry_after\":%llu}\n",
 	       unix_path != NULL ? "unix" : "tcp", nconn, nthreads, rate,
 	       (unsigned long long)counted, seconds, total_rate, (unsigned long long)non2xx,
 	       (unsigned long long)errors, (unsigned long long)reconnects, (unsigned long long)late,
-	       val[0], val[1], val[2], val[3], (double)max_ns / 1000.0, u1 - u0);
+	       val[0], val[1], val[2], val[3], (double)max_ns / 1000.0, u1 - u0,
+	       (double)(counted - non2xx) / seconds, p99_ok, (unsigned long long)n503,
+	       (unsigned long long)n503_nr);
 	r = 0;
 out:
 	free(xs);

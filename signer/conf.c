@@ -68,6 +68,7 @@ static const key_def keys[] = {
     {SEC_TOKEN, "pin", K_SECRET, C(token_pin), 0, 0, "file:/etc/p11-signer/pin", 0},
     {SEC_TOKEN, "lock_file", K_PATH, C(lock_file), 0, 0, "/run/p11-signer/token.lock", 0},
     {SEC_TOKEN, "session_keys", K_BOOL, C(session_keys), 0, 1, "no", 0},
+    {SEC_TOKEN, "sessions", K_UINT, C(sessions), 1, 1024, "32", 0},
 
     {SEC_POLICY, "clock_skew", K_DURATION, C(policy.clock_skew), 0, 3600, "60s", 0},
     {SEC_POLICY, "jwks_max_age", K_DURATION, C(policy.jwks_max_age), 0, 7 * DAY, "300s", 0},
@@ -92,6 +93,8 @@ static const key_def keys[] = {
     {SEC_SERVER, "max_body", K_SIZE, C(max_body), 1024, 16777216, "65536", 0},
     {SEC_SERVER, "request_timeout", K_DURATION, C(request_timeout), 1, 300, "10s", 0},
     {SEC_SERVER, "poll_interval_ms", K_MSEC, C(poll_interval_ms), 50, 2000, "500", 0},
+    {SEC_SERVER, "sign_queue", K_UINT, C(sign_queue), 1, 1000000, "4096", 0},
+    {SEC_SERVER, "sign_timeout", K_MSEC, C(sign_timeout_ms), 1, 60000, "1000", 0},
 
     {SEC_AUDIT, "journal", K_PATH, C(journal), 0, 0, "/var/lib/p11-signer/audit.jsonl", 0},
 

@@ -35,10 +35,11 @@ typedef struct signer_conf {
 	char *path; /* file it was read from, or NULL (defaults) */
 
 	/* [token] */
-	char *token_uri;  /* default pkcs11:token=edge?module-path=<softhsm> */
-	char *token_pin;  /* default file:/etc/p11-signer/pin */
-	char *lock_file;  /* default /run/p11-signer/token.lock */
-	int session_keys; /* default 0 ("no") */
+	char *token_uri;   /* default pkcs11:token=edge?module-path=<softhsm> */
+	char *token_pin;   /* default file:/etc/p11-signer/pin */
+	char *lock_file;   /* default /run/p11-signer/token.lock */
+	int session_keys;  /* default 0 ("no") */
+	unsigned sessions; /* signerd's signing sessions; default 32 */
 
 	/* [policy] (and per-type rules) */
 	pol_conf policy; /* types: AudioVideoAuthentication, OAuthTokenIssuer + [type X] */
@@ -55,6 +56,8 @@ typedef struct signer_conf {
 	size_t max_body;	  /* default 64 KiB */
 	int64_t request_timeout;  /* default 10 s */
 	int64_t poll_interval_ms; /* default 500 ms */
+	unsigned sign_queue;	  /* issue jobs waiting for a session; default 4096 */
+	int64_t sign_timeout_ms;  /* longest wait for a session; default 1000 ms */
 
 	/* [audit] */
 	char *journal; /* default /var/lib/p11-signer/audit.jsonl */

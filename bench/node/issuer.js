@@ -4,9 +4,14 @@
 // socket, JSON in and out, the JWT built with Buffer base64url, the signature
 // made on the token through pkcs11js (synchronous C_Sign, one session per
 // process), one process per core through node:cluster.
+// With --sessions N, the way a user would build it for a network HSM: N
+// sessions per process in a pool, C_SignAsync (libuv's thread pool, its
+// default size unless UV_THREADPOOL_SIZE is set), requests waiting for a
+// free session.
 //
 //   node issuer.js --module SO --token LABEL --pin-file F --socket PATH
 //        --workers N --es-key LABEL --es-kid KID --rs-key LABEL --rs-kid KID
+//        [--sessions N]
 'use strict';
 const cluster = require('node:cluster');
 const crypto = require('node:crypto');
@@ -69,12 +74,14 @@ if (cluster.isPrimary) {
 	const pkcs11js = require('pkcs11js');
 	const p = new pkcs11js.PKCS11();
 	p.load(A.module);
-	p.C_Initialize();
+	// the async pool signs from libuv's threads: the module must lock
+	p.C_Initialize(A.sessions !== undefined ? {flags: pkcs11js.CKF_OS_LOCKING_OK} : undefined);
 	const label = A.token;
 	const slot = p.C_GetSlotList(true).find((s) => p.C_GetTokenInfo(s).label.trim() === label);
 	if (slot === undefined)
 		throw new Error(`no token labelled ${label}`);
 	const session = p.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
+	const nsessions = A.sessions !== undefined ? Number(A.sessions) : 0;
 	const pin = fs.readFileSync(A['pin-file'], 'utf8').split('\n')[0];
 	for (let attempt = 0;; attempt++) {
 		try {
@@ -124,6 +131,62 @@ if (cluster.isPrimary) {
 		}
 		return {token: input + '.' + s.toString('base64url'), exp: now + 3600};
 	};
+	// --sessions: a pool of sessions (logged in through the first one)
+	const free = [];
+	const waiting = [];
+	for (let i = 0; i < nsessions; i++)
+		free.push(p.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION));
+	const withSession = (fn) => {
+		if (free.length > 0)
+			fn(free.pop());
+		else
+			waiting.push(fn);
+	};
+	const release = (s) => {
+		if (waiting.length > 0)
+			waiting.shift()(s);
+		else
+			free.push(s);
+	};
+	const issueAsync = (t, sub, done) => {
+		const now = Math.floor(Date.now() / 1000);
+		const input = b64({alg: t.alg, typ: 'JWT', kid: t.kid}) + '.' + b64({
+			iss: 'https://edge.example.net',
+			sub: sub,
+			aud: 'media-relay',
+			iat: now,
+			nbf: now,
+			exp: now + 3600,
+			jti: crypto.randomBytes(16).toString('base64url'),
+		});
+		withSession((s) => {
+			let data;
+			try {
+				if (t.alg === 'ES256') {
+					p.C_SignInit(s, {mechanism: pkcs11js.CKM_ECDSA}, t.key);
+					data = crypto.createHash('sha256').update(input).digest();
+				} else {
+					p.C_SignInit(s, {mechanism: pkcs11js.CKM_SHA256_RSA_PKCS}, t.key);
+					data = Buffer.from(input);
+				}
+			} catch (e) {
+				release(s);
+				return done(e);
+			}
+			// both buffers stay referenced until the signature is back:
+			// the addon does not keep them alive across the thread pool
+			const out = Buffer.alloc(512);
+			p.C_SignAsync(s, data, out).then((sg) => {
+				void data;
+				void out;
+				release(s);
+				done(null, {token: input + '.' + sg.toString('base64url'), exp: now + 3600});
+			}, (e) => {
+				release(s);
+				done(e);
+			});
+		});
+	};
 	const reply = (res, code, obj) => {
 		const body = JSON.stringify(obj);
 		res.writeHead(code, {
@@ -147,6 +210,9 @@ if (cluster.isPrimary) {
 			const t = types[r.type];
 			if (t === undefined || typeof r.sub !== 'string')
 				return reply(res, 400, {error: 'bad_request', detail: 'type and sub'});
+			if (nsessions > 0)
+				return issueAsync(t, r.sub, (e, o) => e ? reply(res, 503, {error: 'hsm',
+					detail: String(e)}) : reply(res, 200, o));
 			try {
 				reply(res, 200, issue(t, r.sub));
 			} catch (e) {

@@ -15,33 +15,19 @@
 #include "common/util.h"
 #include "signer/daemon/json.h"
 #include "signer/daemon/metrics.h"
+#include "signer/daemon/signpool.h"
 #include "signer/jose/jose.h"
 #include "signer/status.h"
 #include "signer/timeline_svg.h"
 #include "signer/tokens.h"
 
-#define SIGNERS_PER_WORKER 8
 #define JWKS_SET_MAX 32
-#define BACKOFF_FIRST_MS 250u
-#define BACKOFF_MAX_MS 30000u
 #define NO_KEY_RETRY_S 30
-
-/* One signing key of one worker: its own PKCS#11 session, or a back-off
- * after the token failed. */
-typedef struct wsigner {
-	char sha1[41];
-	p11s_alg alg;
-	hsm_signer *s;
-	uint64_t retry_at_ns; /* no attempt before (after a failure) */
-	unsigned backoff_ms;
-	uint64_t last_use_ns;
-} wsigner;
 
 typedef struct wctx {
 	d_metrics *m;
 	d_cache settings;
 	d_cache view;
-	wsigner sig[SIGNERS_PER_WORKER];
 } wctx;
 
 typedef struct staged_test {
@@ -56,6 +42,7 @@ struct d_app {
 	d_slot *settings;
 	d_slot *view;
 	member_record me;
+	d_pool *pool;
 	wctx *w;
 	unsigned n_w;
 	pthread_mutex_t mu; /* guards the poller's reports below */
@@ -89,9 +76,13 @@ d_app_new(const d_app_params *p, d_app **out)
 	return 0;
 }
 
+static void issue_done(d_job *j, void *arg);
+
 int
 d_app_set_workers(d_app *a, unsigned n)
 {
+	d_pool_params pp;
+	d_ref *sr;
 	unsigned i;
 	int r;
 
@@ -102,20 +93,48 @@ d_app_set_workers(d_app *a, unsigned n)
 	for (i = 0; i < n; i++)
 		if ((r = d_metrics_new(&a->w[i].m)) != 0)
 			return r;
-	return 0;
+	memset(&pp, 0, sizeof(pp));
+	pp.token = a->token;
+	pp.settings = a->settings;
+	pp.view = a->view;
+	sr = d_slot_acquire(a->settings);
+	pp.sessions = sr != NULL ? ((const d_settings *)sr)->conf->sessions : 1;
+	d_ref_put(sr);
+	pp.workers = n;
+	pp.done = issue_done;
+	pp.done_arg = a;
+	return d_pool_new(&pp, &a->pool);
+}
+
+void
+d_app_worker_start(unsigned worker, struct event_base *base, void *arg)
+{
+	d_pool_worker_start(((d_app *)arg)->pool, worker, base);
+}
+
+void
+d_app_worker_stop(unsigned worker, struct event_base *base, void *arg)
+{
+	(void)base;
+	d_pool_worker_stop(((d_app *)arg)->pool, worker);
+}
+
+void
+d_app_stop_signing(d_app *a)
+{
+	if (a != NULL)
+		d_pool_stop(a->pool);
 }
 
 void
 d_app_free(d_app *a)
 {
 	unsigned i;
-	size_t k;
 
 	if (a == NULL)
 		return;
+	d_pool_free(a->pool);
 	for (i = 0; i < a->n_w; i++) {
-		for (k = 0; k < SIGNERS_PER_WORKER; k++)
-			hsm_signer_free(a->w[i].sig[k].s);
 		d_cache_release(&a->w[i].settings);
 		d_cache_release(&a->w[i].view);
 		d_metrics_free(a->w[i].m);
@@ -186,15 +205,6 @@ json_time(p11s_time t)
 	return status_time_json(t);
 }
 
-static unsigned
-retry_after_s(uint64_t at_ns, uint64_t now_ns)
-{
-	uint64_t left = at_ns > now_ns ? at_ns - now_ns : 0;
-	unsigned s = (unsigned)((left + 999999999u) / 1000000000u);
-
-	return s > 0 ? s : 1;
-}
-
 static void
 reply_unavailable(d_req *r, unsigned retry_s, const char *error, const char *detail)
 {
@@ -225,59 +235,13 @@ json_body(d_req *r, size_t *len)
 	return b;
 }
 
-/* ---- signing ------------------------------------------------------------- */
-
-static wsigner *
-signer_slot(wctx *w, const char *sha1, p11s_alg alg)
-{
-	wsigner *oldest = &w->sig[0];
-	size_t i;
-
-	for (i = 0; i < SIGNERS_PER_WORKER; i++) {
-		wsigner *e = &w->sig[i];
-
-		if (e->sha1[0] != '\0' && e->alg == alg && strcmp(e->sha1, sha1) == 0)
-			return e;
-		if (e->last_use_ns < oldest->last_use_ns)
-			oldest = e;
-	}
-	/* Keys no longer used (rolled away) are the least recently used. */
-	hsm_signer_free(oldest->s);
-	memset(oldest, 0, sizeof(*oldest));
-	memcpy(oldest->sha1, sha1, sizeof(oldest->sha1));
-	oldest->alg = alg;
-	return oldest;
-}
-
-static void
-signer_failed(wctx *w, wsigner *e, unsigned worker, const char *what, int err)
-{
-	uint64_t now = d_now_ns();
-
-	hsm_signer_free(e->s);
-	e->s = NULL;
-	e->backoff_ms =
-	    e->backoff_ms == 0
-		? BACKOFF_FIRST_MS
-		: (e->backoff_ms >= BACKOFF_MAX_MS / 2 ? BACKOFF_MAX_MS : 2 * e->backoff_ms);
-	e->retry_at_ns = now + (uint64_t)e->backoff_ms * 1000000u;
-	d_metrics_hsm_error(w->m);
-	log_error(
-	    "worker %u: %s with key %s failed (%s); issuing answers 503 for %u ms, then retries",
-	    worker, what, e->sha1, p11s_errmsg(err), e->backoff_ms);
-}
-
-static int
-is_token_fault(int r)
-{
-	return r == P11S_E_SESSION || r == P11S_E_HSM || r == P11S_E_MODULE ||
-	       r == P11S_E_TOKEN_NOT_FOUND || r == P11S_E_NOTFOUND || r == P11S_E_LOCK ||
-	       r == P11S_E_CRYPTO || r == P11S_E_KEY_TYPE || r == P11S_E_MECHANISM ||
-	       r == P11S_E_PIN_INCORRECT || r == P11S_E_PIN_LOCKED;
-}
-
 /* ---- POST /v1/tokens ----------------------------------------------------- */
 
+/*
+ * Checked here (400/404/503 at once, the same decisions the pool makes
+ * again at signing time), then handed to the signing pool: the worker goes
+ * on serving and answers in issue_done when the signature is back.
+ */
 static void
 handle_issue(d_app *a, d_req *r, wctx *w, const d_settings *set, const d_view *v)
 {
@@ -285,14 +249,9 @@ handle_issue(d_app *a, d_req *r, wctx *w, const d_settings *set, const d_view *v
 	d_issue_req q;
 	tokens_request tr;
 	const pol_key *key = NULL;
-	wsigner *e;
-	char *token = NULL;
-	p11s_time now, exp = 0;
-	uint64_t now_ns;
+	d_job *j = NULL;
+	d_req *dr;
 	int ti, rc;
-	json_t *o = NULL;
-	uint8_t id[HSM_ID_MAX];
-	int id_len;
 	const uint8_t *body;
 	size_t len;
 
@@ -313,8 +272,7 @@ handle_issue(d_app *a, d_req *r, wctx *w, const d_settings *set, const d_view *v
 	tr.aud = q.aud;
 	tr.lifetime = q.lifetime;
 	tr.claims = q.claims;
-	now = p11s_now();
-	rc = tokens_issuing_key(c, v->st, &tr, now, &key, &ti);
+	rc = tokens_issuing_key(c, v->st, &tr, p11s_now(), &key, &ti);
 	if (rc == P11S_E_NOTFOUND) {
 		reply_unavailable(r, NO_KEY_RETRY_S, "no_issuing_key", p11s_errmsg(rc));
 		goto out;
@@ -329,68 +287,57 @@ handle_issue(d_app *a, d_req *r, wctx *w, const d_settings *set, const d_view *v
 		d_reply_error(r, 400, "bad_request", "%s", p11s_errmsg(rc));
 		goto out;
 	}
-	e = signer_slot(w, key->sha1, c->policy.types[ti].alg);
-	now_ns = d_now_ns();
-	e->last_use_ns = now_ns;
-	if (e->s == NULL && now_ns < e->retry_at_ns) {
-		reply_unavailable(r, retry_after_s(e->retry_at_ns, now_ns), "token_unavailable",
-				  "the signing token failed recently; retrying with back-off");
-		goto out;
-	}
-	if (e->s == NULL) {
-		id_len = p11s_unhex(key->id_hex, id, sizeof(id));
-		if (id_len <= 0) {
-			d_reply_error(r, 500, "internal",
-				      "key %s has no usable CKA_ID in the state", key->sha1);
-			goto out;
-		}
-		rc = hsm_signer_open(a->token, id, (size_t)id_len, c->policy.types[ti].alg,
-				     c->session_keys, &e->s);
-		if (rc != 0) {
-			signer_failed(w, e, d_req_worker(r), "opening a signing session", rc);
-			reply_unavailable(r, retry_after_s(e->retry_at_ns, d_now_ns()),
-					  "token_unavailable", p11s_errmsg(rc));
-			goto out;
-		}
-		log_info("worker %u: signing session open for key %s (%s)", d_req_worker(r),
-			 key->sha1, p11s_alg_name(c->policy.types[ti].alg));
-	}
-	rc = tokens_issue(c, v->ks, ti, key, e->s, &tr, now, &token, &exp);
-	if (rc == P11S_E_INVAL) {
-		d_reply_error(r, 400, "bad_request", "%s", p11s_errmsg(rc));
-		goto out;
-	}
-	if (rc == P11S_E_POLICY) {
-		reply_unavailable(r, NO_KEY_RETRY_S, "issuing_certificate_invalid",
-				  p11s_errmsg(rc));
-		goto out;
-	}
-	if (rc != 0) {
-		if (is_token_fault(rc)) {
-			signer_failed(w, e, d_req_worker(r), "signing", rc);
-			reply_unavailable(r, retry_after_s(e->retry_at_ns, d_now_ns()),
-					  "token_unavailable", p11s_errmsg(rc));
-		} else {
-			log_error("worker %u: issuing a %s token failed: %s", d_req_worker(r),
-				  q.type, p11s_errmsg(rc));
-			d_reply_error(r, 500, "internal", "%s", p11s_errmsg(rc));
-		}
-		goto out;
-	}
-	e->backoff_ms = 0;
-	e->retry_at_ns = 0;
-	o = json_pack("{s:s, s:s, s:I}", "token", token, "kid", tokens_kid(v->ks, key->sha1), "exp",
-		      (json_int_t)exp);
-	if (o == NULL) {
+	if ((j = d_job_new()) == NULL || (q.sub != NULL && (j->sub = strdup(q.sub)) == NULL) ||
+	    (q.aud != NULL && (j->aud = strdup(q.aud)) == NULL) ||
+	    (q.claims != NULL && (j->claims = json_deep_copy(q.claims)) == NULL)) {
 		d_reply_error(r, 500, "internal", "out of memory");
 		goto out;
 	}
-	d_metrics_issued(w->m, q.type, tokens_kid(v->ks, key->sha1));
-	d_reply_json(r, 200, o);
+	j->worker = d_req_worker(r);
+	snprintf(j->type, sizeof(j->type), "%s", q.type);
+	j->lifetime = q.lifetime;
+	if ((dr = d_req_defer(r)) == NULL) {
+		d_reply_error(r, 500, "internal", "out of memory");
+		goto out;
+	}
+	j->req = dr;
+	if (d_pool_submit(a->pool, j) == 0) {
+		j = NULL; /* answered by issue_done */
+		goto out;
+	}
+	issue_done(j, a);
 out:
-	json_decref(o);
-	free(token);
+	(void)w;
+	d_job_free(j);
 	d_issue_req_clear(&q);
+}
+
+/* On the worker that took the request: answer a job back from the pool. */
+static void
+issue_done(d_job *j, void *arg)
+{
+	d_app *a = arg;
+	d_req *r = j->req;
+	wctx *w = &a->w[j->worker];
+	uint64_t started = d_req_start_ns(r);
+
+	if (j->status == 200) {
+		d_metrics_issued(w->m, j->type, j->kid);
+		d_reply_raw(r, 200, "application/json", j->body, strlen(j->body));
+	} else {
+		if (j->status == 503) {
+			char ra[16];
+
+			snprintf(ra, sizeof(ra), "%u", j->retry_after > 0 ? j->retry_after : 1);
+			d_reply_header(r, "Retry-After", ra);
+			if (strcmp(j->error, "token_unavailable") == 0)
+				d_metrics_hsm_error(w->m);
+		}
+		d_reply_error(r, j->status, j->error, "%s",
+			      j->body != NULL ? j->body : "out of memory");
+	}
+	j->req = NULL;
+	d_metrics_request(w->m, D_ROUTE_TOKENS, d_now_ns() - started);
 }
 
 /* ---- POST /v1/verify ----------------------------------------------------- */
@@ -808,6 +755,7 @@ handle_metrics(d_app *a, d_req *r, const d_settings *set, const d_view *v)
 		fprintf(f, "p11s_staged_key_test_ok{type=\"%s\",kid=\"%s\"} %d\n", a->tests[i].type,
 			a->tests[i].kid, a->tests[i].ok);
 	pthread_mutex_unlock(&a->mu);
+	d_pool_metrics(a->pool, f);
 	d_metrics_process(f);
 	rc = d_metrics_keys(f, set->conf, v, p11s_now());
 	if (fclose(f) != 0 || rc != 0) {
@@ -914,7 +862,7 @@ d_app_handle(d_req *r, void *arg)
 	switch (route) {
 	case D_ROUTE_TOKENS:
 		handle_issue(a, r, w, set, v);
-		break;
+		return; /* counted when answered (issue_done) */
 	case D_ROUTE_VERIFY:
 		handle_verify(r, w, set, v);
 		break;

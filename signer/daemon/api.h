@@ -1,7 +1,7 @@
 /*
  * signerd's endpoints (SPEC §5) on top of d_http: request routing, per-route
- * client-certificate enforcement, issuing with per-worker PKCS#11 signers
- * (lazy, with back-off after token faults), verification from the loaded
+ * client-certificate enforcement, issuing through the signing pool
+ * (signpool.h: no C_Sign on an HTTP worker), verification from the loaded
  * state's certificates only, JWKS, status, health and metrics.
  */
 #ifndef P11S_SIGNER_D_API_H
@@ -18,7 +18,7 @@
 typedef struct d_app d_app;
 
 typedef struct d_app_params {
-	hsm_token *token;	 /* shared; each worker opens its own signers */
+	hsm_token *token;	 /* shared; the signing pool opens its sessions */
 	d_slot *settings;	 /* d_settings */
 	d_slot *view;		 /* d_view */
 	const member_record *me; /* this member's identity (copied) */
@@ -29,7 +29,12 @@ P11S_MUST_CHECK int d_app_new(const d_app_params *p, d_app **out);
 P11S_MUST_CHECK int d_app_set_workers(d_app *a, unsigned n);
 /* The d_http handler (arg = d_app). */
 void d_app_handle(d_req *r, void *arg);
-/* After the server has stopped: closes every worker's signers. */
+/* d_http's worker hooks (arg = d_app): the signing pool's completion queue
+ * of each worker. */
+void d_app_worker_start(unsigned worker, struct event_base *base, void *arg);
+void d_app_worker_stop(unsigned worker, struct event_base *base, void *arg);
+/* After the server has stopped: stops the signing pool. */
+void d_app_stop_signing(d_app *a);
 void d_app_free(d_app *a);
 
 /* Reports from the state poller, shown in /v1/status, /healthz and /metrics:

@@ -103,6 +103,8 @@ struct d_server {
 	unsigned n_w;
 	d_handler_fn handler;
 	void *handler_arg;
+	d_worker_fn worker_start;
+	d_worker_fn worker_stop;
 	pthread_mutex_t mu; /* guards ssl_ctx, limits, grace (rare changes) */
 	SSL_CTX *ssl_ctx;
 	atomic_uint ssl_gen;
@@ -122,6 +124,7 @@ struct d_req {
 	const char *path;
 	uint64_t start_ns;
 	int replied;
+	int deferred; /* 1: this stack copy was deferred; 2: the heap copy */
 	int body_pulled;
 	const uint8_t *body;
 	size_t body_len;
@@ -518,7 +521,7 @@ request_cb(struct evhttp_request *ev, void *arg)
 	memcpy(r.path_buf, path, strlen(path) + 1);
 	r.path = r.path_buf;
 	w->srv->handler(&r, w->srv->handler_arg);
-	if (!r.replied)
+	if (!r.replied && !r.deferred)
 		d_reply_error(&r, 500, "internal", "the handler did not answer");
 }
 
@@ -605,6 +608,25 @@ d_req_start_ns(const d_req *r)
 	return r->start_ns;
 }
 
+d_req *
+d_req_defer(d_req *r)
+{
+	d_req *d;
+
+	if (r->replied || r->deferred)
+		return NULL;
+	d = malloc(sizeof(*d));
+	if (d == NULL)
+		return NULL;
+	*d = *r;
+	if (d->path == r->path_buf)
+		d->path = d->path_buf;
+	d->conn = NULL; /* the connection may be gone by the answer */
+	d->deferred = 2;
+	r->deferred = 1;
+	return d;
+}
+
 void
 d_reply_header(d_req *r, const char *name, const char *value)
 {
@@ -633,6 +655,8 @@ d_reply_raw(d_req *r, int code, const char *content_type, const char *body, size
 		log_error("out of memory building a %zu-byte answer", len);
 	}
 	evhttp_send_reply(r->ev, code, NULL, NULL);
+	if (r->deferred == 2)
+		free(r);
 }
 
 void
@@ -793,8 +817,12 @@ worker_main(void *arg)
 	d_worker *w = arg;
 
 	this_worker = w;
+	if (w->srv->worker_start != NULL)
+		w->srv->worker_start(w->idx, w->base, w->srv->handler_arg);
 	if (event_base_dispatch(w->base) < 0)
 		log_error("worker %u: event loop failed", w->idx);
+	if (w->srv->worker_stop != NULL)
+		w->srv->worker_stop(w->idx, w->base, w->srv->handler_arg);
 	return NULL;
 }
 
@@ -990,6 +1018,8 @@ d_server_new(const d_server_params *p, d_server **out)
 	pthread_cond_init(&s->unbound_cv, NULL);
 	s->handler = p->handler;
 	s->handler_arg = p->handler_arg;
+	s->worker_start = p->worker_start;
+	s->worker_stop = p->worker_stop;
 	s->limits = p->limits;
 	s->grace_s = p->limits.request_timeout;
 	s->lst = calloc(p->n_listen, sizeof(*s->lst));

@@ -61,6 +61,12 @@ typedef struct d_limits {
  * the d_reply* functions (the server answers 500 otherwise). */
 typedef void (*d_handler_fn)(d_req *req, void *arg);
 
+struct event_base;
+/* Called in a worker thread with its event_base before its loop starts
+ * (worker_start) and after its loop has ended, before anything of it is
+ * freed (worker_stop); arg = handler_arg.  Either may be NULL. */
+typedef void (*d_worker_fn)(unsigned worker, struct event_base *base, void *arg);
+
 typedef struct d_server_params {
 	/* listen values (signer/listen.h), parsed with signer_listen_parse */
 	const char *const *listen;
@@ -77,6 +83,8 @@ typedef struct d_server_params {
 	unsigned workers; /* 0 = number of online CPUs */
 	d_handler_fn handler;
 	void *handler_arg;
+	d_worker_fn worker_start;
+	d_worker_fn worker_stop;
 } d_server_params;
 
 /* Create listening sockets and the TLS context (no threads yet). */
@@ -118,6 +126,16 @@ const char *d_req_header(const d_req *r, const char *name);
 int d_req_peer_verified(const d_req *r);
 /* Monotonic start time of the handler, in nanoseconds. */
 uint64_t d_req_start_ns(const d_req *r);
+
+/*
+ * Keep the request past the handler, to answer it later on the same worker
+ * thread (e.g. from an event woken by another thread).  Returns the request
+ * to answer with one of the d_reply* functions, which then frees it; NULL
+ * when out of memory (answer r as usual then).  The body stays readable
+ * until the answer.  An answer is always needed, also when the client has
+ * gone meanwhile (it then only frees).
+ */
+d_req *d_req_defer(d_req *r);
 
 /* ---- replies ------------------------------------------------------------ */
 

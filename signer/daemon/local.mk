@@ -9,6 +9,7 @@ libsignerd_a_SOURCES = \
 	signer/daemon/metrics_state.c \
 	signer/daemon/json.c signer/daemon/json.h \
 	signer/daemon/snapshot.c signer/daemon/snapshot.h \
+	signer/daemon/signpool.c signer/daemon/signpool.h \
 	signer/daemon/api.c signer/daemon/api.h \
 	signer/daemon/poll.c signer/daemon/poll.h \
 	$(NULL)

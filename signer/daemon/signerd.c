@@ -209,7 +209,8 @@ reload(daemon_ctx *d)
 		return;
 	}
 	if (str_differs(oc->token_uri, nc->token_uri) ||
-	    str_differs(oc->token_pin, nc->token_pin) || str_differs(oc->lock_file, nc->lock_file))
+	    str_differs(oc->token_pin, nc->token_pin) ||
+	    str_differs(oc->lock_file, nc->lock_file) || oc->sessions != nc->sessions)
 		log_warn("[token] settings changed; they take effect at the next restart");
 	listen_changed = oc->n_listen != nc->n_listen || oc->workers != nc->workers;
 	for (i = 0; !listen_changed && i < nc->n_listen; i++)
@@ -298,6 +299,8 @@ run(daemon_ctx *d, signer_conf *conf, const sigset_t *sigs)
 	server_params(c, &sp, &lim);
 	sp.handler = d_app_handle;
 	sp.handler_arg = d->app;
+	sp.worker_start = d_app_worker_start;
+	sp.worker_stop = d_app_worker_stop;
 	if ((r = d_server_new(&sp, &d->srv)) != 0)
 		return startup_failed(d, EXIT_FAIL, "cannot listen", r);
 	if ((r = d_app_set_workers(d->app, d_server_workers(d->srv))) != 0 ||
@@ -333,6 +336,7 @@ run(daemon_ctx *d, signer_conf *conf, const sigset_t *sigs)
 	log_info("%s: no new connections; finishing requests in flight (at most %u s)",
 		 sig == SIGINT ? "SIGINT" : "SIGTERM", grace);
 	d_server_stop(d->srv, grace);
+	d_app_stop_signing(d->app);
 	d_poller_stop(d->poller);
 	d->poller = NULL;
 	log_info("stopped");

@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,10 +67,25 @@ bad(jwt_result *res, const char *fmt, ...)
 	return p11s_fail(P11S_E_BADTOKEN, "%s", res->error);
 }
 
+/* Digests fetched once: an implicit fetch per call (EVP_sha256() in
+ * EVP_DigestVerifyInit) searches the provider store on every token. */
+static EVP_MD *md_sha256, *md_sha384;
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+
+static void
+md_fetch(void)
+{
+	md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	md_sha384 = EVP_MD_fetch(NULL, "SHA384", NULL);
+}
+
 static const EVP_MD *
 alg_md(p11s_alg alg)
 {
-	return alg == P11S_ALG_ES384 ? EVP_sha384() : EVP_sha256();
+	pthread_once(&md_once, md_fetch);
+	if (alg == P11S_ALG_ES384)
+		return md_sha384 != NULL ? md_sha384 : EVP_sha384();
+	return md_sha256 != NULL ? md_sha256 : EVP_sha256();
 }
 
 static int
@@ -588,33 +604,120 @@ out:
 	return r;
 }
 
+/* A verification context for (pub, alg), ready for EVP_DigestVerify. */
+static int
+verify_init(EVP_MD_CTX *mctx, EVP_PKEY *pub, p11s_alg alg)
+{
+	EVP_PKEY_CTX *pctx = NULL;
+
+	if (EVP_DigestVerifyInit(mctx, &pctx, alg_md(alg), NULL, pub) != 1) {
+		log_openssl("EVP_DigestVerifyInit");
+		return p11s_fail(P11S_E_CRYPTO, "cannot start %s verification", p11s_alg_name(alg));
+	}
+	if (alg == P11S_ALG_RS256 && EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1) {
+		log_openssl("EVP_PKEY_CTX_set_rsa_padding");
+		return p11s_fail(P11S_E_CRYPTO, "cannot select RSA PKCS#1 v1.5 padding");
+	}
+	if (alg == P11S_ALG_PS256 &&
+	    (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+	     EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, alg_md(P11S_ALG_RS256)) != 1 ||
+	     EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32) != 1)) {
+		log_openssl("PSS parameters");
+		return p11s_fail(P11S_E_CRYPTO,
+				 "cannot select RSA-PSS SHA-256 with a 32-byte salt");
+	}
+	return 0;
+}
+
+/*
+ * Each thread keeps initialised contexts of the keys it verified with most
+ * recently and copies one per token: setting a context up from the key
+ * (provider fetches, key checks) costs more than the copy.  An entry holds a
+ * reference to its key, so a key's address is not reused while cached.
+ */
+#define VCACHE_N 8
+
+typedef struct vcache {
+	struct {
+		EVP_PKEY *pub;
+		p11s_alg alg;
+		EVP_MD_CTX *tmpl;
+	} e[VCACHE_N];
+	unsigned next;
+} vcache;
+
+static pthread_key_t vcache_key;
+static pthread_once_t vcache_once = PTHREAD_ONCE_INIT;
+static int vcache_ok;
+
+static void
+vcache_free(void *arg)
+{
+	vcache *c = arg;
+
+	for (size_t i = 0; i < VCACHE_N; i++)
+		EVP_MD_CTX_free(c->e[i].tmpl);
+	free(c);
+}
+
+static void
+vcache_init(void)
+{
+	vcache_ok = pthread_key_create(&vcache_key, vcache_free) == 0;
+}
+
+/* This thread's template for (pub, alg), or NULL (then initialise directly). */
+static const EVP_MD_CTX *
+vcache_get(EVP_PKEY *pub, p11s_alg alg)
+{
+	vcache *c;
+	EVP_MD_CTX *t;
+	size_t i;
+
+	pthread_once(&vcache_once, vcache_init);
+	if (!vcache_ok)
+		return NULL;
+	if ((c = pthread_getspecific(vcache_key)) == NULL) {
+		if ((c = calloc(1, sizeof(*c))) == NULL ||
+		    pthread_setspecific(vcache_key, c) != 0) {
+			free(c);
+			return NULL;
+		}
+	}
+	for (i = 0; i < VCACHE_N; i++)
+		if (c->e[i].tmpl != NULL && c->e[i].pub == pub && c->e[i].alg == alg)
+			return c->e[i].tmpl;
+	if ((t = EVP_MD_CTX_new()) == NULL || verify_init(t, pub, alg) != 0) {
+		EVP_MD_CTX_free(t);
+		ERR_clear_error();
+		return NULL;
+	}
+	i = c->next++ % VCACHE_N;
+	EVP_MD_CTX_free(c->e[i].tmpl);
+	c->e[i].pub = pub;
+	c->e[i].alg = alg;
+	c->e[i].tmpl = t;
+	return t;
+}
+
 /* 1: verifies, 0: does not, <0: internal failure. */
 static int
 sig_verify(EVP_PKEY *pub, p11s_alg alg, const uint8_t *msg, size_t msglen, const uint8_t *sig,
 	   size_t siglen)
 {
+	const EVP_MD_CTX *tmpl = vcache_get(pub, alg);
 	EVP_MD_CTX *mctx = NULL;
-	EVP_PKEY_CTX *pctx = NULL;
 	int r = P11S_E_CRYPTO, ok;
 
-	if ((mctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestVerifyInit(mctx, &pctx, alg_md(alg), NULL, pub) != 1) {
-		log_openssl("EVP_DigestVerifyInit");
-		r = p11s_fail(P11S_E_CRYPTO, "cannot start %s verification", p11s_alg_name(alg));
+	if ((mctx = EVP_MD_CTX_new()) == NULL) {
+		r = p11s_fail(P11S_E_NOMEM, "out of memory");
 		goto out;
 	}
-	if (alg == P11S_ALG_RS256 && EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1) {
-		log_openssl("EVP_PKEY_CTX_set_rsa_padding");
-		r = p11s_fail(P11S_E_CRYPTO, "cannot select RSA PKCS#1 v1.5 padding");
-		goto out;
-	}
-	if (alg == P11S_ALG_PS256 &&
-	    (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
-	     EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) != 1 ||
-	     EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32) != 1)) {
-		log_openssl("PSS parameters");
-		r = p11s_fail(P11S_E_CRYPTO, "cannot select RSA-PSS SHA-256 with a 32-byte salt");
-		goto out;
+	if (tmpl == NULL || EVP_MD_CTX_copy_ex(mctx, tmpl) != 1) {
+		ERR_clear_error();
+		EVP_MD_CTX_reset(mctx);
+		if ((r = verify_init(mctx, pub, alg)) != 0)
+			goto out;
 	}
 	ok = EVP_DigestVerify(mctx, sig, siglen, msg, msglen);
 	/* A bad signature is an expected outcome, not a library failure. */
@@ -833,18 +936,19 @@ jwt_verify(const char *token, size_t len, const jwt_verify_params *p, jwt_result
 
 	if ((r = decode_part(res, "header", token, (size_t)(dot1 - token), &hbuf, &hlen)) != 0 ||
 	    (r = parse_object(res, "header", hbuf, hlen, &hdr)) != 0 ||
-	    (r = check_header(res, hdr, &alg, &kid)) != 0 ||
-	    (r = decode_part(res, "payload", dot1 + 1, (size_t)(dot2 - dot1 - 1), &pbuf, &plen)) !=
-		0 ||
-	    (r = decode_part(res, "signature", dot2 + 1, len - (size_t)(dot2 + 1 - token), &sig,
-			     &siglen)) != 0)
+	    (r = check_header(res, hdr, &alg, &kid)) != 0)
 		goto out;
-
+	/* The keys before the rest of the token: a token of another type (or
+	 * key) is refused without decoding its payload and signature. */
 	if ((idx = calloc(p->n_keys, sizeof(*idx))) == NULL) {
 		r = p11s_fail(P11S_E_NOMEM, "out of memory");
 		goto out;
 	}
 	if ((r = select_keys(res, p, alg, kid, idx, &n)) != 0 ||
+	    (r = decode_part(res, "payload", dot1 + 1, (size_t)(dot2 - dot1 - 1), &pbuf, &plen)) !=
+		0 ||
+	    (r = decode_part(res, "signature", dot2 + 1, len - (size_t)(dot2 + 1 - token), &sig,
+			     &siglen)) != 0 ||
 	    (r = check_signature(res, p, alg, idx, n, token, (size_t)(dot2 - token), sig,
 				 siglen)) != 0)
 		goto out;

@@ -17,6 +17,7 @@ INTEGRATION_TESTS = \
 	tests/integration/signerd_api.sh \
 	tests/integration/signerd_rollover.sh \
 	tests/integration/signerd_faults.sh \
+	tests/integration/signerd_signpool.sh \
 	tests/integration/status_schema.sh \
 	tests/integration/signerd_conn_limits.sh \
 	tests/integration/tls_token_key.sh \

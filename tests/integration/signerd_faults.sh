@@ -114,6 +114,6 @@ EOP
 curl -s --unix-socket "$T/sd.sock" http://signerd/metrics >"$T/metrics"
 grep -q '^p11s_hsm_errors_total [1-9]' "$T/metrics" || fail "no HSM errors counted: $(grep hsm_errors "$T/metrics")"
 grep -q '^p11s_verifications_total{type="any",role="none"}' "$T/metrics" && fail "a verification failed"
-grep -q 'issuing answers 503' "$T/sd.log" || fail "the fault was not logged"
+grep -Eq 'signing session [0-9]+: .* failed' "$T/sd.log" || fail "the fault was not logged"
 stop_signerd "$PID"
 pass "faults: 503 with Retry-After during each fault, recovery without restart, no verification failure"

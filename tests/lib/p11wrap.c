@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <p11-kit/pkcs11.h>
@@ -364,6 +365,28 @@ log_call(const char *fn, CK_RV rv)
 WRAPPED_PLAIN(DEFINE_FORWARDER)
 #undef DEFINE_FORWARDER
 
+/* P11WRAP_SIGN_DELAY_US: a network HSM's round trip before every C_Sign that
+ * signs (not the length query with sig == NULL), slept outside any lock so
+ * that concurrent sessions overlap as they do on a real network HSM. */
+static void
+sign_delay(void)
+{
+	const char *v = getenv("P11WRAP_SIGN_DELAY_US");
+	struct timespec ts;
+	unsigned long us;
+	char *end;
+
+	if (v == NULL || *v == '\0')
+		return;
+	us = strtoul(v, &end, 10);
+	if (*end != '\0' || us == 0 || us > 10000000ul)
+		return;
+	ts.tv_sec = (time_t)(us / 1000000ul);
+	ts.tv_nsec = (long)(us % 1000000ul) * 1000l;
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
 /* An injected C_Sign failure leaves the real module as a real failure would:
  * a lost session is closed for real; any other error ends the signing
  * operation (a real C_Sign into a scratch buffer, discarded). */
@@ -375,6 +398,8 @@ w_C_Sign(CK_SESSION_HANDLE s, CK_BYTE_PTR data, CK_ULONG data_len, CK_BYTE_PTR s
 	CK_ULONG scratch_len = sizeof(scratch);
 	CK_RV rv;
 
+	if (sig != NULL)
+		sign_delay();
 	if (!fault_take("C_Sign", &rv)) {
 		rv = real->C_Sign(s, data, data_len, sig, sig_len);
 	} else if (rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED) {

@@ -122,6 +122,9 @@ check_defaults(const signer_conf *c)
 	assert_string_equal(c->token_pin, "file:/etc/p11-signer/pin");
 	assert_string_equal(c->lock_file, "/run/p11-signer/token.lock");
 	assert_int_equal(c->session_keys, 0);
+	assert_int_equal(c->sessions, 32);
+	assert_int_equal(c->sign_queue, 4096);
+	assert_int_equal(c->sign_timeout_ms, 1000);
 	assert_int_equal(c->policy.clock_skew, 60);
 	assert_int_equal(c->policy.jwks_max_age, 300);
 	assert_int_equal(c->policy.past_grace, 5);
@@ -317,9 +320,13 @@ test_syntax_variants(void **state)
 	assert_int_equal(c->policy.clock_skew, 60);
 	signer_conf_free(c);
 	/* bools, sizes, route lists */
-	c = parse_ok("[token]\nsession_keys = False\n[server]\nmax_body = 64k\n"
-		     "client_ca = /ca.pem\nmtls_routes = none\n");
+	c = parse_ok("[token]\nsession_keys = False\nsessions = 64\n[server]\nmax_body = 64k\n"
+		     "client_ca = /ca.pem\nmtls_routes = none\nsign_queue = 10\n"
+		     "sign_timeout = 250\n");
 	assert_int_equal(c->session_keys, 0);
+	assert_int_equal(c->sessions, 64);
+	assert_int_equal(c->sign_queue, 10);
+	assert_int_equal(c->sign_timeout_ms, 250);
 	assert_int_equal(c->max_body, 65536);
 	assert_int_equal(c->mtls_routes, SIGNER_MTLS_NONE);
 	signer_conf_free(c);
@@ -729,6 +736,14 @@ test_value_errors_server(void **state)
 		  "test.conf:2: [server] poll_interval_ms:", NULL);
 	parse_bad("[server]\npoll_interval_ms = 500ms\n",
 		  "test.conf:2: [server] poll_interval_ms: \"500ms\" is not a whole number", NULL);
+	parse_bad("[token]\nsessions = 0\n",
+		  "test.conf:2: [token] sessions:", "a whole number between 1 and 1024", NULL);
+	parse_bad("[token]\nsessions = 1025\n", "test.conf:2: [token] sessions:", NULL);
+	parse_bad("[server]\nsign_queue = 0\n",
+		  "test.conf:2: [server] sign_queue:", "between 1 and 1000000", NULL);
+	parse_bad("[server]\nsign_timeout = 0\n",
+		  "test.conf:2: [server] sign_timeout:", "milliseconds between 1 and 60000", NULL);
+	parse_bad("[server]\nsign_timeout = 1s\n", "test.conf:2: [server] sign_timeout:", NULL);
 	parse_bad("[audit]\njournal = audit.jsonl\n",
 		  "test.conf:2: [audit] journal:", "is not an absolute path", NULL);
 	parse_bad("[custodian bob]\ncertificate = bob.pem\n",
