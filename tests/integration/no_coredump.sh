@@ -72,9 +72,10 @@ try:
         sys.exit("%s did not start within 60 s" % what)
     os.kill(p.pid, signal.SIGQUIT)
 finally:
-    if p.poll() is None and limit is None:
+    if p.returncode is None and limit is None:
         p.kill()
-    _, st = os.waitpid(p.pid, 0)
+    if p.returncode is None:  # not reaped yet by poll()
+        _, st = os.waitpid(p.pid, 0)
 print("limit=%s signal=%s core=%d" % (limit, os.WTERMSIG(st) if os.WIFSIGNALED(st) else "-",
                                       1 if os.WIFSIGNALED(st) and os.WCOREDUMP(st) else 0))
 EOP
