@@ -63,6 +63,10 @@ p11s_strerror(int err)
 		return "refused by policy";
 	case P11S_E_BADTOKEN:
 		return "invalid token";
+	case P11S_E_STATE_FORMAT:
+		return "state written by a newer p11-signer";
+	case P11S_E_JOURNAL:
+		return "the audit journal cannot be written";
 	default:
 		return "unknown error";
 	}

@@ -32,6 +32,11 @@ enum p11s_err {
 	P11S_E_CONFLICT = -41, /* concurrent write conflict (retry) */
 	P11S_E_POLICY = -42,   /* refused by the rollover policy */
 	P11S_E_BADTOKEN = -43, /* a JWT failed verification */
+
+	/* state written by a newer release (format number above ours): upgrade */
+	P11S_E_STATE_FORMAT = -44,
+	/* the audit journal cannot be written: the change is refused */
+	P11S_E_JOURNAL = -45,
 };
 
 /* Static description of an error code. */

@@ -17,6 +17,7 @@
 
 #include "common/log.h"
 #include "signer/audit.h"
+#include "signer/state.h"
 
 #define ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
 #define LINE_MAX_BYTES (1u << 20)
@@ -28,8 +29,15 @@ struct audit_txn {
 	char head_hash[65];
 	char *pending; /* queued lines */
 	size_t pending_len;
-	uint64_t next_seq;  /* seq of the next queued entry */
-	char next_prev[65]; /* its prev */
+	uint64_t next_seq;   /* seq of the next queued entry */
+	char next_prev[65];  /* its prev */
+	char first_hash[65]; /* hash of the first queued entry */
+	off_t size;	     /* bytes of whole lines in the file */
+	/* the last change whose entries were written before its state and
+	 * that has no outcome entry yet (audit.h) */
+	int open;
+	uint64_t open_first, open_last, open_version;
+	char open_hash[65];
 };
 
 const char *
@@ -182,6 +190,135 @@ read_last_line(struct audit_txn *x, off_t size, char **line, size_t *len)
 	}
 }
 
+/*
+ * A last line without its newline is a write that did not finish (a crash,
+ * a full disk): its change was never made, since the state is written only
+ * after the journal entry is on disk.  Cut it off, under the journal lock.
+ */
+static int
+repair_tail(struct audit_txn *x)
+{
+	struct stat sb;
+	char buf[4096];
+	off_t end, keep = 0;
+	int found = 0;
+
+	if (fstat(x->fd, &sb) != 0)
+		return p11s_fail(P11S_E_IO, "cannot stat the audit journal %s: %s", x->path,
+				 strerror(errno));
+	x->size = sb.st_size;
+	if (!S_ISREG(sb.st_mode) || sb.st_size == 0)
+		return 0;
+	for (end = sb.st_size; end > 0 && !found;) {
+		size_t want = end > (off_t)sizeof(buf) ? sizeof(buf) : (size_t)end;
+		ssize_t n = pread(x->fd, buf, want, end - (off_t)want);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != (ssize_t)want)
+			return p11s_fail(P11S_E_IO, "cannot read the audit journal %s: %s", x->path,
+					 n < 0 ? strerror(errno) : "file shrank");
+		if (end == sb.st_size && buf[want - 1] == '\n')
+			return 0;
+		for (size_t i = want; i > 0 && !found; i--) {
+			if (buf[i - 1] == '\n') {
+				keep = end - (off_t)want + (off_t)i;
+				found = 1;
+			}
+		}
+		end -= (off_t)want;
+	}
+	if (ftruncate(x->fd, keep) != 0 || fsync(x->fd) != 0)
+		return p11s_fail(P11S_E_JOURNAL,
+				 "the audit journal %s ends in an incomplete line that cannot be "
+				 "cut off: %s; nothing was changed",
+				 x->path, strerror(errno));
+	log_warn("the audit journal %s ended in an incomplete line (a write that did not "
+		 "finish; its change was not made): %lld bytes cut off",
+		 x->path, (long long)(sb.st_size - keep));
+	x->size = keep;
+	return 0;
+}
+
+/* An entry of a change written before its state: its state_version. */
+static int
+intent_version(const json_t *e, uint64_t *version)
+{
+	const char *a = json_string_value(json_object_get(e, "action"));
+	json_t *v = json_object_get(json_object_get(e, "details"), "state_version");
+
+	if (a == NULL || strcmp(a, "completed") == 0 || strcmp(a, "not_completed") == 0 ||
+	    !json_is_integer(v) || json_integer_value(v) < 1)
+		return 0;
+	*version = (uint64_t)json_integer_value(v);
+	return 1;
+}
+
+/* An outcome entry: the range of the change it settles. */
+static int
+outcome_of(const json_t *e, uint64_t *first, uint64_t *last, int *completed)
+{
+	const char *a = json_string_value(json_object_get(e, "action"));
+	json_t *d = json_object_get(e, "details");
+
+	if (a == NULL || (strcmp(a, "completed") != 0 && strcmp(a, "not_completed") != 0))
+		return 0;
+	*completed = strcmp(a, "completed") == 0;
+	*first = (uint64_t)json_integer_value(json_object_get(d, "first"));
+	*last = (uint64_t)json_integer_value(json_object_get(d, "last"));
+	return 1;
+}
+
+/* Find the change without an outcome, if any (x->open). */
+static int
+find_open(struct audit_txn *x)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t got;
+	FILE *f;
+	int fd;
+
+	x->open = 0;
+	if ((fd = dup(x->fd)) < 0 || (f = fdopen(fd, "r")) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return p11s_fail(P11S_E_IO, "cannot read the audit journal %s: %s", x->path,
+				 strerror(errno));
+	}
+	rewind(f);
+	while ((got = getline(&line, &cap, f)) > 0) {
+		uint64_t v = 0, first = 0, last = 0, seq;
+		int completed;
+		json_t *e;
+
+		if (strstr(line, "\"state_version\"") == NULL &&
+		    strstr(line, "completed\"") == NULL)
+			continue;
+		if ((e = json_loadb(line, (size_t)got, 0, NULL)) == NULL)
+			continue;
+		seq = (uint64_t)json_integer_value(json_object_get(e, "seq"));
+		if (intent_version(e, &v)) {
+			if (x->open && x->open_last + 1 == seq && x->open_version == v) {
+				x->open_last = seq;
+			} else {
+				x->open = 1;
+				x->open_first = x->open_last = seq;
+				x->open_version = v;
+				snprintf(x->open_hash, sizeof(x->open_hash), "%s",
+					 json_string_value(json_object_get(e, "hash")));
+			}
+		} else if (outcome_of(e, &first, &last, &completed) && x->open &&
+			   first == x->open_first) {
+			x->open = 0;
+		}
+		json_decref(e);
+	}
+	free(line);
+	fclose(f);
+	return 0;
+}
+
 static int
 read_head(struct audit_txn *x)
 {
@@ -273,7 +410,7 @@ audit_begin(const signer_conf *c, audit_txn **out)
 			goto out;
 		}
 	}
-	if ((r = read_head(x)) != 0)
+	if ((r = repair_tail(x)) != 0 || (r = read_head(x)) != 0 || (r = find_open(x)) != 0)
 		goto out;
 	audit_rewind(x);
 	*out = x;
@@ -331,6 +468,8 @@ audit_add(audit_txn *x, const char *actor, const char *action, json_t *details, 
 	x->pending[x->pending_len + len] = '\n';
 	x->pending_len += len + 1;
 	x->pending[x->pending_len] = '\0';
+	if (x->next_seq == x->head_seq + 1)
+		memcpy(x->first_hash, hash, 65);
 	if (anchor != NULL && (*anchor = json_pack("{s:I, s:s}", "seq", (json_int_t)x->next_seq,
 						   "hash", hash)) == NULL) {
 		r = p11s_fail(P11S_E_NOMEM, "out of memory");
@@ -345,6 +484,16 @@ out:
 	return r;
 }
 
+/* A write that failed part-way: cut the file back to its whole lines. */
+static void
+cut_back(struct audit_txn *x)
+{
+	if (ftruncate(x->fd, x->size) != 0 || fsync(x->fd) != 0)
+		log_warn("cannot cut the audit journal %s back after a failed write: %s (the "
+			 "next writer does)",
+			 x->path, strerror(errno));
+}
+
 int
 audit_commit(audit_txn *x)
 {
@@ -355,14 +504,23 @@ audit_commit(audit_txn *x)
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			return p11s_fail(P11S_E_IO, "cannot write the audit journal %s: %s",
-					 x->path, n < 0 ? strerror(errno) : "no progress");
+		if (n <= 0) {
+			int e = n < 0 ? errno : ENOSPC;
+
+			cut_back(x);
+			return p11s_fail(P11S_E_JOURNAL, "cannot write the audit journal %s: %s",
+					 x->path, strerror(e));
+		}
 		off += (size_t)n;
 	}
-	if (fsync(x->fd) != 0)
-		return p11s_fail(P11S_E_IO, "cannot flush the audit journal %s to disk: %s",
-				 x->path, strerror(errno));
+	if (fsync(x->fd) != 0) {
+		int e = errno;
+
+		cut_back(x);
+		return p11s_fail(P11S_E_JOURNAL, "cannot flush the audit journal %s to disk: %s",
+				 x->path, strerror(e));
+	}
+	x->size += (off_t)x->pending_len;
 	x->head_seq = x->next_seq - 1;
 	memcpy(x->head_hash, x->next_prev, 65);
 	audit_rewind(x);
@@ -388,6 +546,147 @@ audit_append(const signer_conf *c, const char *actor, const char *action, json_t
 	if ((r = audit_add(x, actor, action, details, p11s_now(), NULL)) == 0)
 		r = audit_commit(x);
 	audit_end(x);
+	return r;
+}
+
+/* ---- state changes: the journal first ----------------------------------- */
+
+/* Does the state history carry the journal entry (seq, hash)? */
+static int
+history_has(const json_t *history, uint64_t seq, const char *hash)
+{
+	const json_t *ev;
+	size_t i;
+
+	json_array_foreach(history, i, ev)
+	{
+		json_t *j = json_object_get(ev, "journal");
+		const char *h = json_string_value(json_object_get(j, "hash"));
+
+		if (h != NULL && strcmp(h, hash) == 0 &&
+		    json_integer_value(json_object_get(j, "seq")) == (json_int_t)seq)
+			return 1;
+	}
+	return 0;
+}
+
+/* Write the queued entries of a change before its state (version). */
+static int
+audit_intend(audit_txn *x, uint64_t version)
+{
+	uint64_t first = x->head_seq + 1, last = x->next_seq - 1;
+	char hash[65];
+	int r;
+
+	if (x->pending_len == 0)
+		return 0;
+	memcpy(hash, x->first_hash, 65);
+	if ((r = audit_commit(x)) != 0) {
+		char msg[900];
+
+		snprintf(msg, sizeof(msg), "%s", p11s_errmsg(r));
+		return p11s_fail(r, "%s; the change is refused: nothing on the token was changed",
+				 msg);
+	}
+	x->open = 1;
+	x->open_first = first;
+	x->open_last = last;
+	x->open_version = version;
+	memcpy(x->open_hash, hash, 65);
+	return 0;
+}
+
+/* Append the outcome of the open change. */
+static int
+audit_resolve(audit_txn *x, int completed, const char *how)
+{
+	int r;
+
+	if (!x->open)
+		return 0;
+	audit_rewind(x);
+	if ((r = audit_add(x, audit_os_user(), completed ? "completed" : "not_completed",
+			   json_pack("{s:I, s:I, s:I, s:s}", "first", (json_int_t)x->open_first,
+				     "last", (json_int_t)x->open_last, "state_version",
+				     (json_int_t)x->open_version, "how", how),
+			   p11s_now(), NULL)) != 0 ||
+	    (r = audit_commit(x)) != 0)
+		return r;
+	if (!completed)
+		log_warn("the change journalled at lines %" PRIu64 "-%" PRIu64 " (state version "
+			 "%" PRIu64 ") did not complete; recorded",
+			 x->open_first, x->open_last, x->open_version);
+	x->open = 0;
+	return 0;
+}
+
+int
+audit_reconcile(audit_txn *x, const signer_state *st)
+{
+	if (!x->open)
+		return 0;
+	return audit_resolve(x, history_has(st->history, x->open_first, x->open_hash),
+			     "reconciled from the state on the token");
+}
+
+struct audit_update {
+	audit_txn *x;
+	state_edit_fn fn;
+	int (*after_intent)(void *arg);
+	void *arg;
+};
+
+static int
+update_edit(signer_state *st, void *arg)
+{
+	struct audit_update *u = arg;
+	int r;
+
+	/* st is the newest state, read under the host lock: it settles the
+	 * outcome of a change left open by a crash or by an earlier attempt */
+	if ((r = audit_reconcile(u->x, st)) != 0)
+		return r;
+	audit_rewind(u->x);
+	return u->fn(st, u->arg);
+}
+
+static int
+update_before_write(const signer_state *st, void *arg)
+{
+	struct audit_update *u = arg;
+	int r;
+
+	if ((r = audit_intend(u->x, st->version)) != 0)
+		return r;
+	return u->after_intent != NULL ? u->after_intent(u->arg) : 0;
+}
+
+int
+audit_state_update(audit_txn *x, hsm_token *t, state_edit_fn fn, int (*after_intent)(void *arg),
+		   void *arg, signer_state **out)
+{
+	struct audit_update u = {x, fn, after_intent, arg};
+	signer_state *now = NULL;
+	char msg[1024];
+	int r;
+
+	r = state_update_hooked(t, update_edit, update_before_write, &u, out);
+	if (r == 0) {
+		if (audit_resolve(x, 1, "made") != 0)
+			log_warn("the change was made and its entries are in the audit journal, "
+				 "but its outcome could not be added (%s); the next change adds it",
+				 p11s_errmsg(P11S_E_JOURNAL));
+		return 0;
+	}
+	if (x->open) {
+		/* written to the journal, then the state write failed: settle it
+		 * now if the token can tell, else the next change does */
+		snprintf(msg, sizeof(msg), "%s", p11s_errmsg(r));
+		if (state_load(t, &now) == 0 && audit_reconcile(x, now) != 0)
+			log_warn("the outcome of the failed change is left to the next change");
+		state_free(now);
+		p11s_fail(r, "%s", msg);
+	}
 	return r;
 }
 
@@ -499,15 +798,72 @@ out:
 	return bad;
 }
 
+/* The change (intent entries) still without an outcome while verifying. */
+struct open_change {
+	int open;
+	uint64_t first, last, version;
+	char hash[65], action[32];
+};
+
+/* Follow intents and outcomes on one intact line (number n). */
+static void
+track_change(struct open_change *oc, const char *line, size_t len, size_t n, const json_t *history,
+	     audit_report *rep)
+{
+	uint64_t v = 0, first = 0, last = 0;
+	int completed = 0;
+	json_t *e;
+
+	if (memmem(line, len, "\"state_version\"", 15) == NULL &&
+	    memmem(line, len, "completed\"", 10) == NULL)
+		return;
+	if ((e = json_loadb(line, len, 0, NULL)) == NULL)
+		return;
+	if (intent_version(e, &v)) {
+		if (oc->open && oc->last + 1 == n && oc->version == v) {
+			oc->last = n;
+		} else if (oc->open) {
+			mark_bad(rep, n,
+				 "line %zu: a change begins while the change at lines %" PRIu64
+				 "-%" PRIu64 " has no outcome: an entry was deleted",
+				 n, oc->first, oc->last);
+		} else {
+			oc->open = 1;
+			oc->first = oc->last = n;
+			oc->version = v;
+			snprintf(oc->hash, sizeof(oc->hash), "%s",
+				 json_string_value(json_object_get(e, "hash")));
+			snprintf(oc->action, sizeof(oc->action), "%s",
+				 json_string_value(json_object_get(e, "action")));
+		}
+	} else if (outcome_of(e, &first, &last, &completed)) {
+		if (!oc->open || first != oc->first || last != oc->last)
+			mark_bad(rep, n,
+				 "line %zu: the outcome of lines %" PRIu64 "-%" PRIu64
+				 ", which are not the open change",
+				 n, first, last);
+		else if (!completed && history != NULL && history_has(history, first, oc->hash))
+			mark_bad(rep, n,
+				 "line %zu says the change at lines %" PRIu64 "-%" PRIu64
+				 " did not complete, but the token's state carries it",
+				 n, first, last);
+		oc->open = 0;
+	}
+	json_decref(e);
+}
+
 int
 audit_verify(const char *path, const json_t *history, audit_report *rep)
 {
 	struct anchor *anchors = NULL;
+	struct open_change oc;
 	size_t n_anchors = 0, ai = 0, cap = 0, n = 0;
 	char prev[65] = ZERO_HASH, why[300], *line = NULL;
 	int broken = 0, r;
 	ssize_t got;
 	FILE *f = NULL;
+
+	memset(&oc, 0, sizeof(oc));
 
 	memset(rep, 0, sizeof(*rep));
 	if ((r = collect_anchors(history, &anchors, &n_anchors)) != 0)
@@ -536,6 +892,8 @@ audit_verify(const char *path, const json_t *history, audit_report *rep)
 			mark_bad(rep, n, "line %zu: %s", n, why);
 			broken = 1;
 		}
+		if (!broken)
+			track_change(&oc, line, len, n, history, rep);
 		for (; ai < n_anchors && anchors[ai].seq <= n; ai++) {
 			char h[65];
 			json_t *e = NULL;
@@ -568,6 +926,24 @@ audit_verify(const char *path, const json_t *history, audit_report *rep)
 			 " (written %s): lines were deleted from the end",
 			 n, anchors[ai].seq, at);
 		break;
+	}
+	if (oc.open) {
+		char lines[64];
+
+		if (oc.first == oc.last)
+			snprintf(lines, sizeof(lines), "line %" PRIu64, oc.first);
+		else
+			snprintf(lines, sizeof(lines), "lines %" PRIu64 "-%" PRIu64, oc.first,
+				 oc.last);
+		snprintf(rep->note, sizeof(rep->note),
+			 "the last change ('%s' at %s, state version %" PRIu64
+			 ") has no outcome entry yet: %s; the next change records it",
+			 oc.action, lines, oc.version,
+			 history == NULL
+			     ? "without the token it cannot be told whether it completed"
+			 : history_has(history, oc.first, oc.hash)
+			     ? "the token's state carries it, it completed"
+			     : "the token's state does not carry it, it did not complete");
 	}
 	r = 0;
 out:

@@ -22,7 +22,9 @@
 
 #include "common/error.h"
 #include "common/util.h"
+#include "hsm/hsm.h"
 #include "signer/conf.h"
+#include "signer/state.h"
 
 typedef struct audit_txn audit_txn;
 
@@ -40,6 +42,25 @@ void audit_rewind(audit_txn *x);
 P11S_MUST_CHECK int audit_commit(audit_txn *x);
 /* Unlock and close; uncommitted entries are dropped.  Accepts NULL. */
 void audit_end(audit_txn *x);
+
+/*
+ * A state change, journal first (SPEC §6): state_update where, for each
+ * attempt, the entries queued by fn (through audit_add, with details
+ * "state_version" = the version about to be written) are written and flushed
+ * BEFORE the state record; a journal that cannot be written aborts the
+ * attempt with P11S_E_JOURNAL and nothing is changed.  after_intent (may be
+ * NULL) runs next, before the state record is created (remove destroys the
+ * key there).  Once the state is written an entry "completed" {first, last,
+ * state_version} follows; a change left without it (a crash, a lost write
+ * conflict, a state write that failed) gets "completed" or "not_completed"
+ * from the next change, decided by whether the newest state on the token
+ * carries the change's first entry as an anchor.
+ */
+P11S_MUST_CHECK int audit_state_update(audit_txn *x, hsm_token *t, state_edit_fn fn,
+				       int (*after_intent)(void *arg), void *arg,
+				       signer_state **out);
+/* Settle the change left open in the journal, from the state `st`. */
+P11S_MUST_CHECK int audit_reconcile(audit_txn *x, const signer_state *st);
 
 /* begin + add + commit + end: one event that changes no state (refusals). */
 P11S_MUST_CHECK int audit_append(const signer_conf *c, const char *actor, const char *action,
@@ -60,6 +81,7 @@ typedef struct audit_report {
 	size_t count;	 /* lines read */
 	size_t bad_line; /* first broken line, 1-based; 0 = intact */
 	char why[400];	 /* what is wrong with it */
+	char note[400];	 /* intact, but the last change has no outcome yet */
 } audit_report;
 
 /*

@@ -282,8 +282,13 @@ type_from_json(json_t *o, pol_state *ps)
 	return 0;
 }
 
-int
-state_from_json(const char *text, size_t len, signer_state **out)
+/*
+ * Parse one record.  *whole is set to 1 once its digest verifies: such a
+ * record was written completely by some p11-signer, so a reader that cannot
+ * use it must leave it alone (only torn records, *whole == 0, are swept).
+ */
+static int
+parse_record(const char *text, size_t len, signer_state **out, int *whole)
 {
 	signer_state *st = NULL;
 	json_t *doc = NULL, *v, *item;
@@ -295,15 +300,17 @@ state_from_json(const char *text, size_t len, signer_state **out)
 	int r;
 
 	*out = NULL;
+	*whole = 0;
 	nl = len > 65 ? text + len - 65 : NULL;
 	if (nl == NULL || *nl != '\n')
-		return p11s_fail(P11S_E_STATE, "state record has no digest line");
+		return p11s_fail(P11S_E_STATE, "state record has no digest line (torn)");
 	blen = (size_t)(nl - text);
 	if ((r = p11s_sha256_hex((const uint8_t *)text, blen, digest)) != 0)
 		return r;
 	if (CRYPTO_memcmp(digest, nl + 1, 64) != 0)
 		return p11s_fail(P11S_E_STATE,
 				 "state record digest does not match (torn or altered)");
+	*whole = 1;
 	if ((doc = json_loadb(text, blen, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
 		return p11s_fail(P11S_E_STATE, "state record is not JSON: %s", jerr.text);
 	if ((r = state_new(&st)) != 0)
@@ -314,9 +321,10 @@ state_from_json(const char *text, size_t len, signer_state **out)
 		goto out;
 	}
 	if (json_integer_value(v) > STATE_FORMAT) {
-		r = p11s_fail(P11S_E_STATE,
-			      "state record format %" JSON_INTEGER_FORMAT
-			      " is newer than this release understands (%d): upgrade p11-signer",
+		r = p11s_fail(P11S_E_STATE_FORMAT,
+			      "the state on the token was written by a newer p11-signer (format "
+			      "%" JSON_INTEGER_FORMAT "); upgrade: this release reads format %d "
+			      "and changes nothing",
 			      json_integer_value(v), STATE_FORMAT);
 		goto out;
 	}
@@ -355,6 +363,14 @@ out:
 	state_free(st);
 	json_decref(doc);
 	return r;
+}
+
+int
+state_from_json(const char *text, size_t len, signer_state **out)
+{
+	int whole;
+
+	return parse_record(text, len, out, &whole);
 }
 
 int
@@ -434,21 +450,26 @@ list_versions(hsm_token *t, char ***labels, size_t *n, label_ver **lvs, size_t *
 	return 0;
 }
 
-/* Read and verify one record; P11S_E_STATE when it is unusable. */
+/*
+ * Read and verify one record: P11S_E_STATE when it is unusable (*whole = 1
+ * when its digest verified all the same), P11S_E_STATE_FORMAT when a newer
+ * release wrote it.
+ */
 static int
-read_record(hsm_token *t, const char *label, signer_state **out)
+read_record(hsm_token *t, const char *label, signer_state **out, int *whole)
 {
 	hsm_data *d = NULL;
 	size_t n = 0;
 	int r;
 
 	*out = NULL;
+	*whole = 0;
 	if ((r = hsm_data_read(t, STATE_APPLICATION, label, &d, &n)) != 0)
 		return r;
 	if (n != 1)
 		r = p11s_fail(P11S_E_STATE, "state record %s vanished", label);
 	else
-		r = state_from_json((const char *)d[0].value, d[0].len, out);
+		r = parse_record((const char *)d[0].value, d[0].len, out, whole);
 	hsm_data_free(d, n);
 	return r;
 }
@@ -470,12 +491,21 @@ load_newest(hsm_token *t, int sweep, signer_state **out)
 	if ((r = list_versions(t, &labels, &n, &lv, &nlv)) != 0)
 		return r;
 	for (size_t i = 0; i < nlv; i++) {
-		r = read_record(t, lv[i].label, out);
+		int whole = 0;
+
+		r = read_record(t, lv[i].label, out, &whole);
 		if (r == 0)
 			break;
+		/* a newer release's record stops readers and writers alike: it
+		 * is never skipped (that would serve an older state) nor swept */
 		if (r != P11S_E_STATE)
 			goto out;
 		log_warn("skipping unusable state record %s: %s", lv[i].label, p11s_errmsg(r));
+		if (whole) {
+			log_warn("state record %s is whole (its digest verifies): left in place",
+				 lv[i].label);
+			continue;
+		}
 		if (sweep && hsm_data_destroy(t, STATE_APPLICATION, lv[i].label, &gone) != 0)
 			log_warn("cannot remove unusable state record %s", lv[i].label);
 	}
@@ -567,10 +597,12 @@ settle(hsm_token *t, const label_ver *mine)
 		return r;
 	for (size_t i = 0; i < nlv && !lost; i++) {
 		signer_state *other = NULL;
+		int whole = 0;
 
 		if (strcmp(lv[i].label, mine->label) == 0)
 			break; /* everything before us in sort order beats us, if valid */
-		if (read_record(t, lv[i].label, &other) == 0)
+		r = read_record(t, lv[i].label, &other, &whole);
+		if (r == 0 || r == P11S_E_STATE_FORMAT)
 			lost = 1;
 		state_free(other);
 	}
@@ -582,10 +614,21 @@ settle(hsm_token *t, const label_ver *mine)
 		r = P11S_E_CONFLICT;
 		goto out;
 	}
-	/* We won: older versions (and unusable leftovers below us) go. */
+	/* We won: older versions and torn leftovers below us go; a whole record
+	 * this release cannot parse stays for the release that can. */
 	for (size_t i = 0; i < nlv; i++) {
+		signer_state *old = NULL;
+		int whole = 0;
+
 		if (lv[i].version >= mine->version)
 			continue;
+		r = read_record(t, lv[i].label, &old, &whole);
+		state_free(old);
+		if (r != 0 && whole) {
+			log_warn("state record %s is whole but unusable here: left in place",
+				 lv[i].label);
+			continue;
+		}
 		if (hsm_data_destroy(t, STATE_APPLICATION, lv[i].label, &gone) != 0)
 			log_warn("cannot remove old state record %s (harmless)", lv[i].label);
 	}
@@ -598,6 +641,13 @@ out:
 
 int
 state_update(hsm_token *t, state_edit_fn fn, void *arg, signer_state **out)
+{
+	return state_update_hooked(t, fn, NULL, arg, out);
+}
+
+int
+state_update_hooked(hsm_token *t, state_edit_fn fn, state_write_hook before_write, void *arg,
+		    signer_state **out)
 {
 	signer_state *st = NULL;
 	char *text = NULL, label[64];
@@ -635,6 +685,8 @@ state_update(hsm_token *t, state_edit_fn fn, void *arg, signer_state **out)
 			goto out;
 		}
 		snprintf(label, sizeof(label), "v%020" PRIu64 ".%016" PRIx64, st->version, nonce);
+		if (before_write != NULL && (r = before_write(st, arg)) != 0)
+			goto out;
 		if ((r = hsm_data_create(t, STATE_APPLICATION, label, (const uint8_t *)text,
 					 len)) != 0)
 			goto out;

@@ -6,7 +6,10 @@
  *   {"format":1, "version":N, "written_at":T, "keys":[...], "types":[...],
  *    "proposals":[...], "history":[...], "digest":"<sha256 of the rest>"}
  * Readers take the highest version whose digest verifies (a torn or partial
- * object is skipped).  Writers, under the host lock: read the newest, apply
+ * object is skipped, and swept by writers).  A record whose digest verifies
+ * but whose "format" is above STATE_FORMAT stops readers and writers with
+ * P11S_E_STATE_FORMAT; a whole record is never destroyed by a release that
+ * cannot parse it.  Writers, under the host lock: read the newest, apply
  * the change, create version N+1, re-list; if another N+1 exists (a writer on
  * another host of a replicated token) the lowest nonce wins and the loser
  * withdraws its object and retries; then older versions are destroyed.
@@ -66,6 +69,16 @@ P11S_MUST_CHECK int state_peek_version(hsm_token *t, uint64_t *version);
  */
 typedef int (*state_edit_fn)(signer_state *st, void *arg);
 P11S_MUST_CHECK int state_update(hsm_token *t, state_edit_fn fn, void *arg, signer_state **out);
+/*
+ * state_update with a hook run for each attempt after `fn` and before the
+ * new record is created (st: the state about to be written, version set); a
+ * non-zero return aborts and is returned unchanged (nothing written).  The
+ * audit journal writes its entries there, before the state (audit.h).
+ */
+typedef int (*state_write_hook)(const signer_state *st, void *arg);
+P11S_MUST_CHECK int state_update_hooked(hsm_token *t, state_edit_fn fn,
+					state_write_hook before_write, void *arg,
+					signer_state **out);
 
 /* Append {at, action, version, ...details} to st->history (details: object,
  * stolen); version is the state version that carries the event, for an edit

@@ -154,7 +154,9 @@ cli_journal_edit(audit_txn *x, signer_state *st, const char *actor, const char *
 	json_t *anchor = NULL, *copy;
 	int r;
 
-	if (details == NULL || (copy = json_deep_copy(details)) == NULL) {
+	if (details == NULL || (copy = json_deep_copy(details)) == NULL ||
+	    json_object_set_new(copy, "state_version",
+				json_integer((json_int_t)(st->version + 1))) != 0) {
 		json_decref(details);
 		return p11s_fail(P11S_E_NOMEM, "out of memory");
 	}

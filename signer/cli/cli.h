@@ -52,9 +52,9 @@ P11S_MUST_CHECK int cli_token(cli *c, hsm_token **out);
 P11S_MUST_CHECK int cli_load_state(cli *c, signer_state **out);
 
 /*
- * Journal one event of a state edit (inside the state_update callback):
- * queue it in x, and log it in the state's history with its journal anchor.
- * details: object, stolen.
+ * Journal one event of a state edit (inside the audit_state_update
+ * callback): queue it in x with the state version it goes into, and log it in
+ * the state's history with its journal anchor.  details: object, stolen.
  */
 P11S_MUST_CHECK int cli_journal_edit(audit_txn *x, signer_state *st, const char *actor,
 				     const char *action, json_t *details, p11s_time now);

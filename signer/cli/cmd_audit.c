@@ -54,6 +54,8 @@ run_audit(cli *c, int argc, char **argv)
 	       rep.count == 1 ? "y" : "ies",
 	       no_token ? " (not compared with the token: lines deleted from the end go unnoticed)"
 			: ", consistent with the token's state");
+	if (rep.note[0] != '\0')
+		printf("note: %s\n", rep.note);
 	return EXIT_OK;
 }
 
@@ -65,6 +67,10 @@ const cli_command cli_cmd_audit = {
     "                   form; and that the entries the token's state recorded are there\n"
     "  --journal F      another journal file (default: [audit] journal)\n"
     "  --no-token       do not open the token (the chain only)\n"
+    "A change is journalled before the state on the token is written, then followed\n"
+    "by an entry 'completed' (or, written by the next change after a crash or a\n"
+    "failed write, 'not_completed'); a last change without it is reported in a note\n"
+    "saying whether the token's state carries it.\n"
     "Exit 0 when intact, 1 when a line was edited, deleted or inserted.\n",
     run_audit,
 };

@@ -531,15 +531,8 @@ run_approve(cli *c, int argc, char **argv)
 	if ((r = staging_candidate(c, json_object_get(p, "content"), &l, &pk, &cand)) != 0)
 		goto out;
 	ap.cand = &cand;
-	if ((r = state_update(t, edit_approve, &ap, NULL)) != 0)
+	if ((r = audit_state_update(ap.audit, t, edit_approve, NULL, &ap, NULL)) != 0)
 		goto out;
-	if ((r = audit_commit(ap.audit)) != 0) {
-		fprintf(stderr,
-			"signer: the approval was stored but the audit journal could not be "
-			"written: %s\n",
-			p11s_errmsg(r));
-		goto out;
-	}
 	printf("approved proposal %s as custodian %s (%u of %u)\n", ap.id, ap.custodian, ap.count,
 	       c->conf->policy.quorum);
 	if (ap.staged)
@@ -651,13 +644,8 @@ run_reject(cli *c, int argc, char **argv)
 		return cli_usage(&cli_cmd_reject, "give exactly one proposal ID");
 	rp.query = argv[optind];
 	if ((r = audit_begin(c->conf, &rp.audit)) != 0 || (r = cli_token(c, &t)) != 0 ||
-	    (r = state_update(t, edit_reject, &rp, NULL)) != 0)
+	    (r = audit_state_update(rp.audit, t, edit_reject, NULL, &rp, NULL)) != 0)
 		goto out;
-	if ((r = audit_commit(rp.audit)) != 0) {
-		fprintf(stderr, "signer: the proposal was rejected but the audit journal could not "
-				"be written\n");
-		goto out;
-	}
 	printf("rejected proposal %s; it can no longer be approved\n", rp.id);
 out:
 	if (r != 0 && cli_exit_code(r) == EXIT_REFUSED)

@@ -36,27 +36,13 @@ struct plan {
 	int force;
 	int forced_early;
 	pol_key victim;
+	hsm_token *tok;
 	/* journal and custody */
 	audit_txn *audit;
 	const char *actor;
 	char id[65];
 	p11s_time expires_at;
 };
-
-/* After a successful state change: write the journal entries queued by the
- * edit.  The change is made; a journal failure is an error all the same. */
-static int
-commit_journal(audit_txn *x)
-{
-	int r = audit_commit(x);
-
-	if (r != 0)
-		fprintf(stderr,
-			"signer: the change was made but the audit journal could not be "
-			"written: %s\n",
-			p11s_errmsg(r));
-	return r;
-}
 
 static json_t *
 types_json(const char *const *types, size_t n)
@@ -182,9 +168,7 @@ run_assign(cli *c, int argc, char **argv)
 	p.cand = &cand;
 	p.now = p11s_now();
 	p.actor = audit_os_user();
-	if ((r = state_update(c->tok, edit_assign, &p, NULL)) != 0)
-		goto out;
-	if ((r = commit_journal(p.audit)) != 0)
+	if ((r = audit_state_update(p.audit, c->tok, edit_assign, NULL, &p, NULL)) != 0)
 		goto out;
 	printf("assigned key %s to", pk.sha1);
 	for (size_t i = 0; i < n; i++)
@@ -770,8 +754,7 @@ run_roll(cli *c, int argc, char **argv)
 	if (c->conf->policy.quorum > 1) {
 		char exp[40];
 
-		if ((r = state_update(c->tok, edit_propose, &p, &st)) != 0 ||
-		    (r = commit_journal(p.audit)) != 0)
+		if ((r = audit_state_update(p.audit, c->tok, edit_propose, NULL, &p, &st)) != 0)
 			goto out;
 		p11s_fmt_utc(p.expires_at, exp, sizeof(exp));
 		printf("proposal %s\n", p.id);
@@ -781,8 +764,7 @@ run_roll(cli *c, int argc, char **argv)
 		print_plan(c->conf, &p, &st->pol);
 		goto out;
 	}
-	if ((r = state_update(c->tok, edit_roll, &p, &st)) != 0 ||
-	    (r = commit_journal(p.audit)) != 0)
+	if ((r = audit_state_update(p.audit, c->tok, edit_roll, NULL, &p, &st)) != 0)
 		goto out;
 	printf("staged\n");
 	print_plan(c->conf, &p, &st->pol);
@@ -843,6 +825,31 @@ edit_remove(signer_state *st, void *arg)
 				p->now);
 }
 
+/*
+ * Destroy the key on the token once the journal holds the change and before
+ * the state says "removed": a state that says "removed" for a key that still
+ * exists would hide it; the reverse (a crash here) is repaired by running
+ * remove again (a missing key is not an error then), and the journal records
+ * that change as not completed.
+ */
+static int
+destroy_victim(void *arg)
+{
+	struct plan *p = arg;
+	uint8_t id[HSM_ID_MAX];
+	int r, idlen;
+
+	if ((idlen = p11s_unhex(p->victim.id_hex, id, sizeof(id))) < 0)
+		return p11s_fail(P11S_E_STATE, "the state holds a malformed CKA_ID for key %s",
+				 p->victim.sha1);
+	r = hsm_destroy_key(p->tok, id, (size_t)idlen);
+	if (r == P11S_E_NOTFOUND) {
+		log_info("key %s was already gone from the token", p->victim.sha1);
+		r = 0;
+	}
+	return r;
+}
+
 static int
 run_remove(cli *c, int argc, char **argv)
 {
@@ -854,10 +861,9 @@ run_remove(cli *c, int argc, char **argv)
 	};
 	signer_state *st = NULL;
 	const pol_key *victim;
-	uint8_t id[HSM_ID_MAX];
 	struct plan p;
 	hsm_token *t;
-	int o, r, previous = 0, idlen;
+	int o, r, previous = 0;
 
 	memset(&p, 0, sizeof(p));
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -898,20 +904,8 @@ run_remove(cli *c, int argc, char **argv)
 		    "signer: warning: removing key %s before its safe instant: tokens it signed "
 		    "that have not expired yet will fail verification\n",
 		    victim->sha1);
-	/* Destroy on the token first: a state that says "removed" for a key that
-	 * still exists would hide it; the reverse is repaired by running remove
-	 * again (a missing key is not an error then). */
-	if ((idlen = p11s_unhex(victim->id_hex, id, sizeof(id))) < 0) {
-		r = p11s_fail(P11S_E_STATE, "the state holds a malformed CKA_ID for key %s",
-			      victim->sha1);
-		goto out;
-	}
-	r = hsm_destroy_key(t, id, (size_t)idlen);
-	if (r == P11S_E_NOTFOUND)
-		log_info("key %s was already gone from the token", p.victim.sha1);
-	else if (r != 0)
-		goto out;
-	if ((r = state_update(t, edit_remove, &p, NULL)) != 0 || (r = commit_journal(p.audit)) != 0)
+	p.tok = t;
+	if ((r = audit_state_update(p.audit, t, edit_remove, destroy_victim, &p, NULL)) != 0)
 		goto out;
 	printf("removed previous key %s of %s (private key and certificate destroyed)\n",
 	       p.victim.sha1, p.type);

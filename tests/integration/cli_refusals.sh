@@ -21,14 +21,31 @@ n=$(grep -c '^C_Login ' "$T/p11.log")
 unchanged "wrong PIN"
 pass "wrong PIN: exit 3, one C_Login"
 
-# prompt: read from the terminal with echo off (script(1) gives us a pty)
-OUT=$( (sleep 0.5; printf '%s\n' "$TEST_PIN") | script -qec "\"$SIGNER\" --pin prompt list" /dev/null 2>&1) ||
-	fail "prompt with the right PIN failed: $OUT"
+# prompt: read from the terminal with echo off (script(1) gives us a pty).
+# The PIN is typed once the prompt is out, as a person would: typed earlier,
+# the terminal set-up (TCSAFLUSH) discards it, which a fixed sleep could not
+# rule out on a busy machine.
+prompted() { # PIN: run 'signer --pin prompt list', typing PIN at the prompt; sets OUT
+	rm -f "$T/tty.out"
+	set +e
+	(
+		_p_i=0
+		until grep -q 'Enter PIN' "$T/tty.out" 2>/dev/null; do
+			_p_i=$((_p_i + 1)); [ $_p_i -lt 600 ] || break; sleep 0.05
+		done
+		sleep 0.3
+		printf '%s\n' "$1"
+	) | script -qec "\"$SIGNER\" --pin prompt list" /dev/null >"$T/tty.out" 2>&1
+	_p_rc=$?
+	set -e
+	OUT=$(cat "$T/tty.out")
+	return $_p_rc
+}
+prompted "$TEST_PIN" || fail "prompt with the right PIN failed: $OUT"
 expect_msg "Enter PIN"
 expect_msg 'label "base"'
 case "$OUT" in *"$TEST_PIN"*) fail "the PIN typed at the prompt was echoed: $OUT" ;; esac
-OUT=$( (sleep 0.5; printf '000000\n') | script -qec "\"$SIGNER\" --pin prompt list" /dev/null 2>&1) &&
-	fail "prompt with a wrong PIN succeeded"
+prompted 000000 && fail "prompt with a wrong PIN succeeded"
 expect_msg "refused the PIN"
 case "$OUT" in *000000*) fail "the wrong PIN typed at the prompt was echoed" ;; esac
 # without a terminal (a new session has none), prompt says what to use instead

@@ -209,10 +209,16 @@ expect_msg "line 5"
 sed '7d' "$T/journal.good" >"$J"
 expect_exit 1 "$SIGNER" audit verify
 expect_msg "line 7"
-# delete the last line (a state change: the token's state remembers it)
+# delete the last line: the outcome of the last change; it reads as a crash
+# before that outcome was written, and the note names the change
 head -n $((n - 1)) "$T/journal.good" >"$J"
+expect_exit 0 "$SIGNER" audit verify
+expect_msg "note: the last change ('reject' at line $((n - 1))"
+expect_msg "the token's state carries it, it completed"
+# delete the last two lines (the change itself: the token's state remembers it)
+head -n $((n - 2)) "$T/journal.good" >"$J"
 expect_exit 1 "$SIGNER" audit verify
-expect_msg "line $n"
+expect_msg "line $((n - 1))"
 expect_msg "deleted from the end"
 cp "$T/journal.good" "$J"
 expect_exit 0 "$SIGNER" audit verify

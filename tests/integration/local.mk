@@ -2,6 +2,9 @@
 INTEGRATION_TESTS = \
 	tests/integration/state_concurrency.sh \
 	tests/integration/state_crash.sh \
+	tests/integration/state_format.sh \
+	tests/integration/journal_full.sh \
+	tests/integration/audit_crash.sh \
 	tests/integration/cli_keys.sh \
 	tests/integration/no_coredump.sh \
 	tests/integration/log_flood.sh \

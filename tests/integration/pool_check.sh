@@ -54,7 +54,7 @@ start_member() { # NAME ARGS...
 	echo $! >>"$T/pids"
 	_i=0
 	while [ ! -f "$T/$_sm.ready" ]; do
-		_i=$((_i + 1)); [ $_i -lt 100 ] || fail "member $_sm did not start"
+		_i=$((_i + 1)); [ $_i -lt 600 ] || fail "member $_sm did not start within 60 s"
 		sleep 0.1
 	done
 }

@@ -56,14 +56,24 @@ pass "the member without the staged key is named; exit 1"
 # a different effective instant on the third member is not ready either
 "$SIGNER" --config "$T/m3.conf" roll --type $AV --thumbprint "$NEW" \
 	--effective-date "$(date -u -d "@$((E + 30))" +%Y-%m-%dT%H:%M:%SZ)" >/dev/null
-sleep 1
+# poll (bounded) until m3 has loaded its roll and is named for the instant
+i=0
+until "$SIGNER" pool check "$U1" "$U2" "$U3" 2>&1 | grep -q "is staged effective"; do
+	i=$((i + 1)); [ $i -lt 300 ] || break; sleep 0.1
+done
 expect_exit 1 "$SIGNER" pool check "$U1" "$U2" "$U3"
 expect_msg "($U3): NOT READY"
+expect_msg "is staged effective"
 
 # the same plan everywhere: ready
 "$SIGNER" --config "$T/m3.conf" roll --type $AV --thumbprint "$NEW" --effective-date "$E_ISO" \
 	--replace >/dev/null
-sleep 1
+# members notice a change within their poll interval; a busy machine may take
+# longer: poll (bounded) instead of sleeping a fixed time
+i=0
+until "$SIGNER" pool check "$U1" "$U2" "$U3" >/dev/null 2>&1; do
+	i=$((i + 1)); [ $i -lt 300 ] || break; sleep 0.1
+done
 expect_exit 0 "$SIGNER" pool check "$U1" "$U2" "$U3"
 expect_msg "pool: ready (3 of 3 members ready)"
 pass "different instant -> not ready; same plan on all three -> ready, exit 0"

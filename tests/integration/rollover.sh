@@ -24,10 +24,13 @@ EOC
 AV=AudioVideoAuthentication
 OA=OAuthTokenIssuer
 t0=$(date +%s)
-make_key av-old ES256 -60 40;   AV_OLD=$KEY_SHA1
-make_key oa-old RS256 -60 40;   OA_OLD=$KEY_SHA1
+# the long-lived keys first, so that the short validity of the old ones is
+# not spent making them; 55 s leave room for a sanitizer build on a busy
+# machine between making the old keys and staging the rolls
 make_key av-new ES256 -60 3600; AV_NEW=$KEY_SHA1
 make_key oa-new RS256 -60 3600; OA_NEW=$KEY_SHA1
+make_key av-old ES256 -60 55;   AV_OLD=$KEY_SHA1
+make_key oa-old RS256 -60 55;   OA_OLD=$KEY_SHA1
 expiry() { date -d "$(openssl x509 -in "$1" -noout -enddate | sed 's/notAfter=//')" +%s; }
 old_expiry=$(expiry "$T/av-old.pem")
 oa_expiry=$(expiry "$T/oa-old.pem")

@@ -184,9 +184,13 @@ pass "metrics and status"
 cp "$T/signer.conf" "$T/good.conf"
 printf '\n[server]\nbogus_key = 1\n' >>"$T/signer.conf"
 kill -HUP "$PID"
-sleep 0.5
+i=0
+until grep -q 'reload refused, keeping the running configuration' "$T/sd.log"; do
+	kill -0 "$PID" || fail "signerd died on SIGHUP with a bad file"
+	i=$((i + 1)); [ $i -lt 600 ] || fail "no refusal logged: $(tail -3 "$T/sd.log")"
+	sleep 0.05
+done
 kill -0 "$PID" || fail "signerd died on SIGHUP with a bad file"
-grep -q 'reload refused, keeping the running configuration' "$T/sd.log" || fail "no refusal logged: $(tail -3 "$T/sd.log")"
 expect_http 200 GET "$HTTP/healthz"
 write_conf "
 [policy]
@@ -195,7 +199,7 @@ jwks_max_age = 120s
 kill -HUP "$PID"
 i=0
 until curl -s -D - -o /dev/null "$HTTP/.well-known/jwks.json" | grep -qi 'max-age=120'; do
-	i=$((i + 1)); [ $i -lt 40 ] || fail "reloaded jwks_max_age not applied"; sleep 0.05
+	i=$((i + 1)); [ $i -lt 600 ] || fail "reloaded jwks_max_age not applied within 30 s"; sleep 0.05
 done
 pass "SIGHUP: bad file refused, good file applied"
 
@@ -207,8 +211,12 @@ curl -s -m 20 -o "$T/slow.out" -w '%{http_code}' --limit-rate 1000 -H 'Content-T
 CURL=$!
 sleep 0.7
 kill -TERM "$PID"
-sleep 0.3
-if curl -s -m 2 -o /dev/null "$HTTP/healthz"; then fail "new connection accepted after SIGTERM"; fi
+# the listeners close at once; on a busy machine "at once" may take a while
+i=0
+while curl -s -m 2 -o /dev/null "$HTTP/healthz"; do
+	i=$((i + 1)); [ $i -lt 100 ] || fail "new connections still accepted 10 s after SIGTERM"
+	sleep 0.1
+done
 wait $CURL || true
 [ "$(cat "$T/slow.code")" = 200 ] || fail "in-flight request got $(cat "$T/slow.code"): $(cat "$T/slow.out")"
 set +e

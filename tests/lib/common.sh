@@ -13,24 +13,53 @@ TEST_PIN=123456
 PYTHON=${PYTHON:-/usr/bin/python3}
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/p11s-it-XXXXXX")
+
+# gone PID: the process has exited (no such process, or a zombie: reaped here)
+gone() {
+	[ -r "/proc/$1/stat" ] || return 0
+	case "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)" in
+	'' | Z | X) wait "$1" 2>/dev/null || true; return 0 ;;
+	esac
+	return 1
+}
+
+# wait_gone PID SECONDS: poll until the process has exited; 1 if it has not
+wait_gone() {
+	_wg_n=$(($2 * 20))
+	while ! gone "$1"; do
+		_wg_n=$((_wg_n - 1))
+		[ $_wg_n -gt 0 ] || return 1
+		sleep 0.05
+	done
+	return 0
+}
+
+# stop_all: every process the test started (the daemons listed in $T/pids and
+# this shell's background jobs) gets SIGTERM, then SIGKILL if it has not
+# exited within 30 s; returns once each has exited, so nothing writes in $T
+# while it is removed.
+stop_all() {
+	: >"$T/jobs" 2>/dev/null || return 0
+	jobs -p >"$T/jobs" 2>/dev/null || true
+	_sa_pids=$(cat "$T/pids" "$T/jobs" 2>/dev/null | sort -u)
+	for _sa_p in $_sa_pids; do kill -TERM "$_sa_p" 2>/dev/null || true; done
+	for _sa_p in $_sa_pids; do
+		wait_gone "$_sa_p" 30 && continue
+		echo "warning: process $_sa_p ignored SIGTERM for 30 s; killing it" >&2
+		kill -KILL "$_sa_p" 2>/dev/null || true
+		wait_gone "$_sa_p" 10 || echo "warning: process $_sa_p did not exit" >&2
+	done
+	rm -f "$T/pids" "$T/jobs"
+}
+
 cleanup() {
-	# stop any daemon a test started, then remove everything it made
-	if [ -f "$T/pids" ]; then
-		while read -r p; do kill "$p" 2>/dev/null || true; done <"$T/pids"
-		# and wait until each has exited (a stopping signerd still writes its
-		# member record on the token) before removing its files
-		while read -r p; do
-			wait "$p" 2>/dev/null || true
-			_cu_i=0
-			while kill -0 "$p" 2>/dev/null && [ $_cu_i -lt 600 ]; do
-				sleep 0.05
-				_cu_i=$((_cu_i + 1))
-			done
-		done <"$T/pids"
-	fi
+	# stop every process the test started and WAIT for it, then remove
+	# everything it made
+	stop_all
 	if [ "${KEEP_TEST_DIR:-}" = "" ]; then rm -rf "$T"; else echo "kept $T" >&2; fi
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 1' INT TERM
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { echo "ok: $*"; }

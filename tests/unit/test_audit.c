@@ -312,12 +312,44 @@ test_open_errors(void **state)
 	r = audit_begin(f->c, &x);
 	assert_int_equal(r, P11S_E_CONFIG);
 	assert_non_null(strstr(p11s_errmsg(r), "[audit] journal"));
-	/* a journal whose last line is incomplete takes no more entries */
+	/* an incomplete last line is a write that did not finish (its change was
+	 * never made): cut off under the lock, and the chain goes on */
 	f->c->journal = strdup(f->path);
+	append_n(f, 2);
+	{
+		char *good = slurp(f->path), *text;
+		FILE *fp = fopen(f->path, "a");
+
+		fputs("{\"seq\":3,\"at\"", fp);
+		fclose(fp);
+		assert_int_equal(audit_begin(f->c, &x), 0);
+		text = slurp(f->path);
+		assert_string_equal(text, good);
+		free(text);
+		assert_int_equal(audit_add(x, "a", "b", json_object(), 1, NULL), 0);
+		assert_int_equal(audit_commit(x), 0);
+		audit_end(x);
+		x = NULL;
+		{
+			audit_report rep;
+
+			assert_int_equal(audit_verify(f->path, NULL, &rep), 0);
+			assert_int_equal(rep.bad_line, 0);
+			assert_int_equal(rep.count, 3);
+		}
+		free(good);
+	}
+	/* only an incomplete line: cut back to nothing */
 	spit(f->path, "{\"seq\":1");
-	r = audit_begin(f->c, &x);
-	assert_int_equal(r, P11S_E_IO);
-	assert_non_null(strstr(p11s_errmsg(r), "incomplete"));
+	assert_int_equal(audit_begin(f->c, &x), 0);
+	audit_end(x);
+	x = NULL;
+	{
+		char *text = slurp(f->path);
+
+		assert_string_equal(text, "");
+		free(text);
+	}
 	/* nor one whose last line is not an entry */
 	spit(f->path, "hello\n");
 	r = audit_begin(f->c, &x);
@@ -374,6 +406,87 @@ test_switch_observed_once(void **state)
 	assert_int_equal(rep.bad_line, 0);
 }
 
+/* Append one entry through a transaction; *anchor (optional) is its anchor. */
+static void
+add_one(struct fx *f, const char *action, json_t *details, json_t **anchor)
+{
+	audit_txn *x = NULL;
+
+	assert_int_equal(audit_begin(f->c, &x), 0);
+	assert_int_equal(audit_add(x, "alice", action, details, 100, anchor), 0);
+	assert_int_equal(audit_commit(x), 0);
+	audit_end(x);
+}
+
+/* History holding the anchor of a change, as the token's state does. */
+static json_t *
+history_with(json_t *anchor)
+{
+	return json_pack("[{s:s, s:I, s:o}]", "action", "stage", "at", (json_int_t)100, "journal",
+			 anchor);
+}
+
+static void
+test_intent_and_outcome(void **state)
+{
+	struct fx *f = *state;
+	json_t *anchor = NULL, *hist, *other;
+	audit_report rep;
+	char *good;
+
+	append_n(f, 1);
+	/* a change journalled before its state, no outcome yet: intact, and the
+	 * note tells from the state whether it completed */
+	add_one(f, "stage", json_pack("{s:s, s:i}", "key", "k1", "state_version", 7), &anchor);
+	hist = history_with(json_incref(anchor));
+	other = json_array();
+	assert_int_equal(audit_verify(f->path, hist, &rep), 0);
+	assert_int_equal(rep.bad_line, 0);
+	assert_non_null(strstr(rep.note, "'stage' at line 2, state version 7"));
+	assert_non_null(strstr(rep.note, "carries it, it completed"));
+	assert_int_equal(audit_verify(f->path, other, &rep), 0);
+	assert_int_equal(rep.bad_line, 0);
+	assert_non_null(strstr(rep.note, "does not carry it, it did not complete"));
+	assert_int_equal(audit_verify(f->path, NULL, &rep), 0);
+	assert_non_null(strstr(rep.note, "cannot be told"));
+	good = slurp(f->path);
+	/* its outcome settles it: no note */
+	add_one(f, "not_completed",
+		json_pack("{s:i, s:i, s:i, s:s}", "first", 2, "last", 2, "state_version", 7, "how",
+			  "test"),
+		NULL);
+	assert_int_equal(audit_verify(f->path, other, &rep), 0);
+	assert_int_equal(rep.bad_line, 0);
+	assert_string_equal(rep.note, "");
+	/* ... unless the state carries the change it calls not completed */
+	expect_broken(f->path, hist, 3, "did not complete, but the token's state carries it");
+	/* an outcome of lines that are not the open change */
+	spit(f->path, good);
+	add_one(f, "completed",
+		json_pack("{s:i, s:i, s:i, s:s}", "first", 1, "last", 2, "state_version", 7, "how",
+			  "test"),
+		NULL);
+	expect_broken(f->path, NULL, 3, "not the open change");
+	/* a second change while the first has no outcome: an entry went missing */
+	spit(f->path, good);
+	add_one(f, "remove", json_pack("{s:s, s:i}", "key", "k0", "state_version", 9), NULL);
+	expect_broken(f->path, NULL, 3, "has no outcome");
+	/* other events (a refusal, a switch seen) may come between */
+	spit(f->path, good);
+	append_n(f, 1);
+	add_one(f, "completed",
+		json_pack("{s:i, s:i, s:i, s:s}", "first", 2, "last", 2, "state_version", 7, "how",
+			  "made"),
+		NULL);
+	assert_int_equal(audit_verify(f->path, hist, &rep), 0);
+	assert_int_equal(rep.bad_line, 0);
+	assert_string_equal(rep.note, "");
+	free(good);
+	json_decref(anchor);
+	json_decref(hist);
+	json_decref(other);
+}
+
 int
 main(void)
 {
@@ -386,6 +499,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_long_last_line, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_switch_observed_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_intent_and_outcome, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -124,9 +124,24 @@ test_versions(void **unused)
 	signer_state *st = NULL;
 
 	(void)unused;
+	/* a whole record in a newer format is not "unusable": its own error, so
+	 * that readers stop instead of skipping it and writers never sweep it */
 	t = with_digest("{\"format\":2,\"version\":1,\"written_at\":1,\"keys\":[],\"types\":[]}",
 			&len);
-	expect_refused(t, len, "newer than this release");
+	st = (signer_state *)1;
+	assert_int_equal(state_from_json(t, len, &st), P11S_E_STATE_FORMAT);
+	assert_null(st);
+	assert_non_null(strstr(p11s_errmsg(P11S_E_STATE_FORMAT),
+			       "written by a newer p11-signer (format 2); upgrade"));
+	/* the same record torn is torn, whatever format it claims */
+	expect_refused(t, len - 1, "digest");
+	t[3] ^= 1;
+	expect_refused(t, len, "digest");
+	free(t);
+	t = with_digest("{\"format\":17,\"anything\":\"else\"}", &len);
+	assert_int_equal(state_from_json(t, len, &st), P11S_E_STATE_FORMAT);
+	assert_null(st);
+	assert_non_null(strstr(p11s_errmsg(P11S_E_STATE_FORMAT), "(format 17); upgrade"));
 	free(t);
 	t = with_digest("{\"version\":1,\"written_at\":1,\"keys\":[],\"types\":[]}", &len);
 	expect_refused(t, len, "format");
