@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/harden.h"
 #include "common/log.h"
 #include "common/parse.h"
 #include "common/pin.h"
@@ -455,9 +456,15 @@ main(int argc, char **argv)
 	const char *config_path = NULL, *token_uri = NULL, *pin = NULL;
 	const cli_command *cmd = NULL;
 	cli c;
-	int o, r, level = LOG_WARNING;
+	int o, r, dumps, level = LOG_WARNING;
 
 	p11s_log_init("signer", 0, LOG_WARNING);
+	/* before any PIN or key file is read: no core dumps (harden.h) */
+	if ((r = p11s_harden_process(&dumps)) != 0)
+		return cli_fail(r);
+	if (dumps)
+		log_warn("core dumps allowed (%s=1): a core file would hold token keys",
+			 P11S_COREDUMP_ENV);
 	while ((o = getopt_long(argc, argv, "+c:t:p:vhV", opts, NULL)) != -1) {
 		switch (o) {
 		case 'c':

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/harden.h"
 #include "common/log.h"
 #include "common/pin.h"
 #include "common/util.h"
@@ -510,8 +511,18 @@ main(int argc, char **argv)
 	daemon_ctx d;
 	signer_conf *conf = NULL;
 	sigset_t sigs;
-	int o, r, code, level = LOG_INFO;
+	int o, r, code, dumps, level = LOG_INFO;
 
+	/* first of all: no core dumps (harden.h); the log is not set up yet */
+	if ((r = p11s_harden_process(&dumps)) != 0) {
+		fprintf(stderr, "signerd: %s\n", p11s_errmsg(r));
+		return EXIT_USAGE;
+	}
+	if (dumps)
+		fprintf(stderr,
+			"signerd: warning: core dumps allowed (%s=1): a core file would hold "
+			"token keys\n",
+			P11S_COREDUMP_ENV);
 	memset(&d, 0, sizeof(d));
 	d.notify_fd = -1;
 	d.pin_fd = -1;

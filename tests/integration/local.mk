@@ -6,6 +6,8 @@ INTEGRATION_TESTS = \
 	tests/integration/journal_full.sh \
 	tests/integration/audit_crash.sh \
 	tests/integration/cli_keys.sh \
+	tests/integration/no_coredump.sh \
+	tests/integration/log_flood.sh \
 	tests/integration/cli_refusals.sh \
 	tests/integration/uri_forms.sh \
 	tests/integration/rollover.sh \
