@@ -104,6 +104,8 @@ p11s_err_classify(int err)
 		return P11S_CLASS_TOKEN_FATAL;
 	case P11S_E_STATE:
 	case P11S_E_CONFLICT:
+	case P11S_E_STATE_FORMAT:
+	case P11S_E_JOURNAL:
 		return P11S_CLASS_STATE;
 	case P11S_E_INTERNAL:
 	case P11S_E_NOMEM:
