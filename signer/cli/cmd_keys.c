@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/pin.h"
 #include "common/util.h"
+#include "signer/certfile.h"
 #include "signer/cli/cli.h"
 
 #define MAX_INPUT_FILE (1u << 20)
@@ -234,29 +235,14 @@ wipe_file(uint8_t *buf, size_t len)
 int
 cli_load_cert(const char *path, X509 **out)
 {
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	const unsigned char *p;
-	BIO *b = NULL;
 	int r;
 
-	*out = NULL;
-	if ((r = p11s_read_file(path, MAX_INPUT_FILE, &buf, &len)) != 0)
-		return r;
-	if ((b = BIO_new_mem_buf(buf, (int)len)) != NULL)
-		*out = PEM_read_bio_X509(b, NULL, NULL, NULL);
-	if (*out == NULL) {
-		p = buf;
-		*out = d2i_X509(NULL, &p, (long)len);
-	}
-	BIO_free(b);
-	free(buf);
-	if (*out == NULL) {
+	if ((r = signer_cert_file_load(path, out)) == P11S_E_INVAL) {
 		log_openssl("certificate");
-		return p11s_fail(P11S_E_INVAL,
-				 "%s is not an X.509 certificate (PEM or DER expected)", path);
+		r = p11s_fail(P11S_E_INVAL, "%s is not an X.509 certificate (PEM or DER expected)",
+			      path);
 	}
-	return 0;
+	return r;
 }
 
 struct pass_cb {
