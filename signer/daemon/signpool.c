@@ -101,13 +101,6 @@ struct d_pool {
 	uint64_t timed_out;
 };
 
-static void
-abstime(uint64_t ns, struct timespec *ts)
-{
-	ts->tv_sec = (time_t)(ns / 1000000000u);
-	ts->tv_nsec = (long)(ns % 1000000000u);
-}
-
 static unsigned
 retry_s(uint64_t at_ns, uint64_t now_ns)
 {
@@ -357,7 +350,7 @@ reaper_main(void *arg)
 			continue;
 		}
 		if (p->head->deadline_ns > now) {
-			abstime(p->head->deadline_ns, &ts);
+			d_abstime(p->head->deadline_ns, &ts);
 			pthread_cond_timedwait(&p->reap_cv, &p->mu, &ts);
 			continue;
 		}
@@ -671,7 +664,7 @@ session_main(void *arg)
 		if (p->stopping)
 			break;
 		if (s->retry_at_ns > now) {
-			abstime(s->retry_at_ns, &ts);
+			d_abstime(s->retry_at_ns, &ts);
 			pthread_cond_timedwait(&p->work_cv, &p->mu, &ts);
 			continue;
 		}
@@ -707,7 +700,6 @@ int
 d_pool_new(const d_pool_params *pp, d_pool **out)
 {
 	d_pool *p;
-	pthread_condattr_t ca;
 	unsigned i;
 	int r = P11S_E_NOMEM, e;
 
@@ -721,11 +713,8 @@ d_pool_new(const d_pool_params *pp, d_pool **out)
 	p->done = pp->done;
 	p->done_arg = pp->done_arg;
 	pthread_mutex_init(&p->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&p->work_cv, &ca);
-	pthread_cond_init(&p->reap_cv, &ca);
-	pthread_condattr_destroy(&ca);
+	d_cond_init_monotonic(&p->work_cv);
+	d_cond_init_monotonic(&p->reap_cv);
 	atomic_init(&p->in_flight, 0);
 	p->w = calloc(pp->workers, sizeof(*p->w));
 	p->s = calloc(pp->sessions, sizeof(*p->s));
