@@ -375,10 +375,10 @@ reaper_main(void *arg)
 static int
 is_token_fault(int r)
 {
-	return r == P11S_E_SESSION || r == P11S_E_HSM || r == P11S_E_MODULE ||
-	       r == P11S_E_TOKEN_NOT_FOUND || r == P11S_E_NOTFOUND || r == P11S_E_LOCK ||
-	       r == P11S_E_CRYPTO || r == P11S_E_KEY_TYPE || r == P11S_E_MECHANISM ||
-	       r == P11S_E_PIN_INCORRECT || r == P11S_E_PIN_LOCKED;
+	/* after the request's own checks (400, 503 for rule 3c), what fails while
+	 * signing is the token's doing (a session or the key on it: 503 and the
+	 * session rests) unless it is internal (a bug, memory, OpenSSL: 500) */
+	return p11s_err_classify(r) != P11S_CLASS_INTERNAL;
 }
 
 static void
@@ -590,8 +590,10 @@ run_job(psession *s, d_job *j)
 	j->status = 200;
 	if (asprintf(&j->body, "{\"token\":\"%s\",\"kid\":\"%s\",\"exp\":%lld}", token, j->kid,
 		     (long long)exp) < 0) {
+		/* no body: issue_done answers the generic internal error and logs */
 		j->body = NULL;
-		job_answer(j, 500, "internal", 0, "out of memory");
+		j->status = 500;
+		snprintf(j->error, sizeof(j->error), "internal");
 	}
 out:
 	free(token);
