@@ -4,6 +4,7 @@ libcommon_a_SOURCES = \
 	common/error.c common/error.h \
 	common/log.c common/log.h \
 	common/util.c common/util.h \
+	common/harden.c common/harden.h \
 	common/alg.c common/alg.h \
 	common/pin.c common/pin.h \
 	common/parse.c common/parse.h \

@@ -4,15 +4,37 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/log.h"
 
 static const char *log_ident = "p11-signer";
 static int log_syslog;
 static int log_max = LOG_WARNING;
+static int log_journal; /* stderr is the journal: "<N>" priority prefixes */
+static int log_json;	/* one JSON object per line */
 static pthread_mutex_t log_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+/* systemd sets JOURNAL_STREAM=DEV:INO for a stderr connected to the journal;
+ * a stderr redirected elsewhere since (a child of the unit) does not match. */
+static int
+stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char end;
+
+	if (js == NULL || sscanf(js, "%llu:%llu%c", &dev, &ino, &end) != 2)
+		return 0;
+	if (fstat(STDERR_FILENO, &st) != 0)
+		return 0;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
 
 void
 p11s_log_init(const char *ident, int to_syslog, int level)
@@ -20,8 +42,15 @@ p11s_log_init(const char *ident, int to_syslog, int level)
 	log_ident = ident;
 	log_syslog = to_syslog;
 	log_max = level;
+	log_journal = !to_syslog && stderr_is_journal();
 	if (to_syslog)
 		openlog(ident, LOG_PID, LOG_DAEMON);
+}
+
+void
+p11s_log_set_json(int json)
+{
+	log_json = json;
 }
 
 void
@@ -53,6 +82,48 @@ prio_name(int prio)
 	}
 }
 
+/* `s` as the body of a JSON string (quotes not included). */
+static void
+json_escape(const char *s, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	for (; *s != '\0' && o + 7 < outlen; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+		} else if (c < 0x20 || c == 0x7f) {
+			o += (size_t)snprintf(out + o, outlen - o, "\\u%04x", c);
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	out[o] = '\0';
+}
+
+static void
+log_json_line(int prio, const char *func, int line, const char *msg)
+{
+	char esc[2048 * 6 + 1], when[32];
+	struct timespec ts;
+	struct tm tm;
+
+	json_escape(msg, esc, sizeof(esc));
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	pthread_mutex_lock(&log_mutex);
+	if (log_journal)
+		fprintf(stderr, "<%d>", prio);
+	fprintf(stderr,
+		"{\"time\":\"%s.%03ldZ\",\"program\":\"%s\",\"level\":\"%s\",\"message\":"
+		"\"%s\",\"func\":\"%s\",\"line\":%d}\n",
+		when, ts.tv_nsec / 1000000L, log_ident, prio_name(prio), esc, func, line);
+	pthread_mutex_unlock(&log_mutex);
+}
+
 void
 p11s_log(int prio, const char *func, int line, const char *fmt, ...)
 {
@@ -70,6 +141,17 @@ p11s_log(int prio, const char *func, int line, const char *fmt, ...)
 			*p = ' ';
 	if (log_syslog) {
 		syslog(prio, "%s (%s:%d)", msg, func, line);
+		return;
+	}
+	if (log_json) {
+		log_json_line(prio, func, line, msg);
+		return;
+	}
+	if (log_journal) {
+		/* journald reads the priority from the prefix and stamps the time */
+		pthread_mutex_lock(&log_mutex);
+		fprintf(stderr, "<%d>%s: %s (%s:%d)\n", prio, prio_name(prio), msg, func, line);
+		pthread_mutex_unlock(&log_mutex);
 		return;
 	}
 	if (log_max >= LOG_DEBUG) {

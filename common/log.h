@@ -1,12 +1,20 @@
-/* Logging: one line per event, to stderr or syslog.  Never log a PIN or key bytes. */
+/* Logging: one line per event, to stderr (text or JSON) or syslog.  Never log a PIN or key bytes.
+ */
 #ifndef P11S_COMMON_LOG_H
 #define P11S_COMMON_LOG_H
 
 #include <stdint.h>
 #include <syslog.h>
 
-/* ident: program name; to_syslog: 0 = stderr; level: LOG_ERR..LOG_DEBUG */
+/*
+ * ident: program name; to_syslog: 0 = stderr; level: LOG_ERR..LOG_DEBUG.
+ * On stderr, when it is the journal ($JOURNAL_STREAM names its device and
+ * inode), each line starts with a "<N>" syslog priority for journald.
+ */
 void p11s_log_init(const char *ident, int to_syslog, int level);
+/* 1: each stderr line is one JSON object (time, program, level, message,
+ * func, line); 0: text (the default). */
+void p11s_log_set_json(int json);
 void p11s_log_set_level(int level);
 int p11s_log_level(void);
 void p11s_log(int prio, const char *func, int line, const char *fmt, ...)

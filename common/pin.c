@@ -14,7 +14,15 @@
 #include "common/pin.h"
 #include "common/util.h"
 
-static const char accepted[] = "use file:PATH, env:NAME, fd:N or prompt";
+static const char accepted[] = "use file:PATH, env:NAME, fd:N, credential:NAME or prompt";
+
+/* A systemd credential name: a file name inside $CREDENTIALS_DIRECTORY. */
+static int
+valid_credential(const char *name)
+{
+	return *name != '\0' && strchr(name, '/') == NULL && strcmp(name, ".") != 0 &&
+	       strcmp(name, "..") != 0;
+}
 
 /* Decimal digits only: strtol would also take " 3" and "+3". */
 static int
@@ -48,6 +56,8 @@ p11s_secret_source_check(const char *source)
 		return 0;
 	if (strncmp(source, "fd:", 3) == 0 && parse_fd(source + 3, &fd) == 0)
 		return 0;
+	if (strncmp(source, "credential:", 11) == 0 && valid_credential(source + 11))
+		return 0;
 	if (strcmp(source, "prompt") == 0)
 		return 0;
 	/* Never echo the source back: a user may have typed the PIN itself. */
@@ -59,7 +69,8 @@ int
 p11s_secret_source_rereadable(const char *source)
 {
 	return source != NULL &&
-	       (strncmp(source, "file:", 5) == 0 || strncmp(source, "env:", 4) == 0);
+	       (strncmp(source, "file:", 5) == 0 || strncmp(source, "env:", 4) == 0 ||
+		strncmp(source, "credential:", 11) == 0);
 }
 
 /*
@@ -103,6 +114,34 @@ out:
 	return r;
 }
 
+/* credential:NAME: $CREDENTIALS_DIRECTORY/NAME, as systemd's LoadCredential=
+ * and LoadCredentialEncrypted= provide it. */
+static int
+read_credential(p11s_secret *s, const char *what, const char *name)
+{
+	const char *dir = getenv("CREDENTIALS_DIRECTORY");
+	char path[PATH_MAX];
+	int fd, r;
+
+	if (dir == NULL || *dir == '\0')
+		return p11s_fail(P11S_E_PIN_SOURCE,
+				 "the %s source is credential:%s but CREDENTIALS_DIRECTORY is not "
+				 "set; expected a systemd unit with LoadCredential=%s:FILE (or "
+				 "LoadCredentialEncrypted=), or use file:, env: or fd:",
+				 what, name, name);
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
+		return p11s_fail(P11S_E_PIN_SOURCE, "the %s credential path %s/%s is too long",
+				 what, dir, name);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return p11s_fail(P11S_E_PIN_SOURCE,
+				 "cannot read the %s credential %s (%s): %s; expected "
+				 "LoadCredential=%s:FILE in the unit",
+				 what, name, path, strerror(errno), name);
+	r = read_fd_line(fd, s, what, path);
+	close(fd);
+	return r;
+}
+
 static int
 read_prompt(p11s_secret *s, const char *what)
 {
@@ -121,8 +160,10 @@ read_prompt(p11s_secret *s, const char *what)
 	}
 	quiet = old;
 	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
-	dprintf(fd, "Enter %s: ", what);
+	/* echo off and typeahead dropped before the prompt: what is typed after
+	 * it (or written by a program that waits for it) is kept */
 	(void)tcsetattr(fd, TCSAFLUSH, &quiet);
+	dprintf(fd, "Enter %s: ", what);
 	r = read_fd_line(fd, s, what, "the terminal");
 	(void)tcsetattr(fd, TCSAFLUSH, &old);
 	dprintf(fd, "\n");
@@ -180,6 +221,8 @@ p11s_secret_read(const char *source, const char *what, p11s_secret **out)
 		memcpy(s->buf, v, s->len);
 		s->buf[s->len] = '\0';
 		r = 0;
+	} else if (strncmp(source, "credential:", 11) == 0) {
+		r = read_credential(s, what, source + 11);
 	} else if (strncmp(source, "fd:", 3) == 0) {
 		if (parse_fd(source + 3, &fd) != 0) {
 			r = p11s_fail(P11S_E_PIN_SOURCE, "bad descriptor in %s", source);

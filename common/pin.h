@@ -1,7 +1,7 @@
 /*
- * Secret sources for PINs and passphrases: "file:PATH", "env:NAME", "fd:N" or
- * "prompt".  Never the secret itself.  Secrets live in locked memory and are
- * wiped with OPENSSL_cleanse by p11s_secret_free().
+ * Secret sources for PINs and passphrases: "file:PATH", "env:NAME", "fd:N",
+ * "credential:NAME" (systemd: $CREDENTIALS_DIRECTORY/NAME) or "prompt".  Never the secret itself.
+ * Secrets live in locked memory and are wiped with OPENSSL_cleanse by p11s_secret_free().
  */
 #ifndef P11S_COMMON_PIN_H
 #define P11S_COMMON_PIN_H
@@ -19,7 +19,7 @@ typedef struct p11s_secret {
 
 /* Syntax check only; the message names the accepted forms. */
 P11S_MUST_CHECK int p11s_secret_source_check(const char *source);
-/* 1 when the source can be read again later (file:, env:), else 0. */
+/* 1 when the source can be read again later (file:, env:, credential:), else 0. */
 int p11s_secret_source_rereadable(const char *source);
 /*
  * Read the secret.  One trailing "\n" or "\r\n" is dropped; an empty secret is

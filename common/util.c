@@ -209,38 +209,42 @@ p11s_read_file(const char *path, size_t max, uint8_t **out, size_t *len)
 	int fd, r = P11S_E_IO;
 	struct stat st;
 	uint8_t *buf = NULL;
-	size_t have = 0, cap = 4096;
+	size_t have = 0, cap = 0;
 
 	*out = NULL;
 	*len = 0;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return p11s_fail(P11S_E_IO, "cannot open %s: %s", path, strerror(errno));
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+	if (fstat(fd, &st) != 0) {
+		r = p11s_fail(P11S_E_IO, "cannot stat %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode)) {
 		r = p11s_fail(P11S_E_IO, "%s is a directory, not a file", path);
 		goto out;
 	}
-	if ((buf = malloc(cap + 1)) == NULL) {
+	/*
+	 * One buffer, never grown (a realloc would leave unwiped copies of a
+	 * key file on the heap): a regular file's size from fstat, anything
+	 * else (a pipe, a terminal, a file of /proc) the whole bound.  One byte more is read to
+	 * see a file that grew since fstat.
+	 */
+	if (S_ISREG(st.st_mode) && st.st_size > 0) {
+		if (st.st_size < 0 || (uintmax_t)st.st_size > max) {
+			r = p11s_fail(P11S_E_IO, "%s is larger than %zu bytes", path, max);
+			goto out;
+		}
+		cap = (size_t)st.st_size;
+	} else {
+		cap = max; /* also a regular file of size 0: /proc, sysfs */
+	}
+	if ((buf = malloc(cap + 2)) == NULL) {
 		r = p11s_fail(P11S_E_NOMEM, "out of memory");
 		goto out;
 	}
 	for (;;) {
-		ssize_t n;
+		ssize_t n = read(fd, buf + have, cap + 1 - have);
 
-		if (have == cap) {
-			uint8_t *nb;
-
-			if (cap >= max) {
-				r = p11s_fail(P11S_E_IO, "%s is larger than %zu bytes", path, max);
-				goto out;
-			}
-			cap = cap * 2 > max ? max : cap * 2;
-			if ((nb = realloc(buf, cap + 1)) == NULL) {
-				r = p11s_fail(P11S_E_NOMEM, "out of memory");
-				goto out;
-			}
-			buf = nb;
-		}
-		n = read(fd, buf + have, cap - have);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -250,6 +254,15 @@ p11s_read_file(const char *path, size_t max, uint8_t **out, size_t *len)
 		if (n == 0)
 			break;
 		have += (size_t)n;
+		if (have > cap) {
+			if (cap < max)
+				r = p11s_fail(P11S_E_IO,
+					      "%s grew while it was read (it must not change)",
+					      path);
+			else
+				r = p11s_fail(P11S_E_IO, "%s is larger than %zu bytes", path, max);
+			goto out;
+		}
 	}
 	buf[have] = '\0';
 	*out = buf;
@@ -258,7 +271,7 @@ p11s_read_file(const char *path, size_t max, uint8_t **out, size_t *len)
 	r = 0;
 out:
 	if (buf != NULL) {
-		OPENSSL_cleanse(buf, cap);
+		OPENSSL_cleanse(buf, cap + 2);
 		free(buf);
 	}
 	close(fd);

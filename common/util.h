@@ -31,7 +31,14 @@ P11S_MUST_CHECK int p11s_sha256_hex(const uint8_t *der, size_t len, char out[65]
 void *p11s_secure_alloc(size_t len);
 void p11s_secure_free(void *p, size_t len);
 
-/* Read a whole file (max bytes); *out is malloc'd with a trailing NUL. */
+/*
+ * Read a whole file of at most max bytes; *out is malloc'd with a trailing
+ * NUL.  The bytes land in one buffer that is never grown or copied (sized
+ * from fstat for a regular file, max for a pipe), wiped before it is freed
+ * on a failure; the caller wipes it after use when it holds a secret.  A
+ * file larger than max, or one that grows while it is read, is refused
+ * (P11S_E_IO).
+ */
 P11S_MUST_CHECK int p11s_read_file(const char *path, size_t max, uint8_t **out, size_t *len);
 
 /* Current UTC time in seconds. */

@@ -13,6 +13,11 @@ check_PROGRAMS += \
 	fuzz/run_state \
 	fuzz/run_uri \
 	fuzz/run_http_json \
+	fuzz/run_approval \
+	fuzz/run_keyfile \
+	fuzz/run_audit \
+	fuzz/run_dn \
+	fuzz/run_member \
 	$(NULL)
 
 fuzz_run_config_SOURCES = fuzz/fuzz_config.c $(FUZZ_RUN_SOURCES)
@@ -27,6 +32,16 @@ fuzz_run_uri_SOURCES = fuzz/fuzz_uri.c $(FUZZ_RUN_SOURCES)
 fuzz_run_uri_LDADD = libhsm.a libcommon.a $(OPENSSL_LIBS) $(P11KIT_LIBS)
 fuzz_run_http_json_SOURCES = fuzz/fuzz_http_json.c $(FUZZ_RUN_SOURCES)
 fuzz_run_http_json_LDADD = libsignerd.a libcommon.a $(JANSSON_LIBS) $(OPENSSL_LIBS)
+fuzz_run_approval_SOURCES = fuzz/fuzz_approval.c $(FUZZ_RUN_SOURCES)
+fuzz_run_approval_LDADD = $(SIGNER_LIBS) $(SIGNER_DEPLIBS)
+fuzz_run_keyfile_SOURCES = fuzz/fuzz_keyfile.c $(FUZZ_RUN_SOURCES)
+fuzz_run_keyfile_LDADD = $(SIGNER_LIBS) $(SIGNER_DEPLIBS)
+fuzz_run_audit_SOURCES = fuzz/fuzz_audit.c $(FUZZ_RUN_SOURCES)
+fuzz_run_audit_LDADD = $(SIGNER_LIBS) $(SIGNER_DEPLIBS)
+fuzz_run_dn_SOURCES = fuzz/fuzz_dn.c $(FUZZ_RUN_SOURCES)
+fuzz_run_dn_LDADD = libhsm.a libcommon.a $(OPENSSL_LIBS) $(P11KIT_LIBS)
+fuzz_run_member_SOURCES = fuzz/fuzz_member.c $(FUZZ_RUN_SOURCES)
+fuzz_run_member_LDADD = $(SIGNER_LIBS) $(SIGNER_DEPLIBS)
 
 TESTS += fuzz/regress.sh
 EXTRA_DIST += \
@@ -44,6 +59,11 @@ FUZZ_BINS = \
 	fuzz/fuzz_state \
 	fuzz/fuzz_uri \
 	fuzz/fuzz_http_json \
+	fuzz/fuzz_approval \
+	fuzz/fuzz_keyfile \
+	fuzz/fuzz_audit \
+	fuzz/fuzz_dn \
+	fuzz/fuzz_member \
 	$(NULL)
 check_PROGRAMS += $(FUZZ_BINS)
 
@@ -65,6 +85,21 @@ fuzz_fuzz_uri_LDADD = $(fuzz_run_uri_LDADD)
 fuzz_fuzz_http_json_SOURCES = fuzz/fuzz_http_json.c $(FUZZ_COMMON)
 fuzz_fuzz_http_json_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 fuzz_fuzz_http_json_LDADD = $(fuzz_run_http_json_LDADD)
+fuzz_fuzz_approval_SOURCES = fuzz/fuzz_approval.c $(FUZZ_COMMON)
+fuzz_fuzz_approval_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+fuzz_fuzz_approval_LDADD = $(fuzz_run_approval_LDADD)
+fuzz_fuzz_keyfile_SOURCES = fuzz/fuzz_keyfile.c $(FUZZ_COMMON)
+fuzz_fuzz_keyfile_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+fuzz_fuzz_keyfile_LDADD = $(fuzz_run_keyfile_LDADD)
+fuzz_fuzz_audit_SOURCES = fuzz/fuzz_audit.c $(FUZZ_COMMON)
+fuzz_fuzz_audit_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+fuzz_fuzz_audit_LDADD = $(fuzz_run_audit_LDADD)
+fuzz_fuzz_dn_SOURCES = fuzz/fuzz_dn.c $(FUZZ_COMMON)
+fuzz_fuzz_dn_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+fuzz_fuzz_dn_LDADD = $(fuzz_run_dn_LDADD)
+fuzz_fuzz_member_SOURCES = fuzz/fuzz_member.c $(FUZZ_COMMON)
+fuzz_fuzz_member_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+fuzz_fuzz_member_LDADD = $(fuzz_run_member_LDADD)
 
 # `make` builds the fuzzers too in a fuzzing build; `make fuzzers` alone.
 fuzzers: $(FUZZ_BINS)

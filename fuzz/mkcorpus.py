@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Write the hand-made seed inputs of fuzz/corpus/ (see fuzz/README.md).
 
-Usage: fuzz/mkcorpus.py [CORPUS_DIR]   (default: fuzz/corpus next to this file)
+Usage: fuzz/mkcorpus.py [CORPUS_DIR [TARGET...]]
+(default: fuzz/corpus next to this file, every target)
 
 Files are named seed-*; entries found by fuzzing (min-*) and crashers
 (crash-*) are kept as they are.  The JWT seeds are signed with the keys of
@@ -302,11 +303,171 @@ HTTP = {
 }
 
 
+# ---- approval -----------------------------------------------------------------
+
+SIG = b64(b"\x30\x06\x02\x01\x01\x02\x01\x01")
+APPROVAL = {
+    "valid-shape": j({"custodian": "alice", "approved_at": 1700000100, "alg": "ES256",
+                      "signature": SIG, "cert_sha256": "00" * 32}),
+    "unknown-custodian": j({"custodian": "mallory", "approved_at": 1700000100, "alg": "ES256",
+                            "signature": SIG}),
+    "wrong-alg": j({"custodian": "alice", "approved_at": 1700000100, "alg": "RS256",
+                    "signature": SIG}),
+    "bad-b64": j({"custodian": "alice", "approved_at": 1700000100, "alg": "ES256",
+                  "signature": "a"}),
+    "outside-lifetime": j({"custodian": "alice", "approved_at": 1600000000, "alg": "ES256",
+                           "signature": SIG}),
+    "at-string": j({"custodian": "alice", "approved_at": "1700000100", "alg": "ES256",
+                    "signature": SIG}),
+    "missing": j({"custodian": "alice", "alg": "ES256"}),
+    "dup-key": b'{"custodian":"alice","custodian":"bob","approved_at":1,"alg":"ES256","signature":"AA"}',
+    "array": b"[1,2,3]",
+    "not-json": b"custodian=alice\n",
+    "nul": b'{"custodian":"al\x00ice"}',
+    "utf8": '{"custodian":"\u00e9\u00e9","approved_at":1700000100,"alg":"ES256","signature":"AA"}'.encode(),
+}
+
+
+# ---- keyfile ------------------------------------------------------------------
+
+def keyfile_seeds():
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fuzz")])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(1)
+            .not_valid_before(datetime.datetime(2020, 1, 1))
+            .not_valid_after(datetime.datetime(2040, 1, 1))
+            .sign(key, hashes.SHA256()))
+    enc = serialization.BestAvailableEncryption(b"fuzz")
+    pem_cert = cert.public_bytes(serialization.Encoding.PEM)
+    der_cert = cert.public_bytes(serialization.Encoding.DER)
+    pem_key = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    pem_key_enc = key.private_bytes(serialization.Encoding.PEM,
+                                    serialization.PrivateFormat.PKCS8, enc)
+    p12 = pkcs12.serialize_key_and_certificates(b"fuzz", key, cert, None, enc)
+    p12_open = pkcs12.serialize_key_and_certificates(b"fuzz", key, cert, None,
+                                                     serialization.NoEncryption())
+    p12_cert_only = pkcs12.serialize_key_and_certificates(b"fuzz", None, cert, None,
+                                                          serialization.NoEncryption())
+    # control byte: mod 3 = 0 cert, 1 key, 2 PKCS#12; bit 2 = passphrase source given
+    return {
+        "cert-pem": b"\x00" + pem_cert,
+        "cert-der": b"\x03" + der_cert,
+        "cert-garbage": b"\x00-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        "key-pem": b"\x01" + pem_key,
+        "key-enc-pass": b"\x04" + pem_key_enc,
+        "key-enc-nopass": b"\x01" + pem_key_enc,
+        "key-cert-not-key": b"\x01" + pem_cert,
+        "p12-pass": b"\x05" + p12,
+        "p12-nopass-given": b"\x02" + p12,
+        "p12-open": b"\x02" + p12_open,
+        "p12-cert-only": b"\x02" + p12_cert_only,
+        "p12-truncated": b"\x05" + p12[: len(p12) // 2],
+    }
+
+
+# ---- audit --------------------------------------------------------------------
+
+def audit_line(seq, prev, actor="root", action="roll",
+               details=None, at=1700000000):
+    e = {"action": action, "actor": actor, "at": at,
+         "details": details if details is not None else {"type": "default"},
+         "prev": prev, "seq": seq}
+    canon = json.dumps(e, sort_keys=True, separators=(",", ":"))
+    e["hash"] = hashlib.sha256(canon.encode()).hexdigest()
+    return json.dumps(e, sort_keys=True, separators=(",", ":")), e["hash"]
+
+
+def audit_seeds():
+    zero = "0" * 64
+    l1, h1 = audit_line(1, zero)
+    l2, h2 = audit_line(2, h1, action="approve", details={"proposal": "ab" * 32})
+    l3, _ = audit_line(3, h2, action="stage", details={"n": [1, 2.5, None, True]})
+    bad_prev, _ = audit_line(2, zero)
+    edited = l2.replace("approve", "apprOve")
+    spaced = l1.replace(",", ", ")
+    # control byte: bit 0 = the target fixes seq/prev/hash of each line
+    return {
+        "chain3": ("\x00" + "\n".join([l1, l2, l3]) + "\n").encode(),
+        "chain-bad-prev": ("\x00" + "\n".join([l1, bad_prev])).encode(),
+        "edited": ("\x00" + "\n".join([l1, edited])).encode(),
+        "not-canonical": ("\x00" + spaced).encode(),
+        "fix-members": b'\x01{"action":"a","actor":"u","at":1,"details":{},"hash":"","prev":"","seq":0}\n'
+                       b'{"action":"b","actor":"u","at":2,"details":{"x":"\\u00e9"},"hash":"","prev":"","seq":0}',
+        "fix-extra-member": b'\x01{"action":"a","actor":"u","at":1,"details":{},"x":1}',
+        "fix-wrong-types": b'\x01{"action":1,"actor":"u","at":"1","details":[],"hash":"","prev":"","seq":0}',
+        "empty-lines": b"\x00\n\n",
+        "not-json": b"\x00seq=1 action=roll",
+        "nul": b'\x01{"action":"a\x00","actor":"u","at":1,"details":{},"hash":"","prev":"","seq":0}',
+    }
+
+
+# ---- dn -----------------------------------------------------------------------
+
+DN = {
+    "comma": b"CN=edge.example.net,O=Example",
+    "slash": b"/CN=edge/O=Example/C=DE",
+    "escaped": b"O=Acme\\, Inc.,CN=a",
+    "trailing-backslash": b"CN=a\\",
+    "spaces": b"  CN = a ,  O=b",
+    "no-equals": b"CN",
+    "empty-value": b"CN=",
+    "empty-key": b"=a",
+    "unknown-type": b"XX=a",
+    "country-too-long": b"C=DEU",
+    "oid": b"2.5.4.3=by-oid",
+    "only-separators": b",,,",
+    "slash-only": b"/",
+    "utf8": "CN=\u00e9t\u00e9,O=\u65e5\u672c".encode(),
+    "nul": b"CN=a\x00,O=b",
+    "long": b"CN=" + b"a" * 1100,
+}
+
+
+# ---- member -------------------------------------------------------------------
+
+def member(**over):
+    m = {"member": "edge-1:4242", "host": "edge-1", "pid": 4242, "version": 7,
+         "checked_at": 1700000000, "started_at": 1699990000, "poll_interval_ms": 1000,
+         "boot_id": "0f6c1f9e-3c55-4e43-9a1b-6f0e1c2d3a4b"}
+    m.update(over)
+    return json.dumps({k: v for k, v in m.items() if v is not None},
+                      sort_keys=True, separators=(",", ":")).encode()
+
+
+MEMBER = {
+    "full": member(),
+    "old-release": member(poll_interval_ms=None, boot_id=None),
+    "pid-string": member(pid="4242"),
+    "missing-host": member(host=None),
+    "long-id": member(member="m" * 200),
+    "long-host-utf8": member(host="\u00e9" * 40),
+    "long-boot-utf8": member(boot_id="\u00e9" * 30),
+    "negative": member(pid=-1, version=-5, checked_at=-1),
+    "huge": member(version=2 ** 63 - 1),
+    "extra": member(extra=[1, 2]),
+    "array": b"[]",
+    "truncated": member()[:40],
+}
+
+
 def main():
     corpus = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "corpus")
-    sets = {"config": CONFIG, "date": DATE, "jwt": jwt_seeds(), "state": state_seeds(),
-            "uri": URI, "http_json": HTTP}
-    for target, seeds in sets.items():
+    only = sys.argv[2:]
+    makers = {"config": lambda: CONFIG, "date": lambda: DATE, "jwt": jwt_seeds,
+              "state": state_seeds, "uri": lambda: URI, "http_json": lambda: HTTP,
+              "approval": lambda: APPROVAL, "keyfile": keyfile_seeds,
+              "audit": audit_seeds, "dn": lambda: DN, "member": lambda: MEMBER}
+    for target, make in makers.items():
+        if only and target not in only:
+            continue
+        seeds = make()
         d = os.path.join(corpus, target)
         os.makedirs(d, exist_ok=True)
         for name in os.listdir(d):

@@ -208,3 +208,9 @@ out:
 	X509_NAME_free(name);
 	return r;
 }
+
+int
+hsm_dn_parse(const char *subject, X509_NAME **out)
+{
+	return parse_dn(subject, out);
+}

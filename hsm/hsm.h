@@ -24,6 +24,10 @@ typedef struct hsm_signer hsm_signer;
 
 #define HSM_ID_MAX 64
 
+/* Report the counts of rate-limited token log lines whose window has ended
+ * (call periodically, e.g. from the state poller). */
+void hsm_log_flush(void);
+
 /* ---- URI ---------------------------------------------------------------- */
 
 /* The parts of an RFC 7512 PKCS#11 URI this product uses. */
@@ -166,6 +170,9 @@ P11S_MUST_CHECK int hsm_find_key_by_label(hsm_token *t, const char *label, uint8
  */
 P11S_MUST_CHECK int hsm_make_csr(hsm_token *t, const uint8_t *id, size_t id_len,
 				 const char *subject, char **pem);
+/* The subject parser of hsm_make_csr alone (no token): a new X509_NAME with
+ * at least one entry, or P11S_E_INVAL naming what is wrong. */
+P11S_MUST_CHECK int hsm_dn_parse(const char *subject, X509_NAME **out);
 
 /*
  * Store a certificate for a private key already on the token.  The key is the

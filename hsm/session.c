@@ -4,6 +4,20 @@
 #include "common/log.h"
 #include "hsm/internal.h"
 
+/* A token that keeps logging the program out would otherwise add these
+ * lines at every state poll (hsm_log_flush reports the counts). */
+static p11s_ratelimit rl_relogin =
+    P11S_RATELIMIT_INIT("management session found logged out and logged in again", 60, 3);
+static p11s_ratelimit rl_retry =
+    P11S_RATELIMIT_INIT("token calls tried once more on a logged-in session", 60, 3);
+
+void
+hsm_log_flush(void)
+{
+	p11s_log_rl_flush(&rl_relogin, LOG_WARNING, __func__, __LINE__);
+	p11s_log_rl_flush(&rl_retry, LOG_INFO, __func__, __LINE__);
+}
+
 static int
 rv_slot_gone(CK_RV rv)
 {
@@ -55,9 +69,10 @@ hsm_session(hsm_token *t, CK_SESSION_HANDLE *out)
 		if ((r = hsm_open_user_session(t, &t->session)) != 0)
 			return r;
 	} else if (!logged_in) {
-		log_warn("token '%s': the management session is no longer logged in; logging in "
-			 "again",
-			 t->label);
+		log_warn_rl(&rl_relogin,
+			    "token '%s': the management session is no longer logged in; logging "
+			    "in again",
+			    t->label);
 		if ((r = hsm_relogin(t, t->session)) != 0)
 			return r;
 	}
@@ -77,8 +92,8 @@ hsm_run(hsm_token *t, hsm_op_fn fn, void *arg)
 	r = fn(t, arg);
 	/* lost or logged out, and no C_Login tried: once more, logging in once */
 	if (r == P11S_E_SESSION && t->logins == logins) {
-		log_info("token '%s': %s; trying once more on a logged-in session", t->label,
-			 p11s_errmsg(r));
+		log_info_rl(&rl_retry, "token '%s': %s; trying once more on a logged-in session",
+			    t->label, p11s_errmsg(r));
 		r = fn(t, arg);
 	}
 	hsm_unlock(t);

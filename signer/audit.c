@@ -1021,3 +1021,9 @@ out:
 	audit_end(x);
 	return r;
 }
+
+int
+audit_check_line(const char *line, size_t len, size_t n, char prev[65], char *why, size_t whylen)
+{
+	return check_line(line, len, n, prev, why, whylen);
+}

@@ -66,6 +66,14 @@ P11S_MUST_CHECK int audit_reconcile(audit_txn *x, const signer_state *st);
 P11S_MUST_CHECK int audit_append(const signer_conf *c, const char *actor, const char *action,
 				 json_t *details);
 
+/*
+ * Check one journal line (without its newline) as line number n of the
+ * chain whose previous hash is prev: 0 = intact, and prev becomes this
+ * line's hash; else 1 and why says what is wrong (prev unchanged).
+ */
+P11S_MUST_CHECK int audit_check_line(const char *line, size_t len, size_t n, char prev[65],
+				     char *why, size_t whylen);
+
 /* The OS user running this process (getpwuid(geteuid())), or "uid N". */
 const char *audit_os_user(void);
 

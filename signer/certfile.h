@@ -12,9 +12,9 @@
 /*
  * Read an X.509 certificate, PEM or DER, from the file `path` into *out
  * (the caller frees it with X509_free). Errors: p11s_read_file()'s for a file
- * that cannot be read or is larger than SIGNER_CERT_FILE_MAX; P11S_E_INVAL,
- * with no reason recorded and OpenSSL's error queue left for the caller to
- * log or clear, when its bytes are not a certificate.
+ * that cannot be read or is larger than SIGNER_CERT_FILE_MAX;
+ * keyfile_cert_parse()'s (P11S_E_INVAL, naming the path) for bytes that are
+ * not a certificate.
  */
 P11S_MUST_CHECK int signer_cert_file_load(const char *path, X509 **out);
 

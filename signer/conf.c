@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <ini.h>
 
@@ -29,7 +30,7 @@ enum kind {
 	K_PATH,	    /* char *, absolute path */
 	K_KEYREF,   /* char *, absolute path of a PEM key or a pkcs11: URI of a token key */
 	K_URI,	    /* char *, "pkcs11:..." */
-	K_SECRET,   /* char *, secret source (file:, env:, fd:, prompt); never echoed */
+	K_SECRET,   /* char *, secret source (file:, env:, fd:, credential:, prompt) */
 	K_BOOL,	    /* int */
 	K_DURATION, /* int64_t seconds */
 	K_UINT,	    /* unsigned */
@@ -38,6 +39,7 @@ enum kind {
 	K_ALG,	    /* p11s_alg */
 	K_LISTEN,   /* appended to signer_conf.listen */
 	K_ROUTES,   /* unsigned, signer_mtls_routes bits */
+	K_LOGFMT,   /* int: 0 text, 1 json */
 };
 
 #define F_REQUIRED 0x1u	    /* no default: must be given (or come from a built-in type) */
@@ -65,8 +67,8 @@ typedef struct key_def {
 static const key_def keys[] = {
     {SEC_TOKEN, "uri", K_URI, C(token_uri), 0, 0, "pkcs11:token=edge?module-path=" SOFTHSM_MODULE,
      0},
-    {SEC_TOKEN, "pin", K_SECRET, C(token_pin), 0, 0, "file:/etc/p11-signer/pin", 0},
-    {SEC_TOKEN, "lock_file", K_PATH, C(lock_file), 0, 0, "/run/p11-signer/token.lock", 0},
+    {SEC_TOKEN, "pin", K_SECRET, C(token_pin), 0, 0, "file:" SYSCONFDIR "/p11-signer/pin", 0},
+    {SEC_TOKEN, "lock_file", K_PATH, C(lock_file), 0, 0, RUNSTATEDIR "/p11-signer/token.lock", 0},
     {SEC_TOKEN, "session_keys", K_BOOL, C(session_keys), 0, 1, "no", 0},
     {SEC_TOKEN, "sessions", K_UINT, C(sessions), 1, 1024, "32", 0},
 
@@ -83,8 +85,8 @@ static const key_def keys[] = {
     {SEC_TYPE, "issuer", K_STRING, X(issuer), 0, 0, NULL, 0},
     {SEC_TYPE, "audience", K_STRING, X(audience), 0, 0, NULL, 0},
 
-    {SEC_SERVER, "listen", K_LISTEN, C(listen), 0, 0, "unix:/run/p11-signer/signerd.sock",
-     F_REPEAT},
+    {SEC_SERVER, "listen", K_LISTEN, C(listen), 0, 0,
+     "unix:" RUNSTATEDIR "/p11-signer/signerd.sock", F_REPEAT},
     {SEC_SERVER, "tls_certificate", K_PATH, C(tls_certificate), 0, 0, NULL, 0},
     {SEC_SERVER, "tls_key", K_KEYREF, C(tls_key), 0, 0, NULL, 0},
     {SEC_SERVER, "client_ca", K_PATH, C(client_ca), 0, 0, NULL, 0},
@@ -95,8 +97,11 @@ static const key_def keys[] = {
     {SEC_SERVER, "poll_interval_ms", K_MSEC, C(poll_interval_ms), 50, 2000, "500", 0},
     {SEC_SERVER, "sign_queue", K_UINT, C(sign_queue), 1, 1000000, "4096", 0},
     {SEC_SERVER, "sign_timeout", K_MSEC, C(sign_timeout_ms), 1, 60000, "1000", 0},
+    {SEC_SERVER, "log_format", K_LOGFMT, C(log_json), 0, 1, "text", 0},
+    {SEC_SERVER, "access_log", K_BOOL, C(access_log), 0, 1, "no", 0},
 
-    {SEC_AUDIT, "journal", K_PATH, C(journal), 0, 0, "/var/lib/p11-signer/audit.jsonl", 0},
+    {SEC_AUDIT, "journal", K_PATH, C(journal), 0, 0, LOCALSTATEDIR "/lib/p11-signer/audit.jsonl",
+     0},
 
     {SEC_CUSTODIAN, "certificate", K_PATH, U(certificate), 0, 0, NULL, F_REQUIRED},
 };
@@ -241,8 +246,8 @@ expectation(const key_def *k, char *out, size_t outlen)
 		break;
 	case K_SECRET:
 		snprintf(out, outlen,
-			 "file:PATH, env:NAME, fd:N or prompt (where to read it, never the secret "
-			 "itself)");
+			 "file:PATH, env:NAME, fd:N, credential:NAME or prompt (where to read "
+			 "it, never the secret itself)");
 		break;
 	case K_BOOL:
 		snprintf(out, outlen, "yes, no, true, false, on, off, 1 or 0");
@@ -274,6 +279,9 @@ expectation(const key_def *k, char *out, size_t outlen)
 		break;
 	case K_ROUTES:
 		snprintf(out, outlen, "a comma-separated list of issue, verify and read, or none");
+		break;
+	case K_LOGFMT:
+		snprintf(out, outlen, "text or json");
 		break;
 	}
 }
@@ -511,6 +519,11 @@ set_value(ctx *x, const key_def *k, size_t idx, const char *v, int line)
 		if (parse_routes(v, &routes) != 0)
 			return bad_value(x, k, idx, line, v, "is not a list of routes");
 		*(unsigned *)p = routes;
+		return 0;
+	case K_LOGFMT:
+		if (strcmp(v, "text") != 0 && strcmp(v, "json") != 0)
+			return bad_value(x, k, idx, line, v, "is not a log format");
+		*(int *)p = strcmp(v, "json") == 0;
 		return 0;
 	}
 	return p11s_fail(P11S_E_INTERNAL, "unknown configuration kind");
@@ -1125,4 +1138,157 @@ signer_conf_type_index(const signer_conf *c, const char *name)
 		if (strcmp(c->policy.types[i].name, name) == 0)
 			return (int)i;
 	return -1;
+}
+
+const char *
+signer_conf_path(const char *given)
+{
+	const char *env = getenv("SIGNER_CONFIG");
+
+	if (given != NULL)
+		return given;
+	if (env != NULL && *env != '\0')
+		return env;
+	return SIGNER_DEFAULT_CONFIG;
+}
+
+int
+signer_conf_load_default(const char *given, signer_conf **out)
+{
+	const char *path = signer_conf_path(given), *env = getenv("SIGNER_CONFIG");
+	const char *why = "the default";
+
+	*out = NULL;
+	if (given != NULL)
+		why = "given with --config";
+	else if (env != NULL && *env != '\0')
+		why = "named by SIGNER_CONFIG";
+	if (access(path, F_OK) != 0 && errno == ENOENT)
+		return p11s_fail(P11S_E_CONFIG,
+				 "no configuration file %s (%s); expected a signer.conf there "
+				 "(see signer.conf(5)), or choose another with --config FILE or "
+				 "the environment variable SIGNER_CONFIG",
+				 path, why);
+	return signer_conf_load(path, out);
+}
+
+/* ---- printing the effective values ------------------------------------------------ */
+
+static void
+print_value(const key_def *k, const void *p, FILE *f)
+{
+	char d[32];
+
+	switch (k->kind) {
+	case K_STRING:
+	case K_PATH:
+	case K_URI:
+	case K_SECRET:
+	case K_KEYREF:
+		if (*(char *const *)p == NULL)
+			fprintf(f, "#%s = (not set)\n", k->name);
+		else
+			fprintf(f, "%s = %s\n", k->name, *(char *const *)p);
+		return;
+	case K_BOOL:
+		fprintf(f, "%s = %s\n", k->name, *(const int *)p ? "yes" : "no");
+		return;
+	case K_DURATION:
+		fmt_duration(*(const int64_t *)p, d, sizeof(d));
+		fprintf(f, "%s = %s\n", k->name, d);
+		return;
+	case K_UINT:
+		fprintf(f, "%s = %u\n", k->name, *(const unsigned *)p);
+		return;
+	case K_MSEC:
+		fprintf(f, "%s = %lld\n", k->name, (long long)*(const int64_t *)p);
+		return;
+	case K_SIZE:
+		fprintf(f, "%s = %zu\n", k->name, *(const size_t *)p);
+		return;
+	case K_ALG:
+		fprintf(f, "%s = %s\n", k->name, p11s_alg_name(*(const p11s_alg *)p));
+		return;
+	case K_LISTEN:
+		return; /* printed from the list */
+	case K_ROUTES: {
+		unsigned v = *(const unsigned *)p;
+
+		if (v == 0)
+			fprintf(f, "%s = none\n", k->name);
+		else
+			fprintf(f, "%s = %s%s%s%s%s\n", k->name,
+				v & SIGNER_MTLS_ISSUE ? "issue" : "",
+				v & SIGNER_MTLS_ISSUE && v & (SIGNER_MTLS_VERIFY | SIGNER_MTLS_READ)
+				    ? ","
+				    : "",
+				v & SIGNER_MTLS_VERIFY ? "verify" : "",
+				v & SIGNER_MTLS_VERIFY && v & SIGNER_MTLS_READ ? "," : "",
+				v & SIGNER_MTLS_READ ? "read" : "");
+		return;
+	}
+	case K_LOGFMT:
+		fprintf(f, "%s = %s\n", k->name, *(const int *)p ? "json" : "text");
+		return;
+	}
+}
+
+/* field() for reading. */
+static const void *
+cfield(const signer_conf *c, const key_def *k, size_t idx)
+{
+	switch (k->base) {
+	case B_TYPE:
+		return (const char *)&c->policy.types[idx] + k->off;
+	case B_EXTRA:
+		return (const char *)&c->type_extra[idx] + k->off;
+	case B_CUSTODIAN:
+		return (const char *)&c->custodians[idx] + k->off;
+	case B_CONF:
+		break;
+	}
+	return (const char *)c + k->off;
+}
+
+static void
+print_section(const signer_conf *c, enum sect s, size_t idx, FILE *f)
+{
+	size_t i;
+
+	for (i = 0; i < N_KEYS; i++) {
+		if (keys[i].sect != s)
+			continue;
+		if (keys[i].kind == K_LISTEN) {
+			for (size_t j = 0; j < c->n_listen; j++)
+				fprintf(f, "%s = %s\n", keys[i].name, c->listen[j]);
+			continue;
+		}
+		print_value(&keys[i], cfield(c, &keys[i], idx), f);
+	}
+}
+
+void
+signer_conf_print(const signer_conf *c, FILE *f)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	fprintf(f, "# effective configuration of %s\n", c->path != NULL ? c->path : "(defaults)");
+	fprintf(f, "[token]\n");
+	print_section(c, SEC_TOKEN, 0, f);
+	fprintf(f, "\n[policy]\n");
+	print_section(c, SEC_POLICY, 0, f);
+	for (i = 0; i < c->policy.n_types; i++) {
+		fprintf(f, "\n[type %s]\n", c->policy.types[i].name);
+		print_section(c, SEC_TYPE, i, f);
+	}
+	fprintf(f, "\n[server]\n");
+	print_section(c, SEC_SERVER, 0, f);
+	fprintf(f, "\n[audit]\n");
+	print_section(c, SEC_AUDIT, 0, f);
+	for (i = 0; i < c->n_custodians; i++) {
+		fprintf(f, "\n[custodian %s]\n", c->custodians[i].name);
+		print_section(c, SEC_CUSTODIAN, i, f);
+	}
 }

@@ -7,12 +7,14 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "common/error.h"
 #include "policy/policy.h"
 
-/* A contract (SPEC §8), like the other /etc defaults: not moved by --prefix. */
-#define SIGNER_DEFAULT_CONFIG "/etc/p11-signer/signer.conf"
+/* SPEC §8: SYSCONFDIR/p11-signer/signer.conf; SYSCONFDIR, LOCALSTATEDIR and
+ * RUNSTATEDIR come from configure (Makefile.am). */
+#define SIGNER_DEFAULT_CONFIG SYSCONFDIR "/p11-signer/signer.conf"
 
 typedef struct signer_type_extra {
 	char *issuer;	/* default ORIGIN/TYPE from the first TCP listen */
@@ -36,8 +38,8 @@ typedef struct signer_conf {
 
 	/* [token] */
 	char *token_uri;   /* default pkcs11:token=edge?module-path=<softhsm> */
-	char *token_pin;   /* default file:/etc/p11-signer/pin */
-	char *lock_file;   /* default /run/p11-signer/token.lock */
+	char *token_pin;   /* default file:SYSCONFDIR/p11-signer/pin */
+	char *lock_file;   /* default RUNSTATEDIR/p11-signer/token.lock */
 	int session_keys;  /* default 0 ("no") */
 	unsigned sessions; /* signerd's signing sessions; default 32 */
 
@@ -58,9 +60,11 @@ typedef struct signer_conf {
 	int64_t poll_interval_ms; /* default 500 ms */
 	unsigned sign_queue;	  /* issue jobs waiting for a session; default 4096 */
 	int64_t sign_timeout_ms;  /* longest wait for a session; default 1000 ms */
+	int log_json;		  /* log_format: 0 text (default), 1 json */
+	int access_log;		  /* default 0 ("no") */
 
 	/* [audit] */
-	char *journal; /* default /var/lib/p11-signer/audit.jsonl */
+	char *journal; /* default LOCALSTATEDIR/lib/p11-signer/audit.jsonl */
 
 	/* [custodian NAME] */
 	signer_custodian *custodians;
@@ -78,6 +82,19 @@ P11S_MUST_CHECK int signer_conf_load(const char *path, signer_conf **out);
 P11S_MUST_CHECK int signer_conf_parse(const char *name, const char *text, signer_conf **out);
 /* Defaults only (no file). */
 P11S_MUST_CHECK int signer_conf_defaults(signer_conf **out);
+/*
+ * The configuration file to use: `given` (--config) if not NULL, else
+ * $SIGNER_CONFIG if set and not empty, else SIGNER_DEFAULT_CONFIG.
+ */
+const char *signer_conf_path(const char *given);
+/*
+ * Load the file signer_conf_path(given) names.  A missing file is an error
+ * that names the file looked for and how to choose another.
+ */
+P11S_MUST_CHECK int signer_conf_load_default(const char *given, signer_conf **out);
+/* The effective values, one "key = value" per line by section, like a
+ * configuration file (secret sources are shown: they are never the secret). */
+void signer_conf_print(const signer_conf *c, FILE *f);
 void signer_conf_free(signer_conf *c);
 /* Index of type `name` in c->policy.types, or -1. */
 int signer_conf_type_index(const signer_conf *c, const char *name);

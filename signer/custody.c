@@ -98,14 +98,8 @@ load_cert(const char *name, const char *path, X509 **out)
 {
 	int r;
 
-	if ((r = signer_cert_file_load(path, out)) == P11S_E_INVAL) {
-		ERR_clear_error();
-		r = p11s_fail(P11S_E_CONFIG,
-			      "custodian %s: %s is not an X.509 certificate (PEM or DER expected)",
-			      name, path);
-	} else if (r != 0) {
+	if ((r = signer_cert_file_load(path, out)) != 0)
 		r = p11s_fail(P11S_E_CONFIG, "custodian %s: %s", name, p11s_errmsg(r));
-	}
 	return r;
 }
 
@@ -748,4 +742,31 @@ custody_filter(const signer_conf *c, signer_state *st)
 	r = custody_filter_set(s, c->policy.quorum, st, NULL);
 	custody_set_free(s);
 	return r;
+}
+
+int
+custody_approval_parse(const char *text, size_t len, const char *what, json_t **out,
+		       const char **custodian)
+{
+	json_error_t err;
+	json_t *o;
+
+	*out = NULL;
+	*custodian = NULL;
+	if ((o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err)) == NULL)
+		return p11s_fail(P11S_E_INVAL, "%s is not an approval (JSON expected): %s", what,
+				 err.text);
+	if (!json_is_object(o) || !json_is_string(json_object_get(o, "custodian")) ||
+	    !json_is_integer(json_object_get(o, "approved_at")) ||
+	    !json_is_string(json_object_get(o, "alg")) ||
+	    !json_is_string(json_object_get(o, "signature"))) {
+		json_decref(o);
+		return p11s_fail(P11S_E_INVAL,
+				 "%s is not an approval: expected the output of 'signer approve ID "
+				 "--key SOURCE --sign-only'",
+				 what);
+	}
+	*out = o;
+	*custodian = json_string_value(json_object_get(o, "custodian"));
+	return 0;
 }

@@ -89,6 +89,15 @@ P11S_MUST_CHECK int custody_message(const char *id, const char *custodian, p11s_
 /* JWS name of the approval algorithm for a custodian key ("ES256"...). */
 P11S_MUST_CHECK int custody_key_alg(EVP_PKEY *pub, p11s_alg *alg);
 
+/*
+ * An approval file made by 'signer approve ID --sign-only' (text of len
+ * bytes; `what` names it in messages): a JSON object with the string members
+ * custodian, alg, signature and the integer approved_at.  *out is a new
+ * object, *custodian borrowed from it.  Anything else: P11S_E_INVAL.
+ */
+P11S_MUST_CHECK int custody_approval_parse(const char *text, size_t len, const char *what,
+					   json_t **out, const char **custodian);
+
 /* Does this approval count for this proposal?  0, or P11S_E_POLICY with the
  * reason (unknown custodian, expired certificate, bad signature, ...). */
 P11S_MUST_CHECK int custody_check_approval(const custody_set *s, const json_t *proposal,

@@ -9,6 +9,7 @@ libsigner_a_SOURCES = \
 	signer/keytest.c signer/keytest.h \
 	signer/certfile.c signer/certfile.h \
 	signer/custody.c signer/custody.h \
+	signer/keyfile.c signer/keyfile.h \
 	signer/audit.c signer/audit.h \
 	signer/timeline_svg.c signer/timeline_svg.h \
 	signer/status.c signer/status.h \

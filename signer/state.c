@@ -719,22 +719,76 @@ out:
 /* ---- member records ----------------------------------------------------- */
 
 int
-member_write(hsm_token *t, const member_record *m)
+member_to_text(const member_record *m, char **text)
 {
 	json_t *o;
-	char *text = NULL, label[160];
-	size_t gone;
-	int r;
 
+	*text = NULL;
 	o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:s}", "member", m->id, "host", m->host,
 		      "pid", (json_int_t)m->pid, "version", (json_int_t)m->version, "checked_at",
 		      (json_int_t)m->checked_at, "started_at", (json_int_t)m->started_at,
 		      "poll_interval_ms", (json_int_t)m->poll_interval_ms, "boot_id", m->boot_id);
-	if (o == NULL || (text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
+	if (o == NULL || (*text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
 		json_decref(o);
 		return p11s_fail(P11S_E_NOMEM, "out of memory");
 	}
 	json_decref(o);
+	return 0;
+}
+
+/* Copy UTF-8 text into a field of size bytes, cut (when it must be) before
+ * a character rather than inside one, so that the field stays valid UTF-8
+ * and the record can be written as JSON again. */
+static void
+copy_field(char *dst, size_t size, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= size) {
+		n = size - 1;
+		while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80)
+			n--;
+	}
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+int
+member_parse(const uint8_t *value, size_t len, member_record *m)
+{
+	json_t *o = json_loadb((const char *)value, len, 0, NULL);
+	json_int_t pid = 0, ver = 0, chk = 0, start = 0, poll = 0;
+	const char *id = NULL, *host = NULL, *boot = NULL;
+
+	memset(m, 0, sizeof(*m));
+	if (o == NULL ||
+	    json_unpack(o, "{s:s, s:s, s:I, s:I, s:I, s:I, s?I, s?s}", "member", &id, "host", &host,
+			"pid", &pid, "version", &ver, "checked_at", &chk, "started_at", &start,
+			"poll_interval_ms", &poll, "boot_id", &boot) != 0) {
+		json_decref(o);
+		return p11s_fail(P11S_E_STATE, "not a member record");
+	}
+	copy_field(m->id, sizeof(m->id), id);
+	copy_field(m->host, sizeof(m->host), host);
+	m->pid = (long)pid;
+	m->version = (uint64_t)ver;
+	m->checked_at = (p11s_time)chk;
+	m->started_at = (p11s_time)start;
+	m->poll_interval_ms = (int64_t)poll;
+	copy_field(m->boot_id, sizeof(m->boot_id), boot != NULL ? boot : "");
+	json_decref(o);
+	return 0;
+}
+
+int
+member_write(hsm_token *t, const member_record *m)
+{
+	char *text = NULL, label[160];
+	size_t gone;
+	int r;
+
+	if ((r = member_to_text(m, &text)) != 0)
+		return r;
 	snprintf(label, sizeof(label), "%s", m->id);
 	/* Under the host lock nobody on this host sees the gap; a record lost
 	 * to a crash here is rewritten at the next heartbeat. */
@@ -765,29 +819,9 @@ member_list(hsm_token *t, member_record **out, size_t *n)
 		r = p11s_fail(P11S_E_NOMEM, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < nd; i++) {
-		json_t *o = json_loadb((const char *)d[i].value, d[i].len, 0, NULL);
-		json_int_t pid = 0, ver = 0, chk = 0, start = 0, poll = 0;
-		const char *id = NULL, *host = NULL, *boot = NULL;
-
-		if (o == NULL || json_unpack(o, "{s:s, s:s, s:I, s:I, s:I, s:I, s?I, s?s}",
-					     "member", &id, "host", &host, "pid", &pid, "version",
-					     &ver, "checked_at", &chk, "started_at", &start,
-					     "poll_interval_ms", &poll, "boot_id", &boot) != 0) {
-			json_decref(o);
-			continue;
-		}
-		snprintf(m[k].id, sizeof(m[k].id), "%s", id);
-		snprintf(m[k].host, sizeof(m[k].host), "%s", host);
-		m[k].pid = (long)pid;
-		m[k].version = (uint64_t)ver;
-		m[k].checked_at = (p11s_time)chk;
-		m[k].started_at = (p11s_time)start;
-		m[k].poll_interval_ms = (int64_t)poll;
-		snprintf(m[k].boot_id, sizeof(m[k].boot_id), "%s", boot != NULL ? boot : "");
-		k++;
-		json_decref(o);
-	}
+	for (size_t i = 0; i < nd; i++)
+		if (member_parse(d[i].value, d[i].len, &m[k]) == 0)
+			k++; /* a malformed record is skipped */
 	*out = m;
 	*n = k;
 	m = NULL;

@@ -98,6 +98,10 @@ typedef struct member_record {
 
 P11S_MUST_CHECK int member_write(hsm_token *t, const member_record *m);
 P11S_MUST_CHECK int member_list(hsm_token *t, member_record **out, size_t *n);
+/* One record's value: its JSON text (*text malloc'd), and back (strings
+ * longer than the fields are cut; anything but a record: P11S_E_STATE). */
+P11S_MUST_CHECK int member_to_text(const member_record *m, char **text);
+P11S_MUST_CHECK int member_parse(const uint8_t *value, size_t len, member_record *m);
 P11S_MUST_CHECK int member_remove(hsm_token *t, const char *id);
 
 /*

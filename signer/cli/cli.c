@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/harden.h"
 #include "common/log.h"
 #include "common/parse.h"
 #include "common/pin.h"
@@ -21,9 +22,10 @@
 #include "signer/keytest.h"
 
 static const cli_command *const commands[] = {
-    &cli_cmd_keygen,	&cli_cmd_csr,	  &cli_cmd_import, &cli_cmd_list,  &cli_cmd_assign,
-    &cli_cmd_roll,	&cli_cmd_status,  &cli_cmd_remove, &cli_cmd_issue, &cli_cmd_verify,
-    &cli_cmd_proposals, &cli_cmd_approve, &cli_cmd_reject, &cli_cmd_audit, &cli_cmd_pool,
+    &cli_cmd_keygen, &cli_cmd_csr,    &cli_cmd_import,	  &cli_cmd_list,
+    &cli_cmd_assign, &cli_cmd_roll,   &cli_cmd_status,	  &cli_cmd_remove,
+    &cli_cmd_issue,  &cli_cmd_verify, &cli_cmd_proposals, &cli_cmd_approve,
+    &cli_cmd_reject, &cli_cmd_audit,  &cli_cmd_pool,	  &cli_cmd_config,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -34,7 +36,9 @@ main_usage(FILE *f)
 		"usage: signer [--config FILE] [--token URI] [--pin SOURCE] COMMAND [OPTIONS]\n\n"
 		"  --config FILE   configuration (default $SIGNER_CONFIG, then %s)\n"
 		"  --token URI     PKCS#11 URI of the token (overrides [token] uri)\n"
-		"  --pin SOURCE    file:PATH, env:NAME, fd:N or prompt (never the PIN itself)\n"
+		"  --pin SOURCE    file:PATH, env:NAME, fd:N, credential:NAME (systemd) or "
+		"prompt;\n"
+		"                  where to read the PIN, never the PIN itself\n"
 		"  -v, --verbose   log more (repeat for debug)\n\n"
 		"commands:\n",
 		SIGNER_DEFAULT_CONFIG);
@@ -408,18 +412,18 @@ cli_fmt_duration(int64_t s, char *out, size_t len)
 		snprintf(p, left, "%llds", (long long)s);
 }
 
+/*
+ * Every command that touches a token needs the configuration file: a
+ * missing one is an error naming the file looked for.  `pool check` reads
+ * only the URLs it is given, so without a file it runs on the defaults.
+ */
 static int
-load_config(const char *path, signer_conf **conf)
+load_config(const cli_command *cmd, const char *path, signer_conf **conf)
 {
-	const char *env = getenv("SIGNER_CONFIG");
-
-	if (path == NULL && env != NULL && *env != '\0')
-		path = env;
-	if (path != NULL)
-		return signer_conf_load(path, conf);
-	if (access(SIGNER_DEFAULT_CONFIG, F_OK) == 0)
-		return signer_conf_load(SIGNER_DEFAULT_CONFIG, conf);
-	return signer_conf_defaults(conf);
+	*conf = NULL;
+	if (cmd == &cli_cmd_pool && path == NULL && access(signer_conf_path(NULL), F_OK) != 0)
+		return signer_conf_defaults(conf);
+	return signer_conf_load_default(path, conf);
 }
 
 int
@@ -437,9 +441,15 @@ main(int argc, char **argv)
 	const char *config_path = NULL, *token_uri = NULL, *pin = NULL;
 	const cli_command *cmd = NULL;
 	cli c;
-	int o, r, level = LOG_WARNING;
+	int o, r, dumps, level = LOG_WARNING;
 
 	p11s_log_init("signer", 0, LOG_WARNING);
+	/* before any PIN or key file is read: no core dumps (harden.h) */
+	if ((r = p11s_harden_process(&dumps)) != 0)
+		return cli_fail(r);
+	if (dumps)
+		log_warn("core dumps allowed (%s=1): a core file would hold token keys",
+			 P11S_COREDUMP_ENV);
 	while ((o = getopt_long(argc, argv, "+c:t:p:vhV", opts, NULL)) != -1) {
 		switch (o) {
 		case 'c':
@@ -483,7 +493,7 @@ main(int argc, char **argv)
 	if (pin != NULL && (r = p11s_secret_source_check(pin)) != 0)
 		return cli_fail(r);
 	memset(&c, 0, sizeof(c));
-	if ((r = load_config(config_path, &c.conf)) != 0)
+	if ((r = load_config(cmd, config_path, &c.conf)) != 0)
 		return cli_fail(r);
 	c.token_uri = token_uri != NULL ? token_uri : c.conf->token_uri;
 	c.pin_source = pin != NULL ? pin : c.conf->token_pin;

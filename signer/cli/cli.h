@@ -31,7 +31,7 @@ extern const cli_command cli_cmd_keygen, cli_cmd_csr, cli_cmd_import, cli_cmd_li
 extern const cli_command cli_cmd_assign, cli_cmd_roll, cli_cmd_status, cli_cmd_remove;
 extern const cli_command cli_cmd_issue, cli_cmd_verify;
 extern const cli_command cli_cmd_proposals, cli_cmd_approve, cli_cmd_reject;
-extern const cli_command cli_cmd_audit, cli_cmd_pool;
+extern const cli_command cli_cmd_audit, cli_cmd_pool, cli_cmd_config;
 
 /* Print "signer: <reason>" and return the exit code for err. */
 int cli_fail(int err);

@@ -16,6 +16,7 @@
 #include "signer/custody.h"
 
 #define KEY_FILE_PEEK 64
+#define APPROVAL_FILE_MAX (1u << 20) /* an approval is a few hundred bytes */
 
 static void
 print_instant_rel(const char *what, p11s_time t, p11s_time now)
@@ -398,31 +399,21 @@ out:
 	return r;
 }
 
-/* An approval made with --sign-only. */
+/* An approval made with --sign-only (parsed by custody_approval_parse). */
 static int
 load_approval(const char *path, json_t **out, const char **custodian)
 {
-	json_error_t err;
-	json_t *o;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int r;
 
 	*out = NULL;
 	*custodian = NULL;
-	if ((o = json_load_file(path, JSON_REJECT_DUPLICATES, &err)) == NULL)
-		return p11s_fail(P11S_E_INVAL, "%s is not an approval (JSON expected): %s", path,
-				 err.text);
-	if (!json_is_object(o) || !json_is_string(json_object_get(o, "custodian")) ||
-	    !json_is_integer(json_object_get(o, "approved_at")) ||
-	    !json_is_string(json_object_get(o, "alg")) ||
-	    !json_is_string(json_object_get(o, "signature"))) {
-		json_decref(o);
-		return p11s_fail(P11S_E_INVAL,
-				 "%s is not an approval: expected the output of 'signer approve ID "
-				 "--key SOURCE --sign-only'",
-				 path);
-	}
-	*out = o;
-	*custodian = json_string_value(json_object_get(o, "custodian"));
-	return 0;
+	if ((r = p11s_read_file(path, APPROVAL_FILE_MAX, &buf, &len)) != 0)
+		return r;
+	r = custody_approval_parse((const char *)buf, len, path, out, custodian);
+	free(buf);
+	return r;
 }
 
 static int

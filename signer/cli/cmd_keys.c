@@ -17,6 +17,7 @@
 #include "common/util.h"
 #include "signer/certfile.h"
 #include "signer/cli/cli.h"
+#include "signer/keyfile.h"
 
 #define MAX_INPUT_FILE (1u << 20)
 
@@ -235,40 +236,7 @@ wipe_file(uint8_t *buf, size_t len)
 int
 cli_load_cert(const char *path, X509 **out)
 {
-	int r;
-
-	if ((r = signer_cert_file_load(path, out)) == P11S_E_INVAL) {
-		log_openssl("certificate");
-		r = p11s_fail(P11S_E_INVAL, "%s is not an X.509 certificate (PEM or DER expected)",
-			      path);
-	}
-	return r;
-}
-
-struct pass_cb {
-	const char *source;
-	int asked;
-	int failed;
-};
-
-/* PEM passphrase callback: read from the secret source only when needed. */
-static int
-pem_pass(char *buf, int size, int rwflag, void *u)
-{
-	struct pass_cb *pc = u;
-	p11s_secret *s = NULL;
-	int n;
-
-	(void)rwflag;
-	pc->asked = 1;
-	if (pc->source == NULL || p11s_secret_read(pc->source, "passphrase", &s) != 0) {
-		pc->failed = 1;
-		return -1;
-	}
-	n = (int)s->len < size ? (int)s->len : size;
-	memcpy(buf, s->buf, (size_t)n);
-	p11s_secret_free(s);
-	return n;
+	return signer_cert_file_load(path, out);
 }
 
 int
@@ -276,28 +244,14 @@ cli_load_key_file(const char *path, const char *pass_source, EVP_PKEY **out)
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	struct pass_cb pc = {pass_source, 0, 0};
-	BIO *b = NULL;
 	int r;
 
 	*out = NULL;
 	if ((r = read_secret_file(path, &buf, &len)) != 0)
 		return r;
-	if ((b = BIO_new_mem_buf(buf, (int)len)) != NULL)
-		*out = PEM_read_bio_PrivateKey(b, NULL, pem_pass, &pc);
-	BIO_free(b);
+	r = keyfile_key_parse(buf, len, path, pass_source, out);
 	wipe_file(buf, len);
-	if (*out != NULL)
-		return 0;
-	ERR_clear_error();
-	if (pc.failed)
-		return p11s_fail(P11S_E_PIN_SOURCE,
-				 "%s is encrypted and no passphrase could be read: %s", path,
-				 pass_source == NULL ? "give --passphrase SOURCE"
-						     : p11s_errmsg(P11S_E_PIN_SOURCE));
-	if (pc.asked)
-		return p11s_fail(P11S_E_INVAL, "%s: wrong passphrase, or not a private key", path);
-	return p11s_fail(P11S_E_INVAL, "%s is not a PEM private key", path);
+	return r;
 }
 
 int
@@ -305,50 +259,13 @@ cli_load_pkcs12(const char *path, const char *pass_source, EVP_PKEY **key, X509 
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	p11s_secret *pass = NULL;
-	PKCS12 *p12 = NULL;
-	BIO *b = NULL;
-	int r = P11S_E_INVAL;
+	int r;
 
 	*key = NULL;
 	*cert = NULL;
 	if ((r = read_secret_file(path, &buf, &len)) != 0)
 		return r;
-	if ((b = BIO_new_mem_buf(buf, (int)len)) == NULL ||
-	    (p12 = d2i_PKCS12_bio(b, NULL)) == NULL) {
-		r = p11s_fail(P11S_E_INVAL, "%s is not a PKCS#12 file", path);
-		goto out;
-	}
-	if (PKCS12_verify_mac(p12, "", 0) != 1 && PKCS12_verify_mac(p12, NULL, 0) != 1) {
-		if (pass_source == NULL) {
-			r = p11s_fail(P11S_E_PIN_SOURCE,
-				      "%s is protected by a passphrase: give --passphrase SOURCE "
-				      "(file:PATH, env:NAME, fd:N or prompt)",
-				      path);
-			goto out;
-		}
-		if ((r = p11s_secret_read(pass_source, "passphrase", &pass)) != 0)
-			goto out;
-	}
-	if (PKCS12_parse(p12, pass != NULL ? pass->buf : "", key, cert, NULL) != 1) {
-		ERR_clear_error();
-		r = p11s_fail(P11S_E_INVAL, "%s: wrong passphrase or damaged PKCS#12 file", path);
-		goto out;
-	}
-	if (*key == NULL || *cert == NULL) {
-		EVP_PKEY_free(*key);
-		X509_free(*cert);
-		*key = NULL;
-		*cert = NULL;
-		r = p11s_fail(P11S_E_INVAL, "%s must hold one private key and its certificate",
-			      path);
-		goto out;
-	}
-	r = 0;
-out:
-	p11s_secret_free(pass);
-	PKCS12_free(p12);
-	BIO_free(b);
+	r = keyfile_pkcs12_parse(buf, len, path, pass_source, key, cert);
 	wipe_file(buf, len);
 	return r;
 }

@@ -341,6 +341,7 @@ handle_issue(d_app *a, d_req *r, wctx *w, const d_settings *set, const d_view *v
 		d_reply_error(r, 400, "bad_request", "%s", p11s_errmsg(rc));
 		goto out;
 	}
+	d_req_note_type(r, q.type);
 	if (signer_conf_type_index(c, q.type) < 0) {
 		reply_unknown_type(r, q.type);
 		goto out;

@@ -9,6 +9,7 @@
 #include "signer/daemon/http_internal.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -125,6 +126,8 @@ struct d_req {
 	const char *path;
 	uint64_t start_ns;
 	int replied;
+	char note_type[64]; /* access log: token type and key id, or "" */
+	char note_kid[64];
 	int deferred; /* 1: this stack copy was deferred; 2: the heap copy */
 	int body_pulled;
 	const uint8_t *body;
@@ -654,6 +657,23 @@ d_reply_header(d_req *r, const char *name, const char *value)
 }
 
 void
+d_req_note_type(d_req *r, const char *type)
+{
+	snprintf(r->note_type, sizeof(r->note_type), "%s", type != NULL ? type : "");
+}
+
+/* [server] access_log: route, status, type, kid, duration of each answer. */
+static void
+access_line(const d_req *r, int code)
+{
+	uint64_t us = (d_now_ns() - r->start_ns) / 1000u;
+
+	log_info("access: %s %s %d type=%s kid=%s %" PRIu64 ".%03u ms", d_req_method_name(r),
+		 r->path != NULL ? r->path : "-", code, r->note_type[0] ? r->note_type : "-",
+		 r->note_kid[0] ? r->note_kid : "-", us / 1000u, (unsigned)(us % 1000u));
+}
+
+void
 d_reply_raw(d_req *r, int code, const char *content_type, const char *body, size_t len)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
@@ -674,6 +694,8 @@ d_reply_raw(d_req *r, int code, const char *content_type, const char *body, size
 		log_error("out of memory building a %zu-byte answer", len);
 	}
 	evhttp_send_reply(r->ev, code, NULL, NULL);
+	if (r->wl->w->limits.access_log)
+		access_line(r, code);
 	if (r->deferred == 2)
 		free(r);
 }
@@ -682,7 +704,13 @@ void
 d_reply_json(d_req *r, int code, const json_t *obj)
 {
 	char *text = json_dumps(obj, JSON_COMPACT);
+	const char *type = json_string_value(json_object_get(obj, "type"));
+	const char *kid = json_string_value(json_object_get(obj, "kid"));
 
+	if (type != NULL)
+		d_req_note_type(r, type);
+	if (kid != NULL)
+		snprintf(r->note_kid, sizeof(r->note_kid), "%s", kid);
 	if (text == NULL) {
 		static const char oom[] = "{\"error\":\"internal\",\"detail\":\"out of memory\"}";
 		d_reply_raw(r, 500, "application/json", oom, sizeof(oom) - 1);

@@ -57,6 +57,7 @@ typedef struct d_limits {
 	size_t max_body;	  /* bytes */
 	size_t max_headers;	  /* bytes */
 	unsigned request_timeout; /* seconds */
+	int access_log;		  /* 1: one info line per answer */
 } d_limits;
 
 /* Called in the worker thread for every request; must answer with one of
@@ -128,6 +129,9 @@ const char *d_req_header(const d_req *r, const char *name);
 int d_req_peer_verified(const d_req *r);
 /* Monotonic start time of the handler, in nanoseconds. */
 uint64_t d_req_start_ns(const d_req *r);
+/* The token type the request concerns, for the access log (a JSON answer's
+ * "type" and "kid" members are noted by themselves). */
+void d_req_note_type(d_req *r, const char *type);
 
 /*
  * Keep the request past the handler, to answer it later on the same worker

@@ -12,6 +12,7 @@ libsignerd_a_SOURCES = \
 	signer/daemon/signpool.c signer/daemon/signpool.h \
 	signer/daemon/api.c signer/daemon/api.h \
 	signer/daemon/poll.c signer/daemon/poll.h \
+	signer/daemon/sd.c signer/daemon/sd.h \
 	$(NULL)
 libsignerd_a_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(P11KIT_CFLAGS)
 

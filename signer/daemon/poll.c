@@ -428,6 +428,7 @@ poll_main(void *arg)
 					    c->poll_interval_ms, realtime_ms());
 			d_ref_put(vr);
 		}
+		hsm_log_flush();
 		d_ref_put(sr);
 		if (ms < MIN_INTERVAL_MS)
 			ms = MIN_INTERVAL_MS;

@@ -52,7 +52,8 @@ status_of() { # TYPE FIELD: sha1 of current|staged|previous, or ""
 		"import json,sys; t=[t for t in json.load(sys.stdin)['types'] if t['type']=='$1'][0]; print(t.get('$2',{}).get('sha1',''))"
 }
 n_key=0
-new_key() { n_key=$((n_key + 1)); make_key "k$n_key" ES256 -60 7200; }
+# each new certificate outlives the previous ones (rule 2), even within one second
+new_key() { n_key=$((n_key + 1)); make_key "k$n_key" ES256 -60 $((7200 + n_key)); }
 
 new_key; expect_exit 0 "$SIGNER" assign --type $AV --thumbprint "$KEY_SHA1"
 new_key; expect_exit 0 "$SIGNER" assign --type $OA --thumbprint "$KEY_SHA1"

@@ -67,6 +67,27 @@ for l in ('ext-ec', 'ext-rsa'):
 " || fail "imported keys are not listed as sensitive, non-extractable key+certificate pairs"
 pass "import --key/--cert and --pkcs12"
 
+# a PKCS#12 over 20 KiB (a long chain of padding certificates): the file is
+# read into one buffer sized from fstat (common/util.c p11s_read_file; its
+# allocations are checked by tests/unit/test_util), and the import works
+"$PYTHON" "$CA" keycert "$T/ca2" "$T/pad.key" "$T/pad.pem" --kind rsa2048
+for i in $(seq 45); do
+	cat "$T/pad.pem" >>"$T/chain.pem"
+done
+"$PYTHON" "$CA" keycert "$T/ca2" "$T/big.key" "$T/big.pem" --kind ec256
+openssl pkcs12 -export -inkey "$T/big.key" -in "$T/big.pem" -certfile "$T/chain.pem" \
+	-out "$T/big.p12" -passout file:"$T/p12pass" 2>/dev/null
+size=$(wc -c <"$T/big.p12")
+[ "$size" -gt 20480 ] || fail "the padded PKCS#12 has only $size bytes"
+expect_exit 0 "$SIGNER" import --pkcs12 "$T/big.p12" --passphrase "file:$T/p12pass" --label ext-big
+expect_exit 0 "$SIGNER" list --json
+echo "$OUT" | "$PYTHON" -c "
+import json, sys
+keys = {k['label']: k for k in json.load(sys.stdin)}
+assert keys['ext-big']['private_key'] and keys['ext-big']['certificate'], keys
+" || fail "the key of a $size-byte PKCS#12 is not listed after import"
+pass "import --pkcs12 of a $size-byte file"
+
 # every command has --help
 for c in keygen csr import list assign roll status remove issue verify; do
 	expect_exit 0 "$SIGNER" "$c" --help

@@ -6,6 +6,8 @@ INTEGRATION_TESTS = \
 	tests/integration/journal_full.sh \
 	tests/integration/audit_crash.sh \
 	tests/integration/cli_keys.sh \
+	tests/integration/no_coredump.sh \
+	tests/integration/log_flood.sh \
 	tests/integration/cli_refusals.sh \
 	tests/integration/uri_forms.sh \
 	tests/integration/rollover.sh \
@@ -32,6 +34,9 @@ INTEGRATION_TESTS = \
 	tests/integration/discovery.sh \
 	tests/integration/metrics_alerting.sh \
 	tests/integration/prometheus_rules.sh \
+	tests/integration/systemd.sh \
+	tests/integration/install.sh \
+	tests/integration/doc_json.sh \
 	$(NULL)
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \
@@ -39,4 +44,5 @@ EXTRA_DIST += $(INTEGRATION_TESTS) \
 	tests/integration/hostile.py \
 	tests/integration/fake_member.py \
 	tests/integration/forge.py \
+	tests/integration/sdharness.py \
 	$(NULL)

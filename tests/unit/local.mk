@@ -17,6 +17,18 @@ tests_unit_test_log_SOURCES = tests/unit/test_log.c
 tests_unit_test_log_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_log_LDADD = $(TEST_COMMON_LIBS)
 
+check_PROGRAMS += tests/unit/test_util tests/unit/test_harden
+TESTS += tests/unit/test_util tests/unit/test_harden
+# --wrap: the test sees the allocations p11s_read_file makes (test_util.c)
+tests_unit_test_util_SOURCES = tests/unit/test_util.c
+tests_unit_test_util_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_util_LDFLAGS = $(AM_LDFLAGS) -Wl,--wrap=malloc,--wrap=realloc,--wrap=free
+tests_unit_test_util_LDADD = $(TEST_COMMON_LIBS)
+
+tests_unit_test_harden_SOURCES = tests/unit/test_harden.c
+tests_unit_test_harden_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_harden_LDADD = $(TEST_COMMON_LIBS)
+
 tests_unit_test_pin_SOURCES = tests/unit/test_pin.c
 tests_unit_test_pin_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_pin_LDADD = $(TEST_COMMON_LIBS)

@@ -119,8 +119,8 @@ static void
 check_defaults(const signer_conf *c)
 {
 	assert_string_equal(c->token_uri, "pkcs11:token=edge?module-path=" SOFTHSM_MODULE);
-	assert_string_equal(c->token_pin, "file:/etc/p11-signer/pin");
-	assert_string_equal(c->lock_file, "/run/p11-signer/token.lock");
+	assert_string_equal(c->token_pin, "file:" SYSCONFDIR "/p11-signer/pin");
+	assert_string_equal(c->lock_file, RUNSTATEDIR "/p11-signer/token.lock");
 	assert_int_equal(c->session_keys, 0);
 	assert_int_equal(c->sessions, 32);
 	assert_int_equal(c->sign_queue, 4096);
@@ -132,7 +132,7 @@ check_defaults(const signer_conf *c)
 	assert_int_equal(c->policy.proposal_lifetime, 72 * H);
 	check_builtin_defaults(c);
 	assert_int_equal(c->n_listen, 1);
-	assert_string_equal(c->listen[0], "unix:/run/p11-signer/signerd.sock");
+	assert_string_equal(c->listen[0], "unix:" RUNSTATEDIR "/p11-signer/signerd.sock");
 	assert_null(c->tls_certificate);
 	assert_null(c->tls_key);
 	assert_null(c->client_ca);
@@ -141,7 +141,7 @@ check_defaults(const signer_conf *c)
 	assert_int_equal(c->max_body, 65536);
 	assert_int_equal(c->request_timeout, 10);
 	assert_int_equal(c->poll_interval_ms, 500);
-	assert_string_equal(c->journal, "/var/lib/p11-signer/audit.jsonl");
+	assert_string_equal(c->journal, LOCALSTATEDIR "/lib/p11-signer/audit.jsonl");
 	assert_int_equal(c->n_custodians, 0);
 	assert_null(c->custodians);
 }
@@ -453,7 +453,7 @@ test_pin_never_echoed(void **state)
 	for (i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
 		snprintf(text, sizeof(text), "[token]\npin = %s\n", values[i]);
 		parse_bad(text, "test.conf:2: [token] pin: ", "(the value is not shown)",
-			  "expected file:PATH, env:NAME, fd:N or prompt", NULL);
+			  "expected file:PATH, env:NAME, fd:N, credential:NAME or prompt", NULL);
 		/* "file:" and "env:" are part of the expected forms */
 		if (strstr("file:PATH, env:NAME", values[i]) == NULL)
 			assert_null(strstr(p11s_errmsg(P11S_E_CONFIG), values[i]));
@@ -717,6 +717,11 @@ test_value_errors_server(void **state)
 		  "test.conf:3: [server] mtls_routes:", NULL);
 	parse_bad("[server]\nclient_ca = /ca.pem\nmtls_routes =\n",
 		  "test.conf:3: [server] mtls_routes:", NULL);
+	parse_bad("[server]\nlog_format = syslog\n",
+		  "test.conf:2: [server] log_format: \"syslog\" is not a log format; ",
+		  "expected text or json", NULL);
+	parse_bad("[server]\naccess_log = maybe\n",
+		  "test.conf:2: [server] access_log:", "expected yes, no", NULL);
 	parse_bad("[server]\nworkers = 257\n",
 		  "test.conf:2: [server] workers:", "between 0 and 256", NULL);
 	parse_bad("[server]\nmax_body = 1023\n", "test.conf:2: [server] max_body: \"1023\"",
@@ -808,6 +813,80 @@ test_custodian_checks(void **state)
 	signer_conf_free(c);
 }
 
+/* log_format and access_log: defaults and values. */
+static void
+test_log_keys(void **state)
+{
+	signer_conf *c = NULL;
+
+	(void)state;
+	assert_int_equal(signer_conf_parse("t", "[server]\n", &c), 0);
+	assert_int_equal(c->log_json, 0);
+	assert_int_equal(c->access_log, 0);
+	signer_conf_free(c);
+	assert_int_equal(
+	    signer_conf_parse("t", "[server]\nlog_format = json\naccess_log = yes\n", &c), 0);
+	assert_int_equal(c->log_json, 1);
+	assert_int_equal(c->access_log, 1);
+	signer_conf_free(c);
+}
+
+/* What `signer config check` prints is itself a valid configuration with
+ * the same values: printing what it parses to gives the same text. */
+static void
+test_print_round_trip(void **state)
+{
+	signer_conf *c = NULL, *c2 = NULL;
+	char *a = NULL, *b = NULL;
+	size_t alen = 0, blen = 0;
+	FILE *f;
+
+	(void)state;
+	c = load_data("full.conf");
+	assert_non_null(f = open_memstream(&a, &alen));
+	signer_conf_print(c, f);
+	assert_int_equal(fclose(f), 0);
+	assert_non_null(strstr(a, "[token]\n"));
+	assert_non_null(strstr(a, "\nlog_format = text\n"));
+	assert_int_equal(signer_conf_parse("printed", a, &c2), 0);
+	free(c2->path);
+	assert_non_null(c2->path = strdup(c->path));
+	assert_non_null(f = open_memstream(&b, &blen));
+	signer_conf_print(c2, f);
+	assert_int_equal(fclose(f), 0);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	signer_conf_free(c);
+	signer_conf_free(c2);
+}
+
+/* A missing file names itself and how to choose another. */
+static void
+test_missing_file(void **state)
+{
+	signer_conf *c = (signer_conf *)&c;
+	const char *msg;
+
+	(void)state;
+	assert_int_equal(unsetenv("SIGNER_CONFIG"), 0);
+	assert_int_equal(signer_conf_load_default("/nonexistent/p11s/signer.conf", &c),
+			 P11S_E_CONFIG);
+	assert_null(c);
+	msg = p11s_errmsg(P11S_E_CONFIG);
+	assert_non_null(strstr(msg, "no configuration file /nonexistent/p11s/signer.conf"));
+	assert_non_null(strstr(msg, "given with --config"));
+	assert_non_null(strstr(msg, "--config FILE or the environment variable SIGNER_CONFIG"));
+	assert_int_equal(setenv("SIGNER_CONFIG", "/nonexistent/p11s/env.conf", 1), 0);
+	assert_string_equal(signer_conf_path(NULL), "/nonexistent/p11s/env.conf");
+	assert_string_equal(signer_conf_path("/x.conf"), "/x.conf");
+	assert_int_equal(signer_conf_load_default(NULL, &c), P11S_E_CONFIG);
+	assert_non_null(strstr(p11s_errmsg(P11S_E_CONFIG), "named by SIGNER_CONFIG"));
+	assert_int_equal(setenv("SIGNER_CONFIG", "", 1), 0);
+	assert_string_equal(signer_conf_path(NULL), SYSCONFDIR "/p11-signer/signer.conf");
+	assert_int_equal(unsetenv("SIGNER_CONFIG"), 0);
+}
+
 int
 main(void)
 {
@@ -828,6 +907,9 @@ main(void)
 	    cmocka_unit_test(test_listen_parse),
 	    cmocka_unit_test(test_listen_parse_refusals),
 	    cmocka_unit_test(test_value_errors_server),
+	    cmocka_unit_test(test_log_keys),
+	    cmocka_unit_test(test_print_round_trip),
+	    cmocka_unit_test(test_missing_file),
 	    cmocka_unit_test(test_server_cross_checks),
 	    cmocka_unit_test(test_custodian_checks),
 	};

@@ -245,15 +245,37 @@ test_fd_too_long(void **state)
 	assert_int_equal(close(p[0]), 0);
 }
 
+/* credential:NAME reads $CREDENTIALS_DIRECTORY/NAME (systemd LoadCredential=). */
+static void
+test_credential(void **state)
+{
+	char src[600];
+
+	(void)state;
+	assert_int_equal(unsetenv("CREDENTIALS_DIRECTORY"), 0);
+	read_bad("credential:pin", "CREDENTIALS_DIRECTORY is not set");
+	read_bad("credential:pin", "LoadCredential=pin:FILE");
+	assert_int_equal(setenv("CREDENTIALS_DIRECTORY", dir, 1), 0);
+	read_bad("credential:pin", "cannot read the PIN credential pin");
+	read_bad("credential:pin", "No such file or directory");
+	put_file("pin", SECRET "\n", strlen(SECRET) + 1, src, sizeof(src));
+	read_ok("credential:pin", SECRET, strlen(SECRET));
+	drop_file("pin");
+	put_file("pin", "", 0, src, sizeof(src));
+	read_bad("credential:pin", "is empty");
+	drop_file("pin");
+	assert_int_equal(unsetenv("CREDENTIALS_DIRECTORY"), 0);
+}
+
 static void
 check_bad(const char *source)
 {
-	static const char accepted[] = "file:PATH, env:NAME, fd:N or prompt";
+	static const char accepted[] = "file:PATH, env:NAME, fd:N, credential:NAME or prompt";
 	const char *msg;
 
 	assert_int_equal(p11s_secret_source_check(source), P11S_E_PIN_SOURCE);
 	msg = p11s_errmsg(P11S_E_PIN_SOURCE);
-	assert_non_null(strstr(msg, "file:PATH, env:NAME, fd:N or prompt"));
+	assert_non_null(strstr(msg, "file:PATH, env:NAME, fd:N, credential:NAME or prompt"));
 	/* never echoed (sources like "file:" are part of the accepted forms) */
 	if (source != NULL && *source != '\0' && strstr(accepted, source) == NULL)
 		assert_null(strstr(msg, source));
@@ -286,6 +308,12 @@ test_malformed_sources(void **state)
 	check_bad("File:/etc/pin");
 	check_bad("prompt:");
 	check_bad("PROMPT");
+	check_bad("credential:");
+	check_bad("credential:../pin");
+	check_bad("credential:..");
+	check_bad("credential:a/b");
+	assert_int_equal(p11s_secret_source_check("credential:pin"), 0);
+	assert_int_equal(p11s_secret_source_rereadable("credential:pin"), 1);
 	assert_int_equal(p11s_secret_source_rereadable("prompt"), 0);
 	assert_int_equal(p11s_secret_source_rereadable(NULL), 0);
 	/* p11s_secret_read refuses the same without reading anything */
@@ -306,6 +334,7 @@ main(void)
 	    cmocka_unit_test(test_fd),
 	    cmocka_unit_test(test_fd_too_long),
 	    cmocka_unit_test(test_malformed_sources),
+	    cmocka_unit_test(test_credential),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
