@@ -31,8 +31,8 @@ bench_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static double
-cpu_now(void)
+double
+bench_cpu_now(void)
 {
 	struct rusage ru;
 
@@ -107,11 +107,11 @@ bench_threads(bench_op_fn op, void **args, size_t n, double warmup, double secon
 	sleep_s(warmup);
 	c0 = total(w, n);
 	t0 = bench_now();
-	u0 = cpu_now();
+	u0 = bench_cpu_now();
 	sleep_s(seconds);
 	c1 = total(w, n);
 	t1 = bench_now();
-	u1 = cpu_now();
+	u1 = bench_cpu_now();
 	res->ops = c1 - c0;
 	res->seconds = t1 - t0;
 	res->rate = res->seconds > 0 ? (double)res->ops / res->seconds : 0;
@@ -181,4 +181,25 @@ bench_arg_count(const char *opt, const char *s, unsigned max)
 		exit(2);
 	}
 	return (unsigned)v;
+}
+
+int
+bench_run_opt(bench_run_opts *ro, int o, const char *arg)
+{
+	switch (o) {
+	case 'n':
+		ro->threads = bench_arg_count("--threads", arg, 64);
+		return 1;
+	case 's':
+		ro->seconds = bench_arg_seconds("--seconds", arg);
+		return 1;
+	case 'w':
+		ro->warmup = bench_arg_seconds("--warmup", arg);
+		return 1;
+	case 'c':
+		ro->copy = 1;
+		return 1;
+	default:
+		return 0;
+	}
 }

@@ -67,9 +67,8 @@ main(int argc, char **argv)
 	    {"session-copy", no_argument, NULL, 'c'},	{NULL, 0, NULL, 0}};
 	const char *module = SOFTHSM_MODULE, *token = NULL, *pin_file = NULL, *key = NULL,
 		   *alg = NULL;
-	unsigned threads = 1;
-	double seconds = 3, warmup = 0.3;
-	int copy = 0, o, r = 1, e;
+	bench_run_opts ro = BENCH_RUN_OPTS_INIT;
+	int o, r = 1, e;
 	char *uri = NULL, *pin_source = NULL;
 	hsm_open_params hp;
 	hsm_token *t = NULL;
@@ -96,20 +95,9 @@ main(int argc, char **argv)
 		case 'a':
 			alg = optarg;
 			break;
-		case 'n':
-			threads = bench_arg_count("--threads", optarg, 64);
-			break;
-		case 's':
-			seconds = bench_arg_seconds("--seconds", optarg);
-			break;
-		case 'w':
-			warmup = bench_arg_seconds("--warmup", optarg);
-			break;
-		case 'c':
-			copy = 1;
-			break;
 		default:
-			usage();
+			if (!bench_run_opt(&ro, o, optarg))
+				usage();
 		}
 	}
 	if (optind != argc || token == NULL || pin_file == NULL || key == NULL || alg == NULL ||
@@ -118,7 +106,7 @@ main(int argc, char **argv)
 	a = strcmp(alg, "ES256") == 0 ? P11S_ALG_ES256 : P11S_ALG_RS256;
 	if (asprintf(&uri, "pkcs11:token=%s?module-path=%s", token, module) < 0 ||
 	    asprintf(&pin_source, "file:%s", pin_file) < 0 ||
-	    (gs = calloc(threads, sizeof(*gs))) == NULL) {
+	    (gs = calloc(ro.threads, sizeof(*gs))) == NULL) {
 		fprintf(stderr, "csign: out of memory\n");
 		goto out;
 	}
@@ -129,21 +117,21 @@ main(int argc, char **argv)
 		fprintf(stderr, "csign: %s\n", p11s_errmsg(e));
 		goto out;
 	}
-	for (unsigned i = 0; i < threads; i++) {
-		if ((e = hsm_signer_open(t, id, id_len, a, copy, &gs[i])) != 0) {
+	for (unsigned i = 0; i < ro.threads; i++) {
+		if ((e = hsm_signer_open(t, id, id_len, a, ro.copy, &gs[i])) != 0) {
 			fprintf(stderr, "csign: key '%s': %s\n", key, p11s_errmsg(e));
 			goto out;
 		}
 	}
-	if (bench_threads(sign_op, (void **)gs, threads, warmup, seconds, &res) != 0)
+	if (bench_threads(sign_op, (void **)gs, ro.threads, ro.warmup, ro.seconds, &res) != 0)
 		goto out;
 	printf("{\"bench\":\"csign\",\"alg\":\"%s\",\"threads\":%u,\"session_copy\":%d,"
 	       "\"ops\":%llu,\"seconds\":%.3f,\"rate\":%.1f,\"cpu\":%.3f}\n",
-	       alg, threads, copy, (unsigned long long)res.ops, res.seconds, res.rate,
+	       alg, ro.threads, ro.copy, (unsigned long long)res.ops, res.seconds, res.rate,
 	       res.cpu_seconds);
 	r = 0;
 out:
-	for (unsigned i = 0; gs != NULL && i < threads; i++)
+	for (unsigned i = 0; gs != NULL && i < ro.threads; i++)
 		hsm_signer_free(gs[i]);
 	hsm_close(t);
 	free(gs);

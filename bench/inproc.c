@@ -246,9 +246,8 @@ main(int argc, char **argv)
 					     {"session-copy", no_argument, NULL, 'c'},
 					     {NULL, 0, NULL, 0}};
 	const char *uri = NULL, *pin_file = NULL, *key = NULL, *op = NULL;
-	unsigned threads = 1;
-	double seconds = 3, warmup = 0.3;
-	int copy = 0, o, r = 1, verify, sigverify;
+	bench_run_opts ro = BENCH_RUN_OPTS_INIT;
+	int o, r = 1, verify, sigverify;
 	char pin_source[4096];
 	hsm_open_params hp;
 	hsm_token *t = NULL;
@@ -275,20 +274,9 @@ main(int argc, char **argv)
 		case 'o':
 			op = optarg;
 			break;
-		case 'n':
-			threads = bench_arg_count("--threads", optarg, 64);
-			break;
-		case 's':
-			seconds = bench_arg_seconds("--seconds", optarg);
-			break;
-		case 'w':
-			warmup = bench_arg_seconds("--warmup", optarg);
-			break;
-		case 'c':
-			copy = 1;
-			break;
 		default:
-			usage();
+			if (!bench_run_opt(&ro, o, optarg))
+				usage();
 		}
 	}
 	if (optind != argc || uri == NULL || pin_file == NULL || key == NULL || op == NULL ||
@@ -313,19 +301,19 @@ main(int argc, char **argv)
 	r = 1;
 	if (load_key(t, key, &sh, id, &id_len) != 0)
 		goto out;
-	if ((cs = calloc(threads, sizeof(*cs))) == NULL ||
-	    (args = calloc(threads, sizeof(*args))) == NULL) {
+	if ((cs = calloc(ro.threads, sizeof(*cs))) == NULL ||
+	    (args = calloc(ro.threads, sizeof(*args))) == NULL) {
 		fprintf(stderr, "inproc: out of memory\n");
 		goto out;
 	}
-	for (unsigned i = 0; i < threads; i++) {
+	for (unsigned i = 0; i < ro.threads; i++) {
 		int e;
 
 		cs[i].sh = &sh;
 		args[i] = &cs[i];
 		if (verify && i > 0)
 			continue;
-		if ((e = hsm_signer_open(t, id, id_len, sh.alg, copy, &cs[i].signer)) != 0) {
+		if ((e = hsm_signer_open(t, id, id_len, sh.alg, ro.copy, &cs[i].signer)) != 0) {
 			fprintf(stderr, "inproc: %s\n", p11s_errmsg(e));
 			goto out;
 		}
@@ -340,16 +328,16 @@ main(int argc, char **argv)
 	if (bench_threads(sigverify ? sigverify_op
 			  : verify  ? verify_op
 				    : issue_op,
-			  args, threads, warmup, seconds, &res) != 0)
+			  args, ro.threads, ro.warmup, ro.seconds, &res) != 0)
 		goto out;
 	printf("{\"bench\":\"inproc\",\"op\":\"%s\",\"alg\":\"%s\",\"threads\":%u,"
 	       "\"session_copy\":%d,\"ops\":%llu,\"seconds\":%.3f,\"rate\":%.1f,\"cpu\":%.3f}\n",
-	       op, p11s_alg_name(sh.alg), threads, copy, (unsigned long long)res.ops, res.seconds,
-	       res.rate, res.cpu_seconds);
+	       op, p11s_alg_name(sh.alg), ro.threads, ro.copy, (unsigned long long)res.ops,
+	       res.seconds, res.rate, res.cpu_seconds);
 	r = 0;
 out:
 	if (cs != NULL)
-		for (unsigned i = 0; i < threads; i++)
+		for (unsigned i = 0; i < ro.threads; i++)
 			hsm_signer_free(cs[i].signer);
 	free(cs);
 	free(args);

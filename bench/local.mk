@@ -15,7 +15,7 @@ bench_inproc_SOURCES = bench/inproc.c
 bench_inproc_LDADD = bench/libbench.a $(SIGNER_LIBS) $(SIGNER_DEPLIBS) -lm
 
 bench_uload_SOURCES = bench/uload.c
-bench_uload_LDADD =
+bench_uload_LDADD = bench/libbench.a
 
 dist_noinst_SCRIPTS += bench/run
 EXTRA_DIST += bench/README.md bench/post.lua

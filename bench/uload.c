@@ -20,6 +20,8 @@
  */
 #include "config.h"
 
+#include "bench/bench.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -536,17 +538,6 @@ read_file(const char *path)
 }
 
 static double
-cpu_now(void)
-{
-	struct rusage ru;
-
-	if (getrusage(RUSAGE_SELF, &ru) != 0)
-		return 0;
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-static double
 number(const char *opt, const char *s, double min, double max)
 {
 	char *end = NULL;
@@ -669,7 +660,7 @@ main(int argc, char **argv)
 		xs[i].t_count = t0 + (uint64_t)(warmup * 1e9);
 		xs[i].t_end = xs[i].t_count + (uint64_t)(seconds * 1e9);
 	}
-	u0 = cpu_now();
+	u0 = bench_cpu_now();
 	for (unsigned i = 0; i < nthreads; i++)
 		if (pthread_create(&xs[i].th, NULL, run, &xs[i]) != 0) {
 			fprintf(stderr, "uload: cannot start a thread\n");
@@ -677,7 +668,7 @@ main(int argc, char **argv)
 		}
 	for (unsigned i = 0; i < nthreads; i++)
 		pthread_join(xs[i].th, NULL);
-	u1 = cpu_now();
+	u1 = bench_cpu_now();
 	memset(hist, 0, sizeof(hist));
 	memset(hist_ok, 0, sizeof(hist_ok));
 	for (unsigned i = 0; i < nthreads; i++) {

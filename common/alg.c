@@ -80,3 +80,35 @@ p11s_alg_sig_len(p11s_alg alg, unsigned bits)
 		return 0;
 	}
 }
+
+const char *
+p11s_alg_needs(p11s_alg alg)
+{
+	switch (alg) {
+	case P11S_ALG_ES256:
+		return "an EC P-256 key";
+	case P11S_ALG_ES384:
+		return "an EC P-384 key";
+	case P11S_ALG_RS256:
+	case P11S_ALG_PS256:
+		return "an RSA key of at least 2048 bits";
+	case P11S_ALG_NONE:
+		break;
+	}
+	return "a key of a supported type";
+}
+
+p11s_alg
+p11s_alg_natural(p11s_keytype kt)
+{
+	switch (kt) {
+	case P11S_KT_EC_P256:
+		return P11S_ALG_ES256;
+	case P11S_KT_EC_P384:
+		return P11S_ALG_ES384;
+	case P11S_KT_RSA:
+		return P11S_ALG_RS256;
+	default:
+		return P11S_ALG_NONE;
+	}
+}

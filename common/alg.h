@@ -29,5 +29,10 @@ const char *p11s_keytype_name(p11s_keytype kt);
 int p11s_alg_fits(p11s_alg alg, p11s_keytype kt, unsigned bits);
 /* Size in bytes of a raw JWS signature for alg (EC: r||s), given RSA bits. */
 size_t p11s_alg_sig_len(p11s_alg alg, unsigned bits);
+/* What alg accepts, for messages: "an EC P-256 key", ... */
+const char *p11s_alg_needs(p11s_alg alg);
+/* The algorithm a key of type kt signs with when nothing else is asked
+ * (EC curve's ES*, RS256 for RSA); P11S_ALG_NONE for an unknown type. */
+p11s_alg p11s_alg_natural(p11s_keytype kt);
 
 #endif

@@ -9,4 +9,5 @@ libcommon_a_SOURCES = \
 	common/pin.c common/pin.h \
 	common/parse.c common/parse.h \
 	common/text.c common/text.h \
+	common/memstream.c common/memstream.h \
 	$(NULL)

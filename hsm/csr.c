@@ -95,21 +95,6 @@ out:
 	return r;
 }
 
-static p11s_alg
-csr_alg(p11s_keytype kt)
-{
-	switch (kt) {
-	case P11S_KT_EC_P256:
-		return P11S_ALG_ES256;
-	case P11S_KT_EC_P384:
-		return P11S_ALG_ES384;
-	case P11S_KT_RSA:
-		return P11S_ALG_RS256;
-	default:
-		return P11S_ALG_NONE;
-	}
-}
-
 static int
 csr_sig_nid(p11s_alg alg)
 {
@@ -185,7 +170,7 @@ hsm_make_csr(hsm_token *t, const uint8_t *id, size_t id_len, const char *subject
 	if ((r = parse_dn(subject, &name)) != 0 || (r = hsm_public_key(t, id, id_len, &pk)) != 0 ||
 	    (r = hsm_pkey_type(pk, &kt, &bits)) != 0)
 		goto out;
-	alg = csr_alg(kt);
+	alg = p11s_alg_natural(kt);
 	if ((req = X509_REQ_new()) == NULL || !X509_REQ_set_version(req, 0) ||
 	    !X509_REQ_set_subject_name(req, name) || !X509_REQ_set_pubkey(req, pk)) {
 		log_openssl("building the request");

@@ -60,6 +60,27 @@ read_id_label(hsm_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, uint8_t id[
 	return 0;
 }
 
+/* The list's entry for object o's CKA_ID (made if new), and o's label (the
+ * caller frees it). */
+static int
+entry_for_object(hsm_token *t, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, hsm_key_list *l,
+		 hsm_key_info **k, char **label)
+{
+	uint8_t id[HSM_ID_MAX];
+	size_t id_len;
+	int r;
+
+	*k = NULL;
+	if ((r = read_id_label(t, s, o, id, &id_len, label)) != 0)
+		return r;
+	if ((*k = entry_for_id(l, id, id_len)) == NULL) {
+		free(*label);
+		*label = NULL;
+		return p11s_fail(P11S_E_NOMEM, "out of memory");
+	}
+	return 0;
+}
+
 static int
 list_private(hsm_token *t, CK_SESSION_HANDLE s, hsm_key_list *l)
 {
@@ -73,18 +94,11 @@ list_private(hsm_token *t, CK_SESSION_HANDLE s, hsm_key_list *l)
 	if ((r = hsm_find(t, s, tmpl, 1, &h, &n)) != 0)
 		return r;
 	for (size_t i = 0; i < n; i++) {
-		uint8_t id[HSM_ID_MAX];
-		size_t id_len;
 		char *label = NULL;
 		hsm_key_info *k;
 
-		if ((r = read_id_label(t, s, h[i], id, &id_len, &label)) != 0)
+		if ((r = entry_for_object(t, s, h[i], l, &k, &label)) != 0)
 			goto out;
-		if ((k = entry_for_id(l, id, id_len)) == NULL) {
-			free(label);
-			r = p11s_fail(P11S_E_NOMEM, "out of memory");
-			goto out;
-		}
 		free(k->label);
 		k->label = label;
 		k->has_private = 1;
@@ -145,18 +159,13 @@ list_certs(hsm_token *t, CK_SESSION_HANDLE s, hsm_key_list *l)
 	if ((r = hsm_find(t, s, tmpl, 2, &h, &n)) != 0)
 		return r;
 	for (size_t i = 0; i < n; i++) {
-		uint8_t id[HSM_ID_MAX], *der = NULL;
-		size_t id_len, dlen = 0;
+		uint8_t *der = NULL;
+		size_t dlen = 0;
 		char *label = NULL;
 		hsm_key_info *k;
 
-		if ((r = read_id_label(t, s, h[i], id, &id_len, &label)) != 0)
+		if ((r = entry_for_object(t, s, h[i], l, &k, &label)) != 0)
 			goto out;
-		if ((k = entry_for_id(l, id, id_len)) == NULL) {
-			free(label);
-			r = p11s_fail(P11S_E_NOMEM, "out of memory");
-			goto out;
-		}
 		if (k->label == NULL)
 			k->label = label;
 		else

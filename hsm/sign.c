@@ -28,19 +28,6 @@ struct hsm_signer {
 	unsigned bits;
 };
 
-static const char *
-alg_needs(p11s_alg alg)
-{
-	switch (alg) {
-	case P11S_ALG_ES256:
-		return "an EC P-256 key";
-	case P11S_ALG_ES384:
-		return "an EC P-384 key";
-	default:
-		return "an RSA key of at least 2048 bits";
-	}
-}
-
 static void
 detach(hsm_signer *g)
 {
@@ -82,7 +69,7 @@ attach(hsm_signer *g)
 	if (!p11s_alg_fits(g->alg, kt, bits)) {
 		r = p11s_fail(P11S_E_KEY_TYPE, "key %s on token '%s' is %s (%u bits); %s needs %s",
 			      hsm_id_hex(g->id, g->id_len, hex), t->label, p11s_keytype_name(kt),
-			      bits, p11s_alg_name(g->alg), alg_needs(g->alg));
+			      bits, p11s_alg_name(g->alg), p11s_alg_needs(g->alg));
 		goto out;
 	}
 	g->kt = kt;

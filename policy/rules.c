@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,34 +64,41 @@ current_of(const pol_state *s, const char *type, p11s_time now, const pol_key **
 	return epoch_key(s, type, *epoch, key);
 }
 
+/* The listed type whose int64_t field at byte offset `field` is largest
+ * (ties: first named); NULL when none of the types is configured. */
+static const pol_type_conf *
+longest_by(const pol_conf *c, const char *const *types, size_t n_types, size_t field)
+{
+	const pol_type_conf *best = NULL;
+	int64_t best_v = 0;
+
+	for (size_t i = 0; i < n_types; i++) {
+		const pol_type_conf *tc = pol_conf_type(c, types[i]);
+		int64_t v;
+
+		if (tc == NULL)
+			continue;
+		memcpy(&v, (const char *)tc + field, sizeof(v));
+		if (best == NULL || v > best_v) {
+			best = tc;
+			best_v = v;
+		}
+	}
+	return best;
+}
+
 /* The listed type with the largest token lifetime (ties: first named). */
 static const pol_type_conf *
 longest_lifetime(const pol_conf *c, const char *const *types, size_t n_types)
 {
-	const pol_type_conf *best = NULL;
-
-	for (size_t i = 0; i < n_types; i++) {
-		const pol_type_conf *tc = pol_conf_type(c, types[i]);
-
-		if (tc != NULL && (best == NULL || tc->token_lifetime > best->token_lifetime))
-			best = tc;
-	}
-	return best;
+	return longest_by(c, types, n_types, offsetof(pol_type_conf, token_lifetime));
 }
 
 /* The listed type with the largest minimum lead (ties: first named). */
 static const pol_type_conf *
 longest_lead(const pol_conf *c, const char *const *types, size_t n_types)
 {
-	const pol_type_conf *best = NULL;
-
-	for (size_t i = 0; i < n_types; i++) {
-		const pol_type_conf *tc = pol_conf_type(c, types[i]);
-
-		if (tc != NULL && (best == NULL || tc->min_lead > best->min_lead))
-			best = tc;
-	}
-	return best;
+	return longest_by(c, types, n_types, offsetof(pol_type_conf, min_lead));
 }
 
 static const char *
@@ -99,24 +107,6 @@ alg_label(p11s_alg alg)
 	const char *name = p11s_alg_name(alg);
 
 	return name != NULL ? name : "(none)";
-}
-
-/* What a type's algorithm accepts, for messages. */
-static const char *
-alg_needs(p11s_alg alg)
-{
-	switch (alg) {
-	case P11S_ALG_ES256:
-		return "an EC P-256 key";
-	case P11S_ALG_ES384:
-		return "an EC P-384 key";
-	case P11S_ALG_RS256:
-	case P11S_ALG_PS256:
-		return "an RSA key of at least 2048 bits";
-	case P11S_ALG_NONE:
-		break;
-	}
-	return "a key of a supported type";
 }
 
 /* ---- checks shared by assign and roll ------------------------------------- */
@@ -177,12 +167,13 @@ check_key_usable(const pol_conf *c, const pol_state *s, const char *const *types
 			    why, POL_R_KEY_TYPE, tc->name, 0, 0,
 			    "Key %s is an RSA key of %u bits, which does not fit type "
 			    "%s: its algorithm %s needs %s.",
-			    key->sha1, key->bits, tc->name, alg_label(tc->alg), alg_needs(tc->alg));
+			    key->sha1, key->bits, tc->name, alg_label(tc->alg),
+			    p11s_alg_needs(tc->alg));
 		return poli_refuse(why, POL_R_KEY_TYPE, tc->name, 0, 0,
 				   "Key %s is an %s key, which does not fit type %s: its algorithm "
 				   "%s needs %s.",
 				   key->sha1, p11s_keytype_name(key->keytype), tc->name,
-				   alg_label(tc->alg), alg_needs(tc->alg));
+				   alg_label(tc->alg), p11s_alg_needs(tc->alg));
 	}
 	if (key->removed_at != 0 || (known != NULL && known->removed_at != 0)) {
 		poli_fmt_utc(key->removed_at != 0 ? key->removed_at : known->removed_at, ts);

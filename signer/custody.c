@@ -12,9 +12,9 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "signer/certfile.h"
 #include "signer/custody.h"
 
-#define CERT_FILE_MAX (1u << 20)
 #define SIG_MAX 1024
 
 struct custodian {
@@ -96,31 +96,11 @@ custody_set_add(custody_set *s, const char *name, X509 *cert)
 static int
 load_cert(const char *name, const char *path, X509 **out)
 {
-	const unsigned char *p;
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	BIO *b = NULL;
 	int r;
 
-	*out = NULL;
-	if ((r = p11s_read_file(path, CERT_FILE_MAX, &buf, &len)) != 0)
-		return p11s_fail(P11S_E_CONFIG, "custodian %s: %s", name, p11s_errmsg(r));
-	if ((b = BIO_new_mem_buf(buf, (int)len)) != NULL)
-		*out = PEM_read_bio_X509(b, NULL, NULL, NULL);
-	if (*out == NULL) {
-		p = buf;
-		*out = d2i_X509(NULL, &p, (long)len);
-	}
-	BIO_free(b);
-	free(buf);
-	if (*out == NULL) {
-		ERR_clear_error();
-		return p11s_fail(
-		    P11S_E_CONFIG,
-		    "custodian %s: %s is not an X.509 certificate (PEM or DER expected)", name,
-		    path);
-	}
-	return 0;
+	if ((r = signer_cert_file_load(path, out)) != 0)
+		r = p11s_fail(P11S_E_CONFIG, "custodian %s: %s", name, p11s_errmsg(r));
+	return r;
 }
 
 int

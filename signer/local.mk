@@ -7,6 +7,7 @@ libsigner_a_SOURCES = \
 	signer/state.c signer/state.h \
 	signer/tokens.c signer/tokens.h \
 	signer/keytest.c signer/keytest.h \
+	signer/certfile.c signer/certfile.h \
 	signer/custody.c signer/custody.h \
 	signer/keyfile.c signer/keyfile.h \
 	signer/audit.c signer/audit.h \

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/memstream.h"
 #include "common/util.h"
 
 #define W 1100
@@ -273,12 +274,9 @@ timeline_svg(const pol_conf *c, const pol_state *s, p11s_time now, char **out, s
 			goto out;
 		y += type_band(f, c, s, &c->types[ti], &tl, now, y) + 10;
 	}
-	if (fclose(f) != 0) {
-		f = NULL;
-		r = P11S_E_NOMEM;
+	if ((r = p11s_memstream_finish(&f, &body, &bodylen, NULL, NULL, "drawing the timeline")) !=
+	    0)
 		goto out;
-	}
-	f = NULL;
 	if ((f = open_memstream(&buf, &blen)) == NULL) {
 		r = P11S_E_NOMEM;
 		goto out;
@@ -299,16 +297,8 @@ timeline_svg(const pol_conf *c, const pol_state *s, p11s_time now, char **out, s
 		W, y, W, y, when, when);
 	fwrite(body, 1, bodylen, f);
 	fputs("</svg>\n", f);
-	if (fclose(f) != 0) {
-		f = NULL;
-		r = P11S_E_NOMEM;
+	if ((r = p11s_memstream_finish(&f, &buf, &blen, out, len, "drawing the timeline")) != 0)
 		goto out;
-	}
-	f = NULL;
-	*out = buf;
-	*len = blen;
-	buf = NULL;
-	r = 0;
 out:
 	if (f != NULL)
 		fclose(f);

@@ -109,17 +109,19 @@ if (cluster.isPrimary) {
 	};
 	const sig = Buffer.alloc(512);
 	const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+	// header.payload of a token for type t and subject sub, issued at now
+	const signingInput = (t, sub, now) => b64({alg: t.alg, typ: 'JWT', kid: t.kid}) + '.' + b64({
+		iss: 'https://edge.example.net',
+		sub: sub,
+		aud: 'media-relay',
+		iat: now,
+		nbf: now,
+		exp: now + 3600,
+		jti: crypto.randomBytes(16).toString('base64url'),
+	});
 	const issue = (t, sub) => {
 		const now = Math.floor(Date.now() / 1000);
-		const input = b64({alg: t.alg, typ: 'JWT', kid: t.kid}) + '.' + b64({
-			iss: 'https://edge.example.net',
-			sub: sub,
-			aud: 'media-relay',
-			iat: now,
-			nbf: now,
-			exp: now + 3600,
-			jti: crypto.randomBytes(16).toString('base64url'),
-		});
+		const input = signingInput(t, sub, now);
 		let s;
 		if (t.alg === 'ES256') {
 			p.C_SignInit(session, {mechanism: pkcs11js.CKM_ECDSA}, t.key);
@@ -150,15 +152,7 @@ if (cluster.isPrimary) {
 	};
 	const issueAsync = (t, sub, done) => {
 		const now = Math.floor(Date.now() / 1000);
-		const input = b64({alg: t.alg, typ: 'JWT', kid: t.kid}) + '.' + b64({
-			iss: 'https://edge.example.net',
-			sub: sub,
-			aud: 'media-relay',
-			iat: now,
-			nbf: now,
-			exp: now + 3600,
-			jti: crypto.randomBytes(16).toString('base64url'),
-		});
+		const input = signingInput(t, sub, now);
 		withSession((s) => {
 			let data;
 			try {

@@ -277,27 +277,12 @@ cli_pol_key(const hsm_key_info *ki, pol_key *out)
 	return 0;
 }
 
-static p11s_alg
-natural_alg(p11s_keytype kt)
-{
-	switch (kt) {
-	case P11S_KT_EC_P256:
-		return P11S_ALG_ES256;
-	case P11S_KT_EC_P384:
-		return P11S_ALG_ES384;
-	case P11S_KT_RSA:
-		return P11S_ALG_RS256;
-	default:
-		return P11S_ALG_NONE;
-	}
-}
-
 int
 cli_candidate(cli *c, const hsm_key_info *ki, const pol_key *pk, const char *const *types,
 	      size_t n_types, pol_candidate *out)
 {
 	static _Thread_local char why[480]; /* out lives no longer than this thread */
-	p11s_alg natural = natural_alg(ki->keytype), done[8];
+	p11s_alg natural = p11s_alg_natural(ki->keytype), done[8];
 	EVP_PKEY *pub;
 	hsm_token *t;
 	size_t n_done = 0;

@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/pin.h"
 #include "common/util.h"
+#include "signer/certfile.h"
 #include "signer/cli/cli.h"
 #include "signer/keyfile.h"
 
@@ -235,16 +236,7 @@ wipe_file(uint8_t *buf, size_t len)
 int
 cli_load_cert(const char *path, X509 **out)
 {
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	int r;
-
-	*out = NULL;
-	if ((r = p11s_read_file(path, MAX_INPUT_FILE, &buf, &len)) != 0)
-		return r;
-	r = keyfile_cert_parse(buf, len, path, out);
-	free(buf);
-	return r;
+	return signer_cert_file_load(path, out);
 }
 
 int

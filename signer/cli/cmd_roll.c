@@ -103,6 +103,47 @@ check_types(const signer_conf *conf, const char *const *types, size_t n)
 	return 0;
 }
 
+/* What assign and roll take from --type and --thumbprint. */
+struct key_args {
+	char *types_buf;
+	const char **types;
+	size_t n;
+	hsm_key_list *l;
+	pol_key pk;
+	pol_candidate cand;
+};
+
+/* Split and check --type, open the journal (when `journal`), resolve
+ * --thumbprint on the token, and point the plan at the result. */
+static int
+plan_for_key(cli *c, const char *type_arg, const char *thumb, int journal, struct key_args *ka,
+	     struct plan *p)
+{
+	int r;
+
+	if ((r = cli_split_types(type_arg, &ka->types_buf, &ka->types, &ka->n)) != 0 ||
+	    (r = check_types(c->conf, ka->types, ka->n)) != 0 ||
+	    (journal && (r = audit_begin(c->conf, &p->audit)) != 0) ||
+	    (r = resolve_key(c, thumb, ka->types, ka->n, &ka->l, &ka->pk, &ka->cand)) != 0)
+		return r;
+	p->pc = &c->conf->policy;
+	p->types = ka->types;
+	p->n_types = ka->n;
+	p->cand = &ka->cand;
+	p->actor = audit_os_user();
+	return 0;
+}
+
+static void
+key_args_clear(struct key_args *ka)
+{
+	free(ka->pk.cert_der);
+	hsm_key_list_free(ka->l);
+	free(ka->types);
+	free(ka->types_buf);
+	memset(ka, 0, sizeof(*ka));
+}
+
 /* ---- assign ------------------------------------------------------------- */
 
 static int
@@ -131,16 +172,12 @@ run_assign(cli *c, int argc, char **argv)
 	    {"thumbprint", required_argument, NULL, 'x'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *type_arg = NULL, *thumb = NULL, **types = NULL;
-	char *types_buf = NULL;
-	hsm_key_list *l = NULL;
-	pol_candidate cand;
-	pol_key pk;
+	const char *type_arg = NULL, *thumb = NULL;
+	struct key_args ka;
 	struct plan p;
-	size_t n = 0;
 	int o, r;
 
-	memset(&pk, 0, sizeof(pk));
+	memset(&ka, 0, sizeof(ka));
 	memset(&p, 0, sizeof(p));
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
@@ -158,22 +195,14 @@ run_assign(cli *c, int argc, char **argv)
 		return cli_usage(&cli_cmd_assign, "unexpected argument '%s'", argv[optind]);
 	if (type_arg == NULL || thumb == NULL)
 		return cli_usage(&cli_cmd_assign, "--type and --thumbprint are required");
-	if ((r = cli_split_types(type_arg, &types_buf, &types, &n)) != 0 ||
-	    (r = check_types(c->conf, types, n)) != 0 ||
-	    (r = audit_begin(c->conf, &p.audit)) != 0 ||
-	    (r = resolve_key(c, thumb, types, n, &l, &pk, &cand)) != 0)
+	if ((r = plan_for_key(c, type_arg, thumb, 1, &ka, &p)) != 0)
 		goto out;
-	p.pc = &c->conf->policy;
-	p.types = types;
-	p.n_types = n;
-	p.cand = &cand;
 	p.now = p11s_now();
-	p.actor = audit_os_user();
 	if ((r = audit_state_update(p.audit, c->tok, edit_assign, NULL, &p, NULL)) != 0)
 		goto out;
-	printf("assigned key %s to", pk.sha1);
-	for (size_t i = 0; i < n; i++)
-		printf(" %s", types[i]);
+	printf("assigned key %s to", ka.pk.sha1);
+	for (size_t i = 0; i < ka.n; i++)
+		printf(" %s", ka.types[i]);
 	printf("; it issues from now on\n");
 out:
 	if (r != 0 && p.audit != NULL && cli_exit_code(r) == EXIT_REFUSED)
@@ -181,10 +210,7 @@ out:
 				    json_pack("{s:s, s:s}", "types", type_arg, "thumbprint", thumb),
 				    r);
 	audit_end(p.audit);
-	free(pk.cert_der);
-	hsm_key_list_free(l);
-	free(types);
-	free(types_buf);
+	key_args_clear(&ka);
 	return finish(r, &p.why);
 }
 
@@ -683,17 +709,13 @@ run_roll(cli *c, int argc, char **argv)
 	    {"replace", no_argument, NULL, 'r'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *type_arg = NULL, *thumb = NULL, *date = NULL, **types = NULL;
-	char *types_buf = NULL;
-	hsm_key_list *l = NULL;
+	const char *type_arg = NULL, *thumb = NULL, *date = NULL;
 	signer_state *st = NULL;
-	pol_candidate cand;
-	pol_key pk;
+	struct key_args ka;
 	struct plan p;
-	size_t n = 0;
 	int o, r;
 
-	memset(&pk, 0, sizeof(pk));
+	memset(&ka, 0, sizeof(ka));
 	memset(&p, 0, sizeof(p));
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
@@ -728,16 +750,8 @@ run_roll(cli *c, int argc, char **argv)
 			return cli_fail(r);
 		cli_print_instant(stdout, "effective date accepted as", p.effective);
 	}
-	if ((r = cli_split_types(type_arg, &types_buf, &types, &n)) != 0 ||
-	    (r = check_types(c->conf, types, n)) != 0 ||
-	    (!p.dry_run && (r = audit_begin(c->conf, &p.audit)) != 0) ||
-	    (r = resolve_key(c, thumb, types, n, &l, &pk, &cand)) != 0)
+	if ((r = plan_for_key(c, type_arg, thumb, !p.dry_run, &ka, &p)) != 0)
 		goto out;
-	p.pc = &c->conf->policy;
-	p.types = types;
-	p.n_types = n;
-	p.cand = &cand;
-	p.actor = audit_os_user();
 	if (p.dry_run) {
 		if ((r = state_load(c->tok, &st)) != 0)
 			goto out;
@@ -777,10 +791,7 @@ out:
 				    r);
 	audit_end(p.audit);
 	state_free(st);
-	free(pk.cert_der);
-	hsm_key_list_free(l);
-	free(types);
-	free(types_buf);
+	key_args_clear(&ka);
 	return finish(r, &p.why);
 }
 

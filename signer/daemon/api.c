@@ -401,7 +401,10 @@ issue_done(d_job *j, void *arg)
 	wctx *w = &a->w[j->worker];
 	uint64_t started = d_req_start_ns(r);
 
-	if (j->status == 200) {
+	if (j->body == NULL) {
+		/* the pool could not build the answer's text */
+		reply_build_failed(r, "/v1/tokens");
+	} else if (j->status == 200) {
 		d_metrics_issued(w->m, j->type, j->kid);
 		d_reply_raw(r, 200, "application/json", j->body, strlen(j->body));
 	} else {
@@ -413,8 +416,7 @@ issue_done(d_job *j, void *arg)
 			if (strcmp(j->error, "token_unavailable") == 0)
 				d_metrics_hsm_error(w->m);
 		}
-		d_reply_error(r, j->status, j->error, "%s",
-			      j->body != NULL ? j->body : "out of memory");
+		d_reply_error(r, j->status, j->error, "%s", j->body);
 	}
 	j->req = NULL;
 	d_metrics_request(w->m, D_ROUTE_TOKENS, d_now_ns() - started);
@@ -614,7 +616,7 @@ reply_cacheable(d_req *r, const signer_conf *c, const json_t *o)
 	char *text = json_dumps(o, JSON_COMPACT);
 
 	if (text == NULL || p11s_sha256_hex((const uint8_t *)text, strlen(text), hex) != 0) {
-		d_reply_error(r, 500, "internal", "out of memory");
+		reply_build_failed(r, "JWKS or discovery document");
 		goto out;
 	}
 	snprintf(etag, sizeof(etag), "\"%.32s\"", hex);
@@ -732,7 +734,7 @@ handle_discovery(d_req *r, const d_settings *set)
 	reply_cacheable(r, c, o);
 	goto out;
 oom:
-	d_reply_error(r, 500, "internal", "out of memory");
+	reply_build_failed(r, "discovery document");
 out:
 	json_decref(algs);
 	json_decref(o);

@@ -32,6 +32,7 @@
 #include <openssl/ssl.h>
 
 #include "common/log.h"
+#include "common/text.h"
 
 #define CONN_BUCKETS 1024
 #define TICK_MS 250
@@ -141,6 +142,24 @@ d_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void
+d_abstime(uint64_t ns, struct timespec *ts)
+{
+	ts->tv_sec = (time_t)(ns / 1000000000u);
+	ts->tv_nsec = (long)(ns % 1000000000u);
+}
+
+void
+d_cond_init_monotonic(pthread_cond_t *cv)
+{
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(cv, &ca);
+	pthread_condattr_destroy(&ca);
 }
 
 /* ---- connections --------------------------------------------------------- */
@@ -701,20 +720,48 @@ d_reply_json(d_req *r, int code, const json_t *obj)
 	free(text);
 }
 
+/* Cut a message that vsnprintf truncated back to its last whole UTF-8
+ * character: drop up to three trailing bytes of a character cut in half. */
+static void
+trim_cut_char(char *s)
+{
+	size_t len = strlen(s);
+
+	for (size_t k = 0; k < 4 && k <= len; k++) {
+		if (p11s_utf8_valid(s, len - k)) {
+			s[len - k] = '\0';
+			return;
+		}
+	}
+}
+
 void
 d_reply_error(d_req *r, int code, const char *error, const char *fmt, ...)
 {
 	char detail[512];
 	va_list ap;
 	json_t *o;
+	int n;
 
 	va_start(ap, fmt);
-	vsnprintf(detail, sizeof(detail), fmt, ap);
+	n = vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
+	if (n < 0)
+		detail[0] = '\0';
+	else if ((size_t)n >= sizeof(detail))
+		trim_cut_char(detail);
+	/* any other byte that is not UTF-8 (or a control) becomes '?' */
+	p11s_text_fix(detail);
 	o = json_pack("{s:s, s:s}", "error", error, "detail", detail);
 	if (o == NULL) {
-		static const char oom[] = "{\"error\":\"internal\",\"detail\":\"out of memory\"}";
-		d_reply_raw(r, 500, "application/json", oom, sizeof(oom) - 1);
+		static const char internal[] = "{\"error\":\"internal\",\"detail\":\"the answer "
+					       "could not be built; see the server log\"}";
+
+		char q[P11S_QUOTE_BUF];
+
+		log_error("building the JSON error answer %d %s to %s failed", code,
+			  p11s_quote_str(error, q, sizeof(q)), d_req_method_name(r));
+		d_reply_raw(r, 500, "application/json", internal, sizeof(internal) - 1);
 		return;
 	}
 	d_reply_json(r, code, o);

@@ -18,8 +18,10 @@
 #ifndef P11S_SIGNER_D_HTTP_H
 #define P11S_SIGNER_D_HTTP_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -152,6 +154,12 @@ void d_reply_json(d_req *r, int code, const json_t *obj);
 void d_reply_error(d_req *r, int code, const char *error, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* The monotonic clock, in nanoseconds. */
 uint64_t d_now_ns(void);
+/* A d_now_ns() instant as the absolute time of a timed wait on a condition
+ * variable made by d_cond_init_monotonic. */
+void d_abstime(uint64_t ns, struct timespec *ts);
+/* Initialise *cv so that its timed waits count on the monotonic clock. */
+void d_cond_init_monotonic(pthread_cond_t *cv);
 
 #endif

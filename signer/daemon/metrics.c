@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/memstream.h"
+
 #define N_BUCKETS 13
 
 /* Upper bounds of the latency histogram, in seconds (plus +Inf). */
@@ -313,16 +315,8 @@ d_metrics_render(d_metrics *const *m, size_t n, const char *extra, char **text, 
 	}
 	if (extra != NULL)
 		fputs(extra, f);
-	if (fclose(f) != 0) {
-		f = NULL;
-		r = p11s_fail(P11S_E_NOMEM, "out of memory rendering metrics");
+	if ((r = p11s_memstream_finish(&f, &buf, &blen, text, len, "rendering metrics")) != 0)
 		goto out;
-	}
-	f = NULL;
-	*text = buf;
-	*len = blen;
-	buf = NULL;
-	r = 0;
 out:
 	if (f != NULL)
 		fclose(f);

@@ -432,13 +432,7 @@ poll_main(void *arg)
 		d_ref_put(sr);
 		if (ms < MIN_INTERVAL_MS)
 			ms = MIN_INTERVAL_MS;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += ms / 1000;
-		ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		d_abstime(d_now_ns() + (uint64_t)ms * 1000000u, &ts);
 		pthread_mutex_lock(&p->mu);
 		while (!p->stop && pthread_cond_timedwait(&p->cv, &p->mu, &ts) != ETIMEDOUT)
 			;
@@ -451,7 +445,6 @@ int
 d_poller_start(const d_poll_params *pp, d_poller **out)
 {
 	d_poller *p;
-	pthread_condattr_t ca;
 	d_ref *vr;
 	int e;
 
@@ -471,10 +464,7 @@ d_poller_start(const d_poll_params *pp, d_poller **out)
 		p->version = ((const d_view *)vr)->st->version;
 	d_ref_put(vr);
 	pthread_mutex_init(&p->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&p->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	d_cond_init_monotonic(&p->cv);
 	e = pthread_create(&p->thread, NULL, poll_main, p);
 	if (e != 0) {
 		d_poller_stop(p);

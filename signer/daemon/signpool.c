@@ -101,13 +101,6 @@ struct d_pool {
 	uint64_t timed_out;
 };
 
-static void
-abstime(uint64_t ns, struct timespec *ts)
-{
-	ts->tv_sec = (time_t)(ns / 1000000000u);
-	ts->tv_nsec = (long)(ns % 1000000000u);
-}
-
 static unsigned
 retry_s(uint64_t at_ns, uint64_t now_ns)
 {
@@ -357,7 +350,7 @@ reaper_main(void *arg)
 			continue;
 		}
 		if (p->head->deadline_ns > now) {
-			abstime(p->head->deadline_ns, &ts);
+			d_abstime(p->head->deadline_ns, &ts);
 			pthread_cond_timedwait(&p->reap_cv, &p->mu, &ts);
 			continue;
 		}
@@ -382,10 +375,10 @@ reaper_main(void *arg)
 static int
 is_token_fault(int r)
 {
-	return r == P11S_E_SESSION || r == P11S_E_HSM || r == P11S_E_MODULE ||
-	       r == P11S_E_TOKEN_NOT_FOUND || r == P11S_E_NOTFOUND || r == P11S_E_LOCK ||
-	       r == P11S_E_CRYPTO || r == P11S_E_KEY_TYPE || r == P11S_E_MECHANISM ||
-	       r == P11S_E_PIN_INCORRECT || r == P11S_E_PIN_LOCKED;
+	/* after the request's own checks (400, 503 for rule 3c), what fails while
+	 * signing is the token's doing (a session or the key on it: 503 and the
+	 * session rests) unless it is internal (a bug, memory, OpenSSL: 500) */
+	return p11s_err_classify(r) != P11S_CLASS_INTERNAL;
 }
 
 static void
@@ -597,8 +590,10 @@ run_job(psession *s, d_job *j)
 	j->status = 200;
 	if (asprintf(&j->body, "{\"token\":\"%s\",\"kid\":\"%s\",\"exp\":%lld}", token, j->kid,
 		     (long long)exp) < 0) {
+		/* no body: issue_done answers the generic internal error and logs */
 		j->body = NULL;
-		job_answer(j, 500, "internal", 0, "out of memory");
+		j->status = 500;
+		snprintf(j->error, sizeof(j->error), "internal");
 	}
 out:
 	free(token);
@@ -671,7 +666,7 @@ session_main(void *arg)
 		if (p->stopping)
 			break;
 		if (s->retry_at_ns > now) {
-			abstime(s->retry_at_ns, &ts);
+			d_abstime(s->retry_at_ns, &ts);
 			pthread_cond_timedwait(&p->work_cv, &p->mu, &ts);
 			continue;
 		}
@@ -707,7 +702,6 @@ int
 d_pool_new(const d_pool_params *pp, d_pool **out)
 {
 	d_pool *p;
-	pthread_condattr_t ca;
 	unsigned i;
 	int r = P11S_E_NOMEM, e;
 
@@ -721,11 +715,8 @@ d_pool_new(const d_pool_params *pp, d_pool **out)
 	p->done = pp->done;
 	p->done_arg = pp->done_arg;
 	pthread_mutex_init(&p->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&p->work_cv, &ca);
-	pthread_cond_init(&p->reap_cv, &ca);
-	pthread_condattr_destroy(&ca);
+	d_cond_init_monotonic(&p->work_cv);
+	d_cond_init_monotonic(&p->reap_cv);
 	atomic_init(&p->in_flight, 0);
 	p->w = calloc(pp->workers, sizeof(*p->w));
 	p->s = calloc(pp->sessions, sizeof(*p->s));

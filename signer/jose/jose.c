@@ -265,6 +265,29 @@ new_jti(char **out)
 	return p11s_b64url_encode(rnd, sizeof(rnd), out);
 }
 
+/* A token of `total` bytes must fit JWT_MAX_LEN (what the verifier reads). */
+static int
+check_jwt_len(size_t total)
+{
+	if (total > JWT_MAX_LEN)
+		return p11s_fail(P11S_E_INVAL,
+				 "token would be %zu bytes, above the %d-byte limit "
+				 "(fewer or shorter claims)",
+				 total, JWT_MAX_LEN);
+	return 0;
+}
+
+/* *out = "a.b", whose length is len; the caller frees it. */
+static int
+dot_join(const char *a, const char *b, size_t len, char **out)
+{
+	*out = malloc(len + 1);
+	if (*out == NULL)
+		return p11s_fail(P11S_E_NOMEM, "out of memory");
+	snprintf(*out, len + 1, "%s.%s", a, b);
+	return 0;
+}
+
 int
 jwt_issue(const jwt_issue_params *p, char **token, p11s_time *exp)
 {
@@ -306,18 +329,10 @@ jwt_issue(const jwt_issue_params *p, char **token, p11s_time *exp)
 	want = alg_is_ec(p->alg) ? p11s_alg_sig_len(p->alg, 0) : RSA_MIN_SIG;
 	inlen = strlen(h64) + 1 + strlen(p64);
 	total = inlen + 1 + (want * 4 + 2) / 3;
-	if (total > JWT_MAX_LEN) {
-		r = p11s_fail(P11S_E_INVAL,
-			      "token would be %zu bytes, above the %d-byte limit "
-			      "(fewer or shorter claims)",
-			      total, JWT_MAX_LEN);
+	if ((r = check_jwt_len(total)) != 0)
 		goto out;
-	}
-	if ((input = malloc(inlen + 1)) == NULL) {
-		r = p11s_fail(P11S_E_NOMEM, "out of memory");
+	if ((r = dot_join(h64, p64, inlen, &input)) != 0)
 		goto out;
-	}
-	snprintf(input, inlen + 1, "%s.%s", h64, p64);
 
 	if (alg_is_ec(p->alg))
 		siglen = want;
@@ -336,18 +351,10 @@ jwt_issue(const jwt_issue_params *p, char **token, p11s_time *exp)
 	if ((r = p11s_b64url_encode(sig, siglen, &s64)) != 0)
 		goto out;
 	total = inlen + 1 + strlen(s64);
-	if (total > JWT_MAX_LEN) {
-		r = p11s_fail(P11S_E_INVAL,
-			      "token would be %zu bytes, above the %d-byte limit "
-			      "(fewer or shorter claims)",
-			      total, JWT_MAX_LEN);
+	if ((r = check_jwt_len(total)) != 0)
 		goto out;
-	}
-	if ((tok = malloc(total + 1)) == NULL) {
-		r = p11s_fail(P11S_E_NOMEM, "out of memory");
+	if ((r = dot_join(input, s64, total, &tok)) != 0)
 		goto out;
-	}
-	snprintf(tok, total + 1, "%s.%s", input, s64);
 	*token = tok;
 	tok = NULL;
 	if (exp != NULL)

@@ -55,6 +55,24 @@ handler(d_req *r, void *arg)
 		d_reply_error(r, 503, "token_unavailable", "code %d", 42);
 		return;
 	}
+	if (strcmp(p, "/long-utf8") == 0) {
+		/* 300 two-byte characters: 600 bytes, cut at 511 inside one */
+		char d[601];
+
+		for (size_t i = 0; i < 300; i++)
+			memcpy(d + 2 * i, "\xc3\xa9", 2);
+		d[600] = '\0';
+		d_reply_error(r, 422, "refused", "%s", d);
+		return;
+	}
+	if (strcmp(p, "/bad-utf8") == 0) {
+		d_reply_error(r, 400, "bad_request", "member \xff\xfe%s", "\xc3");
+		return;
+	}
+	if (strcmp(p, "/bad-error-code") == 0) {
+		d_reply_error(r, 400, "bad\xff", "x");
+		return;
+	}
 	if (strcmp(p, "/body") == 0) {
 		size_t len = 0;
 		const uint8_t *b = d_req_body(r, &len);
@@ -281,6 +299,69 @@ test_basic_unix_and_tcp(void **state)
 			 503);
 	assert_non_null(strstr(buf, "Retry-After: 7"));
 	assert_non_null(strstr(buf, "{\"error\":\"token_unavailable\",\"detail\":\"code 42\"}"));
+	d_server_stop(s, 1);
+	d_server_free(s);
+	assert_int_equal(stat(sock_path, &st), -1);
+}
+
+/* Body of the response in buf, parsed; fails the test unless it is JSON. */
+static json_t *
+body_json(const char *buf)
+{
+	const char *b = strstr(buf, "\r\n\r\n");
+	json_error_t e;
+	json_t *o;
+
+	assert_non_null(b);
+	o = json_loads(b + 4, 0, &e);
+	if (o == NULL)
+		fail_msg("body is not JSON (%s): %s", e.text, b + 4);
+	return o;
+}
+
+/* d_reply_error keeps details valid UTF-8 (a long one is cut between
+ * characters, stray bytes become '?') and never answers "out of memory":
+ * a JSON build failure is a generic internal answer. */
+static void
+test_error_details_utf8(void **state)
+{
+	d_server *s = start_default(5);
+	char buf[8192];
+	const char *d;
+	json_t *o;
+	size_t len;
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(request(d_server_listen_name(s, 0),
+				 "GET /long-utf8 HTTP/1.1\r\nHost: x\r\n\r\n", buf, sizeof(buf)),
+			 422);
+	o = body_json(buf);
+	assert_string_equal(json_string_value(json_object_get(o, "error")), "refused");
+	d = json_string_value(json_object_get(o, "detail"));
+	assert_non_null(d);
+	len = strlen(d);
+	assert_int_equal(len, 510); /* 255 whole characters of the 511 bytes that fit */
+	for (size_t i = 0; i < len; i += 2)
+		assert_memory_equal(d + i, "\xc3\xa9", 2);
+	json_decref(o);
+
+	assert_int_equal(request(d_server_listen_name(s, 0),
+				 "GET /bad-utf8 HTTP/1.1\r\nHost: x\r\n\r\n", buf, sizeof(buf)),
+			 400);
+	o = body_json(buf);
+	assert_string_equal(json_string_value(json_object_get(o, "detail")), "member ???");
+	json_decref(o);
+
+	assert_int_equal(request(d_server_listen_name(s, 0),
+				 "GET /bad-error-code HTTP/1.1\r\nHost: x\r\n\r\n", buf,
+				 sizeof(buf)),
+			 500);
+	assert_null(strstr(buf, "out of memory"));
+	o = body_json(buf);
+	assert_string_equal(json_string_value(json_object_get(o, "error")), "internal");
+	assert_non_null(strstr(json_string_value(json_object_get(o, "detail")), "server log"));
+	json_decref(o);
 	d_server_stop(s, 1);
 	d_server_free(s);
 	assert_int_equal(stat(sock_path, &st), -1);
@@ -629,11 +710,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_basic_unix_and_tcp),	  cmocka_unit_test(test_keepalive_and_body),
-	    cmocka_unit_test(test_body_too_large),	  cmocka_unit_test(test_slow_loris),
-	    cmocka_unit_test(test_idle_keepalive_closed), cmocka_unit_test(test_graceful_stop),
-	    cmocka_unit_test(test_unix_socket_files),	  cmocka_unit_test(test_server_refusals),
-	    cmocka_unit_test(test_adopt_refusals),
+	    cmocka_unit_test(test_basic_unix_and_tcp), cmocka_unit_test(test_error_details_utf8),
+	    cmocka_unit_test(test_keepalive_and_body), cmocka_unit_test(test_body_too_large),
+	    cmocka_unit_test(test_slow_loris),	       cmocka_unit_test(test_idle_keepalive_closed),
+	    cmocka_unit_test(test_graceful_stop),      cmocka_unit_test(test_unix_socket_files),
+	    cmocka_unit_test(test_server_refusals),    cmocka_unit_test(test_adopt_refusals),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
