@@ -45,6 +45,9 @@ log = open(os.path.join(wd, "out.log"), "wb")
 def unlimited():
     soft, hard = resource.getrlimit(resource.RLIMIT_CORE)
     resource.setrlimit(resource.RLIMIT_CORE, (hard, hard))
+    # a shell without job control starts background jobs with SIGQUIT ignored,
+    # and the child would inherit that: give it the default action back
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
 
 
 p = subprocess.Popen(cmd, cwd=wd, env=env, pass_fds=(r,), stdout=log, stderr=log,
@@ -75,7 +78,16 @@ finally:
     if p.returncode is None and limit is None:
         p.kill()
     if p.returncode is None:  # not reaped yet by poll()
-        _, st = os.waitpid(p.pid, 0)
+        end = time.monotonic() + 60
+        while True:  # os.waitpid, not p.wait(): the core-dump bit is in the status
+            pid, st = os.waitpid(p.pid, os.WNOHANG)
+            if pid != 0:
+                break
+            if time.monotonic() > end:
+                os.kill(p.pid, signal.SIGKILL)
+                os.waitpid(p.pid, 0)
+                sys.exit("%s was still running 60 s after SIGQUIT" % what)
+            time.sleep(0.05)
 print("limit=%s signal=%s core=%d" % (limit, os.WTERMSIG(st) if os.WIFSIGNALED(st) else "-",
                                       1 if os.WIFSIGNALED(st) and os.WCOREDUMP(st) else 0))
 EOP
