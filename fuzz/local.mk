@@ -18,6 +18,7 @@ check_PROGRAMS += \
 	fuzz/run_audit \
 	fuzz/run_dn \
 	fuzz/run_member \
+	fuzz/run_pool \
 	$(NULL)
 
 fuzz_run_config_SOURCES = fuzz/fuzz_config.c $(FUZZ_RUN_SOURCES)
@@ -42,6 +43,8 @@ fuzz_run_dn_SOURCES = fuzz/fuzz_dn.c $(FUZZ_RUN_SOURCES)
 fuzz_run_dn_LDADD = libhsm.a libcommon.a $(OPENSSL_LIBS) $(P11KIT_LIBS)
 fuzz_run_member_SOURCES = fuzz/fuzz_member.c $(FUZZ_RUN_SOURCES)
 fuzz_run_member_LDADD = $(SIGNER_LIBS) $(SIGNER_DEPLIBS)
+fuzz_run_pool_SOURCES = fuzz/fuzz_pool.c $(FUZZ_RUN_SOURCES)
+fuzz_run_pool_LDADD = $(SIGNER_LIBS) $(SIGNER_DEPLIBS)
 
 TESTS += fuzz/regress.sh
 EXTRA_DIST += \
@@ -64,6 +67,7 @@ FUZZ_BINS = \
 	fuzz/fuzz_audit \
 	fuzz/fuzz_dn \
 	fuzz/fuzz_member \
+	fuzz/fuzz_pool \
 	$(NULL)
 check_PROGRAMS += $(FUZZ_BINS)
 
@@ -100,6 +104,9 @@ fuzz_fuzz_dn_LDADD = $(fuzz_run_dn_LDADD)
 fuzz_fuzz_member_SOURCES = fuzz/fuzz_member.c $(FUZZ_COMMON)
 fuzz_fuzz_member_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 fuzz_fuzz_member_LDADD = $(fuzz_run_member_LDADD)
+fuzz_fuzz_pool_SOURCES = fuzz/fuzz_pool.c $(FUZZ_COMMON)
+fuzz_fuzz_pool_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+fuzz_fuzz_pool_LDADD = $(fuzz_run_pool_LDADD)
 
 # `make` builds the fuzzers too in a fuzzing build; `make fuzzers` alone.
 fuzzers: $(FUZZ_BINS)

@@ -457,13 +457,50 @@ MEMBER = {
 }
 
 
+# ---- pool ---------------------------------------------------------------------
+# members' GET /v1/status answers, NUL-separated; now = 1700000000
+
+def status(staged=None, current="c" * 40, effective="2023-11-14T22:20:00Z", member=None,
+           typ="AudioVideoAuthentication"):
+    t = {"type": typ, "algorithm": "ES256"}
+    if current is not None:
+        t["current"] = {"key": {"thumbprint": current, "kid": "k1"}, "since": "2023-01-01T00:00:00Z"}
+    if staged is not None:
+        t["staged"] = {"key": {"thumbprint": staged, "kid": "k2"}, "effective": effective}
+    doc = {"types": [t]}
+    if member is not None:
+        doc["member"] = member
+    return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+
+
+FRESH = {"id": "edge-1:4242", "checked_at": "2023-11-14T22:13:19Z",
+         "started_at": "2023-11-14T20:00:00Z", "poll_interval_ms": 1000}
+POOL = {
+    "ready": status("s" * 40, member=FRESH) + b"\0" + status("s" * 40),
+    "lacks": status("s" * 40) + b"\0" + status(None),
+    "other-instant": status("s" * 40) + b"\0" + status("s" * 40, effective=1700000999),
+    "already-issues": status("s" * 40) + b"\0" + status(None, current="s" * 40),
+    "other-key": status("s" * 40) + b"\0" + status("t" * 40),
+    "other-type": status("s" * 40) + b"\0" + status(None, typ="OAuthTokenIssuer"),
+    "stale": status(None, member=dict(FRESH, checked_at=1690000000)),
+    "never-checked": status(None, member=dict(FRESH, checked_at=None)),
+    "member-string": status("s" * 40, member="m" * 200),
+    "sha1-form": b'{"types":[{"type":"A","staged":{"sha1":"ab","effective":1700000100},'
+                 b'"current":{"sha1":"cd"}}]}\0{"types":[{"type":"A","current":{"sha1":"ab"}}]}',
+    "utf8-key": status("\u00e9" * 40) + b"\0" + status(None),
+    "not-object": b"[1,2]\0{\"types\":7}\0null",
+    "truncated": status("s" * 40)[:50],
+}
+
+
 def main():
     corpus = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "corpus")
     only = sys.argv[2:]
     makers = {"config": lambda: CONFIG, "date": lambda: DATE, "jwt": jwt_seeds,
               "state": state_seeds, "uri": lambda: URI, "http_json": lambda: HTTP,
               "approval": lambda: APPROVAL, "keyfile": keyfile_seeds,
-              "audit": audit_seeds, "dn": lambda: DN, "member": lambda: MEMBER}
+              "audit": audit_seeds, "dn": lambda: DN, "member": lambda: MEMBER,
+              "pool": lambda: POOL}
     for target, make in makers.items():
         if only and target not in only:
             continue

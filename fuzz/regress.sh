@@ -6,7 +6,7 @@ set -u
 : "${top_srcdir:?run through make check}" "${top_builddir:?run through make check}"
 
 status=0
-for t in config date jwt state uri http_json approval keyfile audit dn member; do
+for t in config date jwt state uri http_json approval keyfile audit dn member pool; do
 	if ! "$top_builddir/fuzz/run_$t" "$top_srcdir/fuzz/corpus/$t"; then
 		echo "FAIL: fuzz/run_$t on fuzz/corpus/$t" >&2
 		status=1

@@ -13,5 +13,6 @@ libsigner_a_SOURCES = \
 	signer/audit.c signer/audit.h \
 	signer/timeline_svg.c signer/timeline_svg.h \
 	signer/status.c signer/status.h \
+	signer/poolcheck.c signer/poolcheck.h \
 	$(NULL)
 libsigner_a_CFLAGS = $(AM_CFLAGS) $(INIH_CFLAGS) $(P11KIT_CFLAGS) $(LIBEVENT_CFLAGS)

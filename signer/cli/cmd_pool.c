@@ -8,7 +8,6 @@
 #include <curl/curl.h>
 #include <getopt.h>
 #include <openssl/ssl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +17,7 @@
 #include "common/util.h"
 #include "hsm/hsm.h"
 #include "signer/cli/cli.h"
-#include "signer/state.h"
+#include "signer/poolcheck.h"
 
 #define STATUS_MAX (1u << 20)
 #define STATUS_PATH "/v1/status"
@@ -44,15 +43,6 @@ use_token_key(CURL *h, void *ssl_ctx, void *arg)
 		return CURLE_SSL_CERTPROBLEM;
 	return CURLE_OK;
 }
-
-typedef struct member {
-	const char *url;
-	char id[128];
-	json_t *doc;	  /* status document, NULL when unreachable */
-	char error[300];  /* why it is unreachable */
-	json_t *problems; /* array of strings */
-	size_t unlisted;  /* problems that could not be added to the array */
-} member;
 
 struct body {
 	char *buf;
@@ -113,22 +103,21 @@ status_url(const char *url, char **target, const char **unix_path)
 }
 
 static void
-fetch(const pool_opts *o, member *m)
+fetch(const pool_opts *o, pool_member *m)
 {
 	struct body b = {NULL, 0, 0};
 	const char *unix_path;
 	char *target = NULL, cerr[CURL_ERROR_SIZE] = "";
-	json_error_t jerr;
 	long code = 0;
 	CURL *h = NULL;
 	CURLcode cc;
 
 	if (status_url(m->url, &target, &unix_path) != 0) {
-		snprintf(m->error, sizeof(m->error), "%s", p11s_errmsg(P11S_E_INVAL));
+		pool_member_unreachable(m, "%s", p11s_errmsg(P11S_E_INVAL));
 		return;
 	}
 	if ((h = curl_easy_init()) == NULL) {
-		snprintf(m->error, sizeof(m->error), "cannot start an HTTP client");
+		pool_member_unreachable(m, "cannot start an HTTP client");
 		goto out;
 	}
 	curl_easy_setopt(h, CURLOPT_URL, target);
@@ -151,222 +140,22 @@ fetch(const pool_opts *o, member *m)
 		curl_easy_setopt(h, CURLOPT_SSLKEY, o->key);
 	}
 	if ((cc = curl_easy_perform(h)) != CURLE_OK) {
-		snprintf(m->error, sizeof(m->error), "%s",
-			 b.too_big	 ? "the status document is larger than 1 MiB"
-			 : *cerr != '\0' ? cerr
-					 : curl_easy_strerror(cc));
+		pool_member_unreachable(m, "%s",
+					b.too_big	? "the status document is larger than 1 MiB"
+					: *cerr != '\0' ? cerr
+							: curl_easy_strerror(cc));
 		goto out;
 	}
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
 	if (code != 200) {
-		snprintf(m->error, sizeof(m->error), "GET %s answered HTTP %ld", STATUS_PATH, code);
+		pool_member_unreachable(m, "GET %s answered HTTP %ld", STATUS_PATH, code);
 		goto out;
 	}
-	if (b.buf == NULL || (m->doc = json_loadb(b.buf, b.len, 0, &jerr)) == NULL ||
-	    !json_is_object(m->doc)) {
-		snprintf(m->error, sizeof(m->error), "the status is not a JSON object%s%s",
-			 m->doc == NULL && b.buf != NULL ? ": " : "",
-			 m->doc == NULL && b.buf != NULL ? jerr.text : "");
-		json_decref(m->doc);
-		m->doc = NULL;
-		goto out;
-	}
-	{
-		json_t *mem = json_object_get(m->doc, "member");
-		const char *id = json_is_string(mem)
-				     ? json_string_value(mem)
-				     : json_string_value(json_object_get(mem, "id"));
-
-		snprintf(m->id, sizeof(m->id), "%s", id != NULL ? id : m->url);
-	}
+	pool_member_read(m, b.buf, b.len);
 out:
-	/* both may hold the member's bytes, cut to size: keep them valid text */
-	p11s_text_fix(m->id);
-	p11s_text_fix(m->error);
 	curl_easy_cleanup(h);
 	free(target);
 	free(b.buf);
-}
-
-/* A key reference as `signer status --json` ({sha1}) or signerd ({key:{thumbprint}}) shows it. */
-static const char *
-ref_sha1(const json_t *o)
-{
-	const char *s = json_string_value(json_object_get(o, "sha1"));
-
-	if (s == NULL)
-		s = json_string_value(json_object_get(json_object_get(o, "key"), "thumbprint"));
-	return s;
-}
-
-/* Effective instant: seconds or an RFC 3339 string; 0 when absent. */
-static p11s_time
-ref_effective(const json_t *o)
-{
-	json_t *e = json_object_get(o, "effective");
-	p11s_time t = 0;
-
-	if (json_is_integer(e))
-		return (p11s_time)json_integer_value(e);
-	if (json_is_string(e) && p11s_parse_date(json_string_value(e), &t) == 0)
-		return t;
-	p11s_err_clear();
-	return 0;
-}
-
-static const json_t *
-member_type(const member *m, const char *type)
-{
-	json_t *t;
-	size_t i;
-
-	json_array_foreach(json_object_get(m->doc, "types"), i, t)
-	{
-		const char *name = json_string_value(json_object_get(t, "type"));
-
-		if (name != NULL && strcmp(name, type) == 0)
-			return t;
-	}
-	return NULL;
-}
-
-static void problem(member *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* Record a problem of a member.  It is never lost: the text is made valid
- * UTF-8 before it becomes a JSON string, and a problem that still cannot be
- * listed (memory) is counted, so the member is not ready either way. */
-static void
-problem(member *m, const char *fmt, ...)
-{
-	char buf[400];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	p11s_text_fix(buf);
-	if (json_array_append_new(m->problems, json_string(buf)) != 0) {
-		m->unlisted++;
-		fprintf(stderr, "signer: member %s: %s\n", m->url, buf);
-	}
-}
-
-/* A key reference from a member's status document, quoted for a message. */
-static const char *
-show_key(const char *remote, char q[P11S_QUOTE_BUF])
-{
-	return p11s_quote_str(remote, q, P11S_QUOTE_BUF);
-}
-
-/* Seconds or RFC 3339 in o[name]; 0 when absent, null or malformed. */
-static p11s_time
-doc_time(const json_t *o, const char *name)
-{
-	json_t *v = json_object_get(o, name);
-	p11s_time t = 0;
-
-	if (json_is_integer(v))
-		return (p11s_time)json_integer_value(v);
-	if (json_is_string(v) && p11s_parse_date(json_string_value(v), &t) != 0)
-		t = 0;
-	p11s_err_clear();
-	return t;
-}
-
-/*
- * A member whose last successful check of its token (member.checked_at) is
- * older than the stale bound of its poll interval may serve an outdated
- * state: not ready.
- */
-static void
-check_fresh(member *m, p11s_time now)
-{
-	json_t *mem = json_object_get(m->doc, "member");
-	int64_t poll = json_integer_value(json_object_get(mem, "poll_interval_ms"));
-	p11s_time checked = doc_time(mem, "checked_at"), since = checked;
-	char when[40];
-
-	if (!json_is_object(mem) || json_object_get(mem, "checked_at") == NULL)
-		return; /* no member facts (e.g. a `signer status --json` document) */
-	if (since == 0)
-		since = doc_time(mem, "started_at"); /* not checked yet: since its start */
-	if (since != 0 && !member_is_stale(since, poll, now))
-		return;
-	if (checked == 0) {
-		problem(m, "stale: no successful check of its token since it started");
-		return;
-	}
-	p11s_fmt_utc(checked, when, sizeof(when));
-	problem(m,
-		"stale: its last successful check of the token was at %s, %lld s ago (more "
-		"than %lld s); it may serve an outdated state",
-		when, (long long)(now - checked), (long long)member_stale_after(poll));
-}
-
-struct deadline {
-	const char *type; /* in the members' status documents */
-	const char *key;
-	p11s_time at;
-};
-
-/* Check one type across the members; returns the deadline (0: nothing staged). */
-static p11s_time
-check_type(member *ms, size_t n, const char *type, p11s_time now, struct deadline *d)
-{
-	const char *key = NULL;
-	char when[40], qk[P11S_QUOTE_BUF], qs[P11S_QUOTE_BUF];
-	p11s_time first = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		const json_t *t = ms[i].doc != NULL ? member_type(&ms[i], type) : NULL;
-		const json_t *st = json_object_get(t, "staged");
-		p11s_time e = ref_effective(st);
-
-		if (ref_sha1(st) != NULL && e > 0 && (first == 0 || e < first)) {
-			first = e;
-			key = ref_sha1(st);
-		}
-	}
-	if (first == 0)
-		return 0;
-	d->type = type;
-	d->key = key;
-	d->at = first;
-	p11s_fmt_utc(first, when, sizeof(when));
-	for (size_t i = 0; i < n; i++) {
-		const json_t *t, *st, *cur;
-		const char *sk, *ck;
-		char mine[40];
-		p11s_time e;
-
-		if (ms[i].doc == NULL)
-			continue;
-		t = member_type(&ms[i], type);
-		st = json_object_get(t, "staged");
-		cur = json_object_get(t, "current");
-		sk = ref_sha1(st);
-		ck = ref_sha1(cur);
-		e = ref_effective(st);
-		if (sk != NULL && strcmp(sk, d->key) == 0) {
-			if (e != first) {
-				p11s_fmt_utc(e, mine, sizeof(mine));
-				problem(&ms[i], "%s: key %s is staged effective %s, not %s", type,
-					show_key(d->key, qk), mine, when);
-			}
-		} else if (ck != NULL && strcmp(ck, d->key) == 0) {
-			if (now < first)
-				problem(&ms[i], "%s: key %s already issues, before %s", type,
-					show_key(d->key, qk), when);
-		} else if (t == NULL) {
-			problem(&ms[i], "%s: the type is not configured on this member", type);
-		} else {
-			problem(&ms[i], "%s: lacks the staged key %s (effective %s)%s%s%s", type,
-				show_key(d->key, qk), when, sk != NULL ? "; it has " : "",
-				sk != NULL ? show_key(sk, qs) : "",
-				sk != NULL ? " staged instead" : "");
-		}
-	}
-	return first;
 }
 
 static int
@@ -378,9 +167,10 @@ run_pool(cli *c, int argc, char **argv)
 	    {"json", no_argument, NULL, 'j'},	      {NULL, 0, NULL, 0},
 	};
 	pool_opts po = {NULL, NULL, NULL, NULL, 10};
-	struct deadline *dl = NULL, *earliest = NULL;
-	json_t *types = NULL, *out = NULL, *marr = NULL;
-	member *ms = NULL;
+	pool_deadline *dl = NULL;
+	const pool_deadline *earliest = NULL;
+	json_t *out = NULL, *marr = NULL;
+	pool_member *ms = NULL;
 	p11s_time now;
 	size_t n, nd = 0, not_ready = 0;
 	int o, r, json = 0;
@@ -434,54 +224,24 @@ run_pool(cli *c, int argc, char **argv)
 		curl_global_cleanup();
 		return cli_fail(r);
 	}
-	if ((ms = calloc(n, sizeof(*ms))) == NULL || (types = json_array()) == NULL ||
-	    (dl = calloc(64, sizeof(*dl))) == NULL) {
+	if ((ms = calloc(n, sizeof(*ms))) == NULL) {
 		r = p11s_fail(P11S_E_NOMEM, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		json_t *t;
-		size_t k;
-
-		ms[i].url = argv[optind + (int)i];
-		snprintf(ms[i].id, sizeof(ms[i].id), "%s", ms[i].url);
-		if ((ms[i].problems = json_array()) == NULL) {
-			r = p11s_fail(P11S_E_NOMEM, "out of memory");
+		if ((r = pool_member_init(&ms[i], argv[optind + (int)i])) != 0)
 			goto out;
-		}
 		fetch(&po, &ms[i]);
-		/* the union of type names, in order of appearance */
-		json_array_foreach(json_object_get(ms[i].doc, "types"), k, t)
-		{
-			json_t *name = json_object_get(t, "type"), *have;
-			size_t j;
-			int dup = 0;
-
-			if (!json_is_string(name))
-				continue;
-			json_array_foreach(types, j, have) dup |= json_equal(have, name);
-			if (!dup)
-				json_array_append(types, name);
-		}
 	}
 	now = p11s_now();
-	for (size_t i = 0; i < n; i++)
-		if (ms[i].doc != NULL)
-			check_fresh(&ms[i], now);
-	for (size_t k = 0; k < json_array_size(types) && nd < 64; k++)
-		if (check_type(ms, n, json_string_value(json_array_get(types, k)), now, &dl[nd]) >
-		    0)
-			nd++;
-	for (size_t k = 0; k < nd; k++)
-		if (earliest == NULL || dl[k].at < earliest->at)
-			earliest = &dl[k];
+	if ((r = pool_check(ms, n, now, &dl, &nd, &earliest)) != 0)
+		goto out;
 	if ((marr = json_array()) == NULL) {
 		r = p11s_fail(P11S_E_NOMEM, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		int ready = ms[i].doc != NULL && json_array_size(ms[i].problems) == 0 &&
-			    ms[i].unlisted == 0;
+		int ready = pool_member_ready(&ms[i]);
 
 		not_ready += !ready;
 		if (json_array_append_new(marr,
@@ -525,7 +285,8 @@ run_pool(cli *c, int argc, char **argv)
 
 			snprintf(what, sizeof(what), "%s %s: every member must hold key %s by",
 				 &dl[k] == earliest ? "deadline" : "then    ",
-				 show_key(dl[k].type, qt), show_key(dl[k].key, qk));
+				 p11s_quote_str(dl[k].type, qt, sizeof(qt)),
+				 p11s_quote_str(dl[k].key, qk, sizeof(qk)));
 			cli_print_instant(stdout, what, dl[k].at);
 		}
 		if (earliest != NULL && now >= earliest->at)
@@ -537,13 +298,10 @@ run_pool(cli *c, int argc, char **argv)
 	}
 	r = 0;
 out:
-	for (size_t i = 0; ms != NULL && i < n; i++) {
-		json_decref(ms[i].doc);
-		json_decref(ms[i].problems);
-	}
+	for (size_t i = 0; ms != NULL && i < n; i++)
+		pool_member_clear(&ms[i]);
 	free(ms);
 	free(dl);
-	json_decref(types);
 	json_decref(marr);
 	json_decref(out);
 	hsm_evp_free(po.token_key);
