@@ -118,8 +118,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_t *pr;
 		size_t k;
 
-		json_array_foreach(ms[i].problems, k, pr)
-		if (!valid_text(json_string_value(pr))) abort();
+		json_array_foreach(ms[i].problems, k, pr) if (!valid_text(json_string_value(pr)))
+		    abort();
 		if (ms[i].doc == NULL)
 			continue;
 		for (size_t d = 0; d < nd; d++)

@@ -222,8 +222,8 @@ check_type(pool_member *ms, size_t n, const char *type, p11s_time now, pool_dead
 		} else if (t == NULL) {
 			problem(&ms[i], "%s: the type is not configured on this member", type);
 		} else {
-			problem(&ms[i], "%s: lacks the staged key %s (effective %s)%s%s%s", type, qk,
-				when, sk != NULL ? "; it has " : "",
+			problem(&ms[i], "%s: lacks the staged key %s (effective %s)%s%s%s", type,
+				qk, when, sk != NULL ? "; it has " : "",
 				sk != NULL ? p11s_quote_str(sk, qs, sizeof(qs)) : "",
 				sk != NULL ? " staged instead" : "");
 		}

@@ -37,7 +37,7 @@ void pool_member_read(pool_member *m, const char *body, size_t len);
 
 /* Record why a member is unreachable (printf-style; made valid text). */
 void pool_member_unreachable(pool_member *m, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* Ready: answered, and no problem found. */
 int pool_member_ready(const pool_member *m);

@@ -146,8 +146,8 @@ d_metrics_keys(FILE *f, const signer_conf *c, const d_view *v, p11s_time now)
 	    "Certificate notAfter of each key, by type and role (current, staged, previous).",
 	    "1 while a roll of the type is staged, 0 otherwise.",
 	    "Effective instant of the type's staged roll (absent without one).",
-	    "Latest effective instant rule 3 accepts for a roll of the current key: its "
-	    "notAfter minus the largest min_lead of the types it issues for.",
+	    ("Latest effective instant rule 3 accepts for a roll of the current key: its "
+	     "notAfter minus the largest min_lead of the types it issues for."),
 	    "When the previous key stopped issuing (the last switch).",
 	    "When the previous key may be removed: no token it signed can still be valid.",
 	};

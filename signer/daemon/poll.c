@@ -305,6 +305,9 @@ write_member(d_poller *p, p11s_time now)
 	p->member_written = now;
 }
 
+static void poll_failed(d_poller *p, p11s_time now, int regression, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /*
  * A failed poll keeps the state being served (SPEC §4, §5: verification
  * answers from the last good certificates).  Logged when it starts or its
