@@ -406,6 +406,7 @@ issue_done(d_job *j, void *arg)
 		reply_build_failed(r, "/v1/tokens");
 	} else if (j->status == 200) {
 		d_metrics_issued(w->m, j->type, j->kid);
+		d_req_note_kid(r, j->kid);
 		d_reply_raw(r, 200, "application/json", j->body, strlen(j->body));
 	} else {
 		if (j->status == 503) {

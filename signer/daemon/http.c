@@ -662,6 +662,12 @@ d_req_note_type(d_req *r, const char *type)
 	snprintf(r->note_type, sizeof(r->note_type), "%s", type != NULL ? type : "");
 }
 
+void
+d_req_note_kid(d_req *r, const char *kid)
+{
+	snprintf(r->note_kid, sizeof(r->note_kid), "%s", kid != NULL ? kid : "");
+}
+
 /* [server] access_log: route, status, type, kid, duration of each answer. */
 static void
 access_line(const d_req *r, int code)
@@ -710,7 +716,7 @@ d_reply_json(d_req *r, int code, const json_t *obj)
 	if (type != NULL)
 		d_req_note_type(r, type);
 	if (kid != NULL)
-		snprintf(r->note_kid, sizeof(r->note_kid), "%s", kid);
+		d_req_note_kid(r, kid);
 	if (text == NULL) {
 		static const char oom[] = "{\"error\":\"internal\",\"detail\":\"out of memory\"}";
 		d_reply_raw(r, 500, "application/json", oom, sizeof(oom) - 1);

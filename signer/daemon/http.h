@@ -129,9 +129,10 @@ const char *d_req_header(const d_req *r, const char *name);
 int d_req_peer_verified(const d_req *r);
 /* Monotonic start time of the handler, in nanoseconds. */
 uint64_t d_req_start_ns(const d_req *r);
-/* The token type the request concerns, for the access log (a JSON answer's
- * "type" and "kid" members are noted by themselves). */
+/* The token type and key id the request concerns, for the access log (a JSON
+ * answer's "type" and "kid" members are noted by themselves). */
 void d_req_note_type(d_req *r, const char *type);
+void d_req_note_kid(d_req *r, const char *kid);
 
 /*
  * Keep the request past the handler, to answer it later on the same worker

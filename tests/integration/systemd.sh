@@ -161,16 +161,29 @@ JOURNAL_STREAM=$js "$SIGNERD" --foreground --config "$T/cred.conf" 2>>"$T/other.
 set -e
 if grep -q '^<' "$T/other.log"; then fail "prefix on a stderr that is not the journal"; fi
 pass "<N> priority prefixes only when stderr is the journal"
+make_key av1 ES256 -60 86400
+"$SIGNER" assign --type AudioVideoAuthentication --thumbprint "$KEY_SHA1" >/dev/null ||
+	fail "assign av1"
 sed 's|^\[server\]|[server]\nlog_format = json\naccess_log = yes|' "$T/signer.conf" >"$T/json.conf"
 SIGNER_CONFIG="$T/json.conf" start_signerd json
 expect_http 200 GET http://localhost/healthz "" --unix-socket "$T/api.sock"
 expect_http 404 POST http://localhost/v1/tokens '{"type":"NoSuchType","sub":"a"}' --unix-socket "$T/api.sock"
+expect_http 200 POST http://localhost/v1/tokens '{"type":"AudioVideoAuthentication","sub":"a"}' \
+	--unix-socket "$T/api.sock"
+kid=$(body_get kid)
+token=$(body_get token)
+[ -n "$kid" ] || fail "no kid in the issue answer: $BODY"
+expect_http 200 POST http://localhost/v1/verify "{\"token\":\"$token\"}" --unix-socket "$T/api.sock"
 stop_signerd "$SD_PID"
 grep -q '"message":"access: GET /healthz 200 type=- kid=- [0-9]*\.[0-9]* ms"' "$T/json.log" ||
 	fail "no access line for /healthz: $(cat "$T/json.log")"
 grep -q '"message":"access: POST /v1/tokens 404 type=NoSuchType kid=- ' "$T/json.log" ||
 	fail "no access line for the refused issue: $(cat "$T/json.log")"
-pass "access_log: one line per request with route, status, type, duration"
+grep -q "\"message\":\"access: POST /v1/tokens 200 type=AudioVideoAuthentication kid=$kid " \
+	"$T/json.log" || fail "no access line with the kid of the issued token: $(cat "$T/json.log")"
+grep -q "\"message\":\"access: POST /v1/verify 200 type=AudioVideoAuthentication kid=$kid " \
+	"$T/json.log" || fail "no access line with the kid of the verified token: $(cat "$T/json.log")"
+pass "access_log: one line per request with route, status, type, kid, duration"
 "$PYTHON" -c '
 import json, sys
 n = 0
