@@ -334,6 +334,19 @@ pop_locked(d_pool *p)
 	return j;
 }
 
+/* Answer a job that did not start within sign_timeout (p->mu held; it is
+ * released while the answer is made). */
+static void
+time_out_locked(d_pool *p, d_job *j)
+{
+	p->timed_out++;
+	pthread_mutex_unlock(&p->mu);
+	job_answer(j, 503, "overloaded", 1,
+		   "no signing session became free within [server] sign_timeout; retry later");
+	complete(p, j);
+	pthread_mutex_lock(&p->mu);
+}
+
 /* Answers jobs that did not start within sign_timeout, oldest first. */
 static void *
 reaper_main(void *arg)
@@ -354,17 +367,7 @@ reaper_main(void *arg)
 			pthread_cond_timedwait(&p->reap_cv, &p->mu, &ts);
 			continue;
 		}
-		{
-			d_job *j = pop_locked(p);
-
-			p->timed_out++;
-			pthread_mutex_unlock(&p->mu);
-			job_answer(j, 503, "overloaded", 1,
-				   "no signing session became free within [server] sign_timeout; "
-				   "retry later");
-			complete(p, j);
-			pthread_mutex_lock(&p->mu);
-		}
+		time_out_locked(p, pop_locked(p));
 	}
 	pthread_mutex_unlock(&p->mu);
 	return NULL;
@@ -676,6 +679,11 @@ session_main(void *arg)
 		}
 		if ((j = pop_locked(p)) == NULL) {
 			pthread_cond_wait(&p->work_cv, &p->mu);
+			continue;
+		}
+		if (now >= j->deadline_ns) {
+			/* past its deadline before the reaper got to it: never started late */
+			time_out_locked(p, j);
 			continue;
 		}
 		waited = now - j->enqueued_ns;

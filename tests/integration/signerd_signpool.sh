@@ -5,7 +5,8 @@
 #  2. with every session busy, verify, JWKS, status, healthz and metrics are
 #     answered before any of the pending issues;
 #  3. back-pressure: a full queue and jobs that cannot start within
-#     sign_timeout get 503 with Retry-After and the JSON error shape;
+#     sign_timeout get 503 with Retry-After and the JSON error shape, and no
+#     job starts after its sign_timeout;
 #  4. SIGTERM with signatures in flight: each is finished and answered 200;
 #  5. a roll during saturated issuing switches at E on every session;
 #  6. a refused PIN (after a token reset) is never retried automatically.
@@ -217,6 +218,31 @@ print(f"{len(ok)} signed, {len(busy)} answered 503 ({full:.0f} queue full, {late
 EOP
 stop_signerd "$SD_PID"
 pass "a full queue and a job past sign_timeout get 503 with Retry-After"
+
+# ---- 3b. no job starts after its sign_timeout ---------------------------------
+# 2 sessions at 5 ms, a long queue, 20 ms to start, 32 connections issuing:
+# most jobs cannot start in time.  One still queued at its deadline is
+# answered 503 by whichever thread sees it first, however late the reaper:
+# no job that got a session waited longer than sign_timeout
+# (p11s_sign_wait_seconds has nothing above its 25 ms bucket).
+conf late 2 4096 20
+delay 5000; start_signerd late --config "$T/late.conf"
+"$PYTHON" - "$T/late.sock" <<'EOP' || fail "sign_timeout bound"
+import sys
+from client import *
+sock = sys.argv[1]
+res = []
+for t in issue_all(sock, 3000, 32, res): t.join()
+ok = [r for r in res if r[0] == 200]
+assert len(res) == 3000 and all(r[0] in (200, 503) for r in res), (len(res), sorted({r[0] for r in res}))
+started = metric(sock, "p11s_sign_wait_seconds_count")
+within = metric(sock, 'p11s_sign_wait_seconds_bucket{le="0.025"}')
+assert started == len(ok), (started, len(ok))
+assert within == started, f"{started - within} of {started} jobs started after sign_timeout"
+print(f"{len(ok)} signed, {len(res) - len(ok)} answered 503, none started late")
+EOP
+stop_signerd "$SD_PID"
+pass "no job starts after its sign_timeout"
 
 # ---- 4. SIGTERM with signatures in flight ------------------------------------
 conf term 4 4096 30000
