@@ -152,15 +152,79 @@ d_verify_req_clear(d_verify_req *r)
 	memset(r, 0, sizeof(*r));
 }
 
+static const uint8_t *
+skip_ws(const uint8_t *p, const uint8_t *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+static int
+is_jws_char(uint8_t c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '_' || c == '.';
+}
+
+/*
+ * The request nearly every client sends, {"token":"<compact JWS>"} (JSON
+ * whitespace around its tokens allowed): the token's bounds, without the
+ * cost of a JSON tree (a third of an RS256 verification's instructions went
+ * to parsing the body).  The string holds base64url characters and dots
+ * only, so its JSON value is its bytes.  0 for anything else, which the
+ * general parser then takes, so both agree on every body (fuzz/http_json).
+ */
+static int
+verify_req_simple(const uint8_t *body, size_t len, const uint8_t **tok, size_t *toklen)
+{
+	static const char key[] = "\"token\"";
+	const uint8_t *p = body, *end = body + len, *t;
+
+	p = skip_ws(p, end);
+	if (p == end || *p++ != '{')
+		return 0;
+	p = skip_ws(p, end);
+	if ((size_t)(end - p) < sizeof(key) - 1 || memcmp(p, key, sizeof(key) - 1) != 0)
+		return 0;
+	p = skip_ws(p + sizeof(key) - 1, end);
+	if (p == end || *p++ != ':')
+		return 0;
+	p = skip_ws(p, end);
+	if (p == end || *p++ != '"')
+		return 0;
+	for (t = p; p < end && is_jws_char(*p); p++)
+		;
+	if (p == end || *p++ != '"')
+		return 0;
+	*tok = t;
+	*toklen = (size_t)(p - 1 - t);
+	p = skip_ws(p, end);
+	if (p == end || *p++ != '}')
+		return 0;
+	return skip_ws(p, end) == end;
+}
+
 int
 d_verify_req_parse(const uint8_t *body, size_t len, size_t max_token, d_verify_req *out)
 {
 	static const char *const allowed[] = {"token", "type", "aud", NULL};
+	const uint8_t *tok;
+	size_t toklen;
 	d_verify_req q;
 	int r;
 
 	memset(out, 0, sizeof(*out));
 	memset(&q, 0, sizeof(q));
+	if (body != NULL && verify_req_simple(body, len, &tok, &toklen) && toklen > 0 &&
+	    toklen <= max_token) {
+		if ((q.root = json_stringn_nocheck((const char *)tok, toklen)) == NULL)
+			return p11s_fail(P11S_E_NOMEM, "out of memory");
+		q.token = json_string_value(q.root);
+		q.token_len = toklen;
+		*out = q;
+		return 0;
+	}
 	if ((r = parse_object(body, len, &q.root)) != 0)
 		goto out;
 	if ((r = check_members(q.root, allowed, "token, type, aud")) != 0 ||

@@ -32,7 +32,7 @@ P11S_MUST_CHECK int d_issue_req_parse(const uint8_t *body, size_t len, d_issue_r
 void d_issue_req_clear(d_issue_req *r);
 
 typedef struct d_verify_req {
-	json_t *root;
+	json_t *root; /* owns the strings below (an object, or the token's string) */
 	const char *token;
 	size_t token_len;
 	const char *type; /* NULL: every type */

@@ -202,6 +202,43 @@ test_verify_refusals(void **state)
 	expect_verify_error("nope", 100, "not valid JSON");
 }
 
+/* The common body is read without a JSON tree; the result is the same as the
+ * general parser's, and anything else still goes through it. */
+static void
+test_verify_simple_body(void **state)
+{
+	static const struct {
+		const char *body, *token;
+	} ok[] = {
+	    {"{\"token\":\"eyJ.e-y_J.s1g\"}", "eyJ.e-y_J.s1g"},
+	    {" \r\n{ \"token\" :\t\"a.b.c\" }\n", "a.b.c"},
+	    {"{\"token\":\"a\\u002eb\"}", "a.b"}, /* an escape: jansson */
+	    {"{\"token\":\"a/b.c\"}", "a/b.c"},	  /* not base64url: jansson */
+	    {"{\"token\":\"a.b\",\"type\":null}", "a.b"},
+	};
+	d_verify_req q;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		assert_int_equal(
+		    d_verify_req_parse((const uint8_t *)ok[i].body, strlen(ok[i].body), 100, &q),
+		    0);
+		assert_string_equal(q.token, ok[i].token);
+		assert_int_equal(q.token_len, strlen(ok[i].token));
+		assert_null(q.type);
+		assert_null(q.aud);
+		d_verify_req_clear(&q);
+	}
+	/* the same refusals as the general parser */
+	expect_verify_error("{\"token\":\"\"}", 100, "\"token\" must not be empty");
+	expect_verify_error("{\"token\":\"abcdef\"}", 5, "\"token\" is 6 bytes long; at most 5");
+	expect_verify_error("{\"token\":\"a.b\"}x", 100, "not valid JSON");
+	expect_verify_error("{\"token\":\"a.b\",}", 100, "not valid JSON");
+	expect_verify_error("{\"token\":\"a.b\"", 100, "not valid JSON");
+	expect_verify_error("{\"token\":\"a.b\",\"token\":\"c\"}", 100, "not valid JSON");
+}
+
 /* The report: an unknown member of 40 two-byte characters after an ASCII
  * byte was cut at 64 bytes, and the message could not become JSON. */
 static void
@@ -253,10 +290,15 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_issue_minimal),	   cmocka_unit_test(test_issue_full),
-	    cmocka_unit_test(test_issue_nulls_are_absent), cmocka_unit_test(test_issue_refusals),
-	    cmocka_unit_test(test_issue_null_body),	   cmocka_unit_test(test_verify),
-	    cmocka_unit_test(test_verify_refusals),	   cmocka_unit_test(test_content_type),
+	    cmocka_unit_test(test_issue_minimal),
+	    cmocka_unit_test(test_issue_full),
+	    cmocka_unit_test(test_issue_nulls_are_absent),
+	    cmocka_unit_test(test_issue_refusals),
+	    cmocka_unit_test(test_issue_null_body),
+	    cmocka_unit_test(test_verify),
+	    cmocka_unit_test(test_verify_refusals),
+	    cmocka_unit_test(test_verify_simple_body),
+	    cmocka_unit_test(test_content_type),
 	    cmocka_unit_test(test_unknown_member_utf8),
 	};
 
