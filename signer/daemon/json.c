@@ -170,8 +170,8 @@ is_jws_char(uint8_t c)
 /*
  * The request nearly every client sends, {"token":"<compact JWS>"} (JSON
  * whitespace around its tokens allowed): the token's bounds, without the
- * cost of a JSON tree (a third of an RS256 verification's instructions went
- * to parsing the body).  The string holds base64url characters and dots
+ * cost of a JSON tree (parsing the body was 15 % of an RS256 verification's
+ * instructions).  The string holds base64url characters and dots
  * only, so its JSON value is its bytes.  0 for anything else, which the
  * general parser then takes, so both agree on every body (fuzz/http_json).
  */
