@@ -214,6 +214,155 @@ b64_json(const json_t *obj, char **out)
 	return r;
 }
 
+/*
+ * The header and the registered claims are written as text, byte for byte
+ * what json_dumps(JSON_COMPACT | JSON_SORT_KEYS) makes of the same object
+ * (test_jose checks this), without building a tree to dump: on the issuing
+ * path that tree cost more than everything else outside the signature.
+ * Extra claims from the caller still go through jansson.
+ */
+typedef struct jtext {
+	char *s;
+	size_t len, cap;
+	int nomem;
+} jtext;
+
+static void
+jt_raw(jtext *t, const char *s, size_t n)
+{
+	if (t->nomem)
+		return;
+	if (t->len + n + 1 > t->cap) {
+		size_t cap = t->cap != 0 ? t->cap : 256;
+		char *ns;
+
+		while (cap < t->len + n + 1)
+			cap *= 2;
+		if ((ns = realloc(t->s, cap)) == NULL) {
+			t->nomem = 1;
+			return;
+		}
+		t->s = ns;
+		t->cap = cap;
+	}
+	memcpy(t->s + t->len, s, n);
+	t->len += n;
+	t->s[t->len] = '\0';
+}
+
+/* "key": then the value as a JSON string, escaped as jansson escapes. */
+static int
+jt_str(jtext *t, const char *key, const char *v)
+{
+	size_t n = strlen(v), from = 0;
+
+	if (!p11s_utf8_valid(v, n))
+		return p11s_fail(P11S_E_INVAL, "%s is not valid UTF-8 text", key);
+	jt_raw(t, "\"", 1);
+	jt_raw(t, key, strlen(key));
+	jt_raw(t, "\":\"", 3);
+	for (size_t i = 0; i < n; i++) {
+		static const char ctl[] = "\b\f\n\r\t";
+		unsigned char c = (unsigned char)v[i];
+		const char *k;
+		char esc[8];
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		if (c == '"' || c == '\\')
+			snprintf(esc, sizeof(esc), "\\%c", c);
+		else if ((k = strchr(ctl, c)) != NULL) /* c is never NUL here */
+			snprintf(esc, sizeof(esc), "\\%c", "bfnrt"[k - ctl]);
+		else
+			snprintf(esc, sizeof(esc), "\\u%04X", c);
+		jt_raw(t, v + from, i - from);
+		jt_raw(t, esc, strlen(esc));
+		from = i + 1;
+	}
+	jt_raw(t, v + from, n - from);
+	jt_raw(t, "\"", 1);
+	return 0;
+}
+
+static void
+jt_int(jtext *t, const char *key, int64_t v)
+{
+	char num[48];
+	int n = snprintf(num, sizeof(num), "\"%s\":%lld", key, (long long)v);
+
+	if (n > 0 && (size_t)n < sizeof(num))
+		jt_raw(t, num, (size_t)n);
+	else
+		t->nomem = 1;
+}
+
+/* Base64url of the text; frees it. */
+static int
+jt_b64(jtext *t, int r, char **out)
+{
+	if (r == 0 && t->nomem)
+		r = p11s_fail(P11S_E_NOMEM, "out of memory");
+	if (r == 0)
+		r = p11s_b64url_encode((const uint8_t *)t->s, t->len, out);
+	free(t->s);
+	memset(t, 0, sizeof(*t));
+	return r;
+}
+
+/* {"alg":...,"kid":...,"typ":"JWT","x5t":...} */
+static int
+header_b64(const jwt_issue_params *p, char **out)
+{
+	jtext t = {0};
+	int r;
+
+	jt_raw(&t, "{", 1);
+	if ((r = jt_str(&t, "alg", p11s_alg_name(p->alg))) == 0) {
+		jt_raw(&t, ",", 1);
+		r = jt_str(&t, "kid", p->kid);
+	}
+	if (r == 0) {
+		jt_raw(&t, ",", 1);
+		r = jt_str(&t, "typ", "JWT");
+	}
+	if (r == 0) {
+		jt_raw(&t, ",", 1);
+		r = jt_str(&t, "x5t", p->x5t);
+	}
+	jt_raw(&t, "}", 1);
+	return jt_b64(&t, r, out);
+}
+
+/* {"aud":...,"exp":...,"iat":...,"iss":...,"jti":...,"nbf":...,"sub":...} */
+static int
+claims_b64(const jwt_issue_params *p, const char *jti, char **out)
+{
+	jtext t = {0};
+	int r = 0;
+
+	jt_raw(&t, "{", 1);
+	if (p->aud != NULL) {
+		r = jt_str(&t, "aud", p->aud);
+		jt_raw(&t, ",", 1);
+	}
+	jt_int(&t, "exp", p->now + p->lifetime);
+	jt_raw(&t, ",", 1);
+	jt_int(&t, "iat", p->now);
+	jt_raw(&t, ",", 1);
+	if (r == 0)
+		r = jt_str(&t, "iss", p->iss);
+	jt_raw(&t, ",", 1);
+	if (r == 0)
+		r = jt_str(&t, "jti", jti);
+	jt_raw(&t, ",", 1);
+	jt_int(&t, "nbf", p->now);
+	jt_raw(&t, ",", 1);
+	if (r == 0)
+		r = jt_str(&t, "sub", p->sub);
+	jt_raw(&t, "}", 1);
+	return jt_b64(&t, r, out);
+}
+
 static int
 issue_check(const jwt_issue_params *p)
 {
@@ -292,7 +441,7 @@ int
 jwt_issue(const jwt_issue_params *p, char **token, p11s_time *exp)
 {
 	int r = P11S_E_INTERNAL;
-	json_t *hdr = NULL, *cl = NULL;
+	json_t *cl = NULL;
 	char *h64 = NULL, *p64 = NULL, *s64 = NULL, *jti = NULL, *input = NULL, *tok = NULL;
 	uint8_t sig[SIG_MAX];
 	size_t siglen = sizeof(sig), inlen, want, total;
@@ -305,25 +454,26 @@ jwt_issue(const jwt_issue_params *p, char **token, p11s_time *exp)
 	if ((r = issue_check(p)) != 0)
 		return r;
 
-	if ((hdr = json_object()) == NULL ||
-	    (cl = p->claims != NULL ? json_deep_copy(p->claims) : json_object()) == NULL) {
-		r = p11s_fail(P11S_E_NOMEM, "out of memory");
+	if ((r = header_b64(p, &h64)) != 0 || (r = new_jti(&jti)) != 0)
 		goto out;
+	if (p->claims == NULL) {
+		if ((r = claims_b64(p, jti, &p64)) != 0)
+			goto out;
+	} else {
+		/* the caller's claims and the registered ones, sorted by name */
+		if ((cl = json_deep_copy(p->claims)) == NULL) {
+			r = p11s_fail(P11S_E_NOMEM, "out of memory");
+			goto out;
+		}
+		if ((r = set_string(cl, "iss", p->iss)) != 0 ||
+		    (r = set_string(cl, "sub", p->sub)) != 0 ||
+		    (p->aud != NULL && (r = set_string(cl, "aud", p->aud)) != 0) ||
+		    (r = set_int(cl, "iat", p->now)) != 0 ||
+		    (r = set_int(cl, "nbf", p->now)) != 0 ||
+		    (r = set_int(cl, "exp", p->now + p->lifetime)) != 0 ||
+		    (r = set_string(cl, "jti", jti)) != 0 || (r = b64_json(cl, &p64)) != 0)
+			goto out;
 	}
-	if ((r = set_string(hdr, "alg", p11s_alg_name(p->alg))) != 0 ||
-	    (r = set_string(hdr, "typ", "JWT")) != 0 || (r = set_string(hdr, "kid", p->kid)) != 0 ||
-	    (r = set_string(hdr, "x5t", p->x5t)) != 0)
-		goto out;
-	if ((r = new_jti(&jti)) != 0)
-		goto out;
-	if ((r = set_string(cl, "iss", p->iss)) != 0 || (r = set_string(cl, "sub", p->sub)) != 0 ||
-	    (p->aud != NULL && (r = set_string(cl, "aud", p->aud)) != 0) ||
-	    (r = set_int(cl, "iat", p->now)) != 0 || (r = set_int(cl, "nbf", p->now)) != 0 ||
-	    (r = set_int(cl, "exp", p->now + p->lifetime)) != 0 ||
-	    (r = set_string(cl, "jti", jti)) != 0)
-		goto out;
-	if ((r = b64_json(hdr, &h64)) != 0 || (r = b64_json(cl, &p64)) != 0)
-		goto out;
 
 	/* Refuse what our own verifier would refuse unread (RSA: the smallest modulus). */
 	want = alg_is_ec(p->alg) ? p11s_alg_sig_len(p->alg, 0) : RSA_MIN_SIG;
@@ -362,7 +512,6 @@ jwt_issue(const jwt_issue_params *p, char **token, p11s_time *exp)
 	r = 0;
 out:
 	OPENSSL_cleanse(sig, sizeof(sig));
-	json_decref(hdr);
 	json_decref(cl);
 	free(h64);
 	free(p64);
