@@ -258,6 +258,51 @@ test_issue_text(void **state)
 	expect_issue_fail(&ip, P11S_E_INVAL, "kid is not valid UTF-8");
 }
 
+/* Parsed headers are kept by their segment (a few per thread): the same
+ * verdicts whether a header was seen before, after more headers than are
+ * kept, and for a header that does not parse, each time. */
+static void
+test_header_reuse(void **state)
+{
+	static const char bad_hdr[] = "eyJhbGciOiJFUzI1NiIsImtpZCI6"; /* {"alg":"ES256","kid": */
+	tk_signer s;
+	jwt_issue_params ip = issue_params(TK_ES256, &s);
+	jwt_verify_params vp = tk_params(&K);
+	jwt_result res;
+	char *tok = NULL, *broken, kid[16];
+
+	assert_int_equal(jwt_issue(&ip, &tok, NULL), 0);
+	for (int round = 0; round < 2; round++) {
+		assert_int_equal(jwt_verify(tok, strlen(tok), &vp, &res), 0);
+		assert_int_equal(res.key_index, TK_ES256);
+		jwt_result_clear(&res);
+		for (int i = 0; i < 6; i++) {
+			char *other = NULL;
+
+			snprintf(kid, sizeof(kid), "other-%d", i);
+			ip.kid = kid;
+			assert_int_equal(jwt_issue(&ip, &other, NULL), 0);
+			assert_int_equal(jwt_verify(other, strlen(other), &vp, &res),
+					 P11S_E_BADTOKEN);
+			assert_int_equal(res.reason, JWT_R_UNKNOWN_KEY);
+			assert_non_null(strstr(res.error, kid));
+			jwt_result_clear(&res);
+			free(other);
+		}
+		ip.kid = K.kid[TK_ES256];
+	}
+	assert_int_equal(asprintf(&broken, "%s%s", bad_hdr, strchr(tok, '.')),
+			 (int)strlen(bad_hdr) + (int)strlen(strchr(tok, '.')));
+	for (int round = 0; round < 2; round++) {
+		assert_int_equal(jwt_verify(broken, strlen(broken), &vp, &res), P11S_E_BADTOKEN);
+		assert_int_equal(res.reason, JWT_R_MALFORMED);
+		assert_non_null(strstr(res.error, "header is not valid JSON"));
+		jwt_result_clear(&res);
+	}
+	free(broken);
+	free(tok);
+}
+
 static void
 test_registered_claims_refused(void **state)
 {
@@ -604,6 +649,7 @@ main(void)
 	    cmocka_unit_test(test_round_trip_ps256),
 	    cmocka_unit_test(test_extra_claims),
 	    cmocka_unit_test(test_issue_text),
+	    cmocka_unit_test(test_header_reuse),
 	    cmocka_unit_test(test_registered_claims_refused),
 	    cmocka_unit_test(test_issue_params_refused),
 	    cmocka_unit_test(test_thumbprints),
