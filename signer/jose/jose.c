@@ -250,37 +250,23 @@ jt_raw(jtext *t, const char *s, size_t n)
 	t->s[t->len] = '\0';
 }
 
-/* "key": then the value as a JSON string, escaped as jansson escapes. */
+/* "key": then the value as a JSON string. */
 static int
 jt_str(jtext *t, const char *key, const char *v)
 {
-	size_t n = strlen(v), from = 0;
+	char *q;
 
-	if (!p11s_utf8_valid(v, n))
+	if (!p11s_utf8_valid(v, strlen(v)))
 		return p11s_fail(P11S_E_INVAL, "%s is not valid UTF-8 text", key);
+	if ((q = p11s_json_quote(v)) == NULL) {
+		t->nomem = 1;
+		return 0;
+	}
 	jt_raw(t, "\"", 1);
 	jt_raw(t, key, strlen(key));
-	jt_raw(t, "\":\"", 3);
-	for (size_t i = 0; i < n; i++) {
-		static const char ctl[] = "\b\f\n\r\t";
-		unsigned char c = (unsigned char)v[i];
-		const char *k;
-		char esc[8];
-
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		if (c == '"' || c == '\\')
-			snprintf(esc, sizeof(esc), "\\%c", c);
-		else if ((k = strchr(ctl, c)) != NULL) /* c is never NUL here */
-			snprintf(esc, sizeof(esc), "\\%c", "bfnrt"[k - ctl]);
-		else
-			snprintf(esc, sizeof(esc), "\\u%04X", c);
-		jt_raw(t, v + from, i - from);
-		jt_raw(t, esc, strlen(esc));
-		from = i + 1;
-	}
-	jt_raw(t, v + from, n - from);
-	jt_raw(t, "\"", 1);
+	jt_raw(t, "\":", 2);
+	jt_raw(t, q, strlen(q));
+	free(q);
 	return 0;
 }
 
@@ -1113,6 +1099,7 @@ jwt_result_clear(jwt_result *res)
 	if (res == NULL)
 		return;
 	json_decref(res->claims);
+	free(res->claims_json);
 	memset(res, 0, sizeof(*res));
 	res->key_index = -1;
 }
@@ -1197,7 +1184,10 @@ jwt_verify(const char *token, size_t len, const jwt_verify_params *p, jwt_result
 	    (r = check_claims(res, p, claims)) != 0)
 		goto out;
 	res->claims = claims;
+	res->claims_json = (char *)pbuf;
+	res->claims_json_len = plen;
 	claims = NULL;
+	pbuf = NULL;
 	r = 0;
 out:
 	if (r != 0) {
