@@ -3,15 +3,13 @@
 
 #include "signer/daemon/signpool.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,7 +22,6 @@
 #define SIGNERS_PER_SESSION 8
 #define BACKOFF_FIRST_MS 100u
 #define BACKOFF_MAX_MS 2000u
-#define POOL_NICE 10
 #define NO_KEY_RETRY_S 30
 #define PRUNE_EVERY_NS 250000000u
 #define N_WAIT_BUCKETS 12
@@ -663,13 +660,18 @@ session_main(void *arg)
 {
 	psession *s = arg;
 	d_pool *p = s->pool;
+	struct sched_param sp = {0};
 	struct timespec ts;
+	int e;
 
-	/* Below the HTTP workers: where signing costs CPU (a local token), the
-	 * event loops that answer verify, JWKS, status and health still get it
-	 * first.  Linux takes the nice value per thread. */
-	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), POOL_NICE) != 0 && s->idx == 0)
-		log_debug("signing threads keep the workers' priority: %s", strerror(errno));
+	/* SCHED_BATCH: a signing thread that wakes (a job, a signature back
+	 * from the token) never preempts a running HTTP worker, which goes on
+	 * through its ready requests, while a worker that wakes still gets the
+	 * CPU.  Measured in bench/README.md ("Signing threads"): fewer context
+	 * switches per token than the nice 10 used before, which made every
+	 * worker wake-up preempt a signing thread. */
+	if ((e = pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp)) != 0 && s->idx == 0)
+		log_debug("signing threads keep the default scheduling: %s", strerror(e));
 	warm(s);
 	pthread_mutex_lock(&p->mu);
 	p->warmed++;
