@@ -1,7 +1,7 @@
 # bench/: throughput and latency harness (SPEC §9).  The programs build with
 # `make` so they cannot rot, but `make check` neither runs nor rebuilds them;
 # `make bench` runs the whole benchmark (BENCH_ARGS, e.g. --quick).
-BENCH_PROGS = bench/csign bench/inproc bench/uload
+BENCH_PROGS = bench/bare bench/csign bench/inproc bench/uload
 noinst_PROGRAMS = $(BENCH_PROGS)
 
 noinst_LIBRARIES += bench/libbench.a
@@ -13,6 +13,10 @@ bench_csign_LDADD = bench/libbench.a libhsm.a libcommon.a $(OPENSSL_LIBS) $(P11K
 
 bench_inproc_SOURCES = bench/inproc.c
 bench_inproc_LDADD = bench/libbench.a $(SIGNER_LIBS) $(SIGNER_DEPLIBS) -lm
+
+bench_bare_SOURCES = bench/bare.c
+bench_bare_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
+bench_bare_LDADD = bench/libbench.a $(LIBEVENT_LIBS)
 
 bench_uload_SOURCES = bench/uload.c
 bench_uload_LDADD = bench/libbench.a

@@ -3,6 +3,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/text.h"
@@ -158,4 +159,33 @@ p11s_text_fix(char *s)
 		i += k;
 	}
 	return s;
+}
+
+char *
+p11s_json_quote(const char *s)
+{
+	static const char ctl[] = "\b\f\n\r\t";
+	size_t n = strlen(s), j = 0;
+	char *out;
+
+	/* at most 6 bytes for each input byte, the quotes and the NUL */
+	if (!p11s_utf8_valid(s, n) || n > (SIZE_MAX - 3) / 6 || (out = malloc(6 * n + 3)) == NULL)
+		return NULL;
+	out[j++] = '"';
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		const char *k;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			out[j++] = (char)c;
+		else if (c == '"' || c == '\\')
+			out[j++] = '\\', out[j++] = (char)c;
+		else if ((k = strchr(ctl, c)) != NULL) /* c is never NUL here */
+			out[j++] = '\\', out[j++] = "bfnrt"[k - ctl];
+		else
+			j += (size_t)snprintf(out + j, 7, "\\u%04X", c);
+	}
+	out[j++] = '"';
+	out[j] = '\0';
+	return out;
 }

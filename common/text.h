@@ -40,4 +40,13 @@ int p11s_utf8_valid(const void *s, size_t len);
  */
 char *p11s_text_fix(char *s);
 
+/*
+ * s as a JSON string, quotes included, escaped exactly as jansson's
+ * json_dumps escapes it ('"', '\\', \b \f \n \r \t, other C0 controls as
+ * \u00XX; everything else as it is): for answers and tokens written as text
+ * rather than dumped from a tree.  malloc'd; NULL when s is not valid UTF-8
+ * or memory is short.
+ */
+char *p11s_json_quote(const char *s);
+
 #endif

@@ -184,11 +184,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	r = jwt_verify(t, tlen, &p, &res);
 	if (r == 0) {
+		json_t *again;
+
 		if (res.key_index < 0 || res.key_index >= K_N || !json_is_object(res.claims) ||
 		    !json_is_integer(json_object_get(res.claims, "exp")))
 			abort();
+		/* signerd answers the claims' own text: it is the object that was
+		 * checked, and JSON with no NUL byte */
+		again =
+		    json_loadb(res.claims_json, res.claims_json_len, JSON_REJECT_DUPLICATES, NULL);
+		if (again == NULL || !json_equal(again, res.claims) ||
+		    memchr(res.claims_json, '\0', res.claims_json_len) != NULL)
+			abort();
+		json_decref(again);
 	} else if ((r != P11S_E_BADTOKEN && r != P11S_E_NOMEM) || res.key_index != -1 ||
-		   res.claims != NULL || res.error[0] == '\0') {
+		   res.claims != NULL || res.claims_json != NULL || res.error[0] == '\0') {
 		/* Anything a client sends is a bad token (401), never a 500. */
 		abort();
 	}

@@ -4,6 +4,7 @@
 #include "signer/daemon/api.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -425,6 +426,35 @@ issue_done(d_job *j, void *arg)
 
 /* ---- POST /v1/verify ----------------------------------------------------- */
 
+/* {"valid":true,"kid":...,"key":...,"type":...,"claims":{...}}, the claims
+ * as the token holds them (JSON that jwt_verify parsed): what json_dumps
+ * wrote of them for signerd's own tokens, without dumping a tree. */
+static void
+reply_valid(d_req *r, const d_view *v, const tokens_verdict *vd)
+{
+	const char *kid = tokens_kid(v->ks, vd->sha1);
+	char *qkid = p11s_json_quote(kid != NULL ? kid : ""), *qtype = p11s_json_quote(vd->type);
+	char *body = NULL;
+	int n = -1;
+
+	if (qkid != NULL && qtype != NULL && vd->jwt.claims_json_len <= INT_MAX)
+		n = asprintf(
+		    &body, "{\"valid\":true,\"kid\":%s,\"key\":\"%s\",\"type\":%s,\"claims\":%.*s}",
+		    qkid, pol_role_name(vd->role), qtype, (int)vd->jwt.claims_json_len,
+		    vd->jwt.claims_json);
+	free(qkid);
+	free(qtype);
+	if (n < 0) {
+		reply_build_failed(r, "/v1/verify");
+		return;
+	}
+	d_req_note_type(r, vd->type);
+	if (kid != NULL)
+		d_req_note_kid(r, kid);
+	d_reply_raw(r, 200, "application/json", body, (size_t)n);
+	free(body);
+}
+
 static void
 handle_verify(d_req *r, wctx *w, const d_settings *set, const d_view *v)
 {
@@ -459,24 +489,20 @@ handle_verify(d_req *r, wctx *w, const d_settings *set, const d_view *v)
 		goto out;
 	}
 	if (vd.valid) {
-		const char *kid = tokens_kid(v->ks, vd.sha1);
-
-		o = json_pack("{s:b, s:s, s:s, s:s, s:O}", "valid", 1, "kid",
-			      kid != NULL ? kid : "", "key", pol_role_name(vd.role), "type",
-			      vd.type, "claims", vd.jwt.claims);
 		d_metrics_verified(w->m, vd.type, pol_role_name(vd.role));
-	} else {
-		o = json_pack("{s:b, s:s, s:s}", "valid", 0, "reason",
-			      jwt_reason_name(vd.jwt.reason), "error", vd.jwt.error);
-		d_metrics_verified(w->m, q.type != NULL ? q.type : "any", "none");
-		d_metrics_verify_failure(w->m, jwt_reason_name(vd.jwt.reason));
+		reply_valid(r, v, &vd);
+		goto out;
 	}
+	d_metrics_verified(w->m, q.type != NULL ? q.type : "any", "none");
+	d_metrics_verify_failure(w->m, jwt_reason_name(vd.jwt.reason));
+	o = json_pack("{s:b, s:s, s:s}", "valid", 0, "reason", jwt_reason_name(vd.jwt.reason),
+		      "error", vd.jwt.error);
 	if (o == NULL) {
 		reply_build_failed(r, "/v1/verify");
 		goto out;
 	}
 	/* An invalid token is a client error (issue 4): 422 with the same body. */
-	d_reply_json(r, vd.valid ? 200 : 422, o);
+	d_reply_json(r, 422, o);
 out:
 	json_decref(o);
 	tokens_verdict_clear(&vd);

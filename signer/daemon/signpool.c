@@ -3,15 +3,13 @@
 
 #include "signer/daemon/signpool.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,7 +22,6 @@
 #define SIGNERS_PER_SESSION 8
 #define BACKOFF_FIRST_MS 100u
 #define BACKOFF_MAX_MS 2000u
-#define POOL_NICE 10
 #define NO_KEY_RETRY_S 30
 #define PRUNE_EVERY_NS 250000000u
 #define N_WAIT_BUCKETS 12
@@ -80,6 +77,7 @@ struct d_pool {
 	pthread_cond_t reap_cv;
 	d_job *head, *tail;
 	size_t depth;
+	uint64_t reap_at_ns; /* when the reaper looks next (UINT64_MAX: when woken) */
 	int stopping;
 	int pin_refused;
 	unsigned resting; /* sessions in back-off */
@@ -259,7 +257,7 @@ d_pool_submit(d_pool *p, d_job *j)
 	int64_t timeout_ms;
 	uint64_t now = d_now_ns(), soonest = UINT64_MAX;
 	unsigned i;
-	int r = 0;
+	int r, wake_reaper;
 
 	sr = d_slot_acquire(p->settings);
 	set = (const d_settings *)sr;
@@ -270,7 +268,7 @@ d_pool_submit(d_pool *p, d_job *j)
 	if (p->stopping) {
 		job_answer(j, 503, "shutting_down", 1, "signerd is stopping");
 		r = P11S_E_SESSION;
-		goto out;
+		goto refuse;
 	}
 	if (p->pin_refused) {
 		job_answer(j, 503, "token_unavailable", 3600,
@@ -278,7 +276,7 @@ d_pool_submit(d_pool *p, d_job *j)
 			   "restarted with the right [token] pin (never retried, to avoid locking "
 			   "it)");
 		r = P11S_E_PIN_INCORRECT;
-		goto out;
+		goto refuse;
 	}
 	if (p->resting == p->n_s) {
 		for (i = 0; i < p->n_s; i++)
@@ -288,7 +286,7 @@ d_pool_submit(d_pool *p, d_job *j)
 			job_answer(j, 503, "token_unavailable", retry_s(soonest, now),
 				   "every signing session failed recently; retrying with back-off");
 			r = P11S_E_SESSION;
-			goto out;
+			goto refuse;
 		}
 	}
 	if (p->depth >= cap) {
@@ -298,7 +296,7 @@ d_pool_submit(d_pool *p, d_job *j)
 		    "%zu signing jobs are already waiting ([server] sign_queue); retry later",
 		    p->depth);
 		r = P11S_E_CONFLICT;
-		goto out;
+		goto refuse;
 	}
 	j->enqueued_ns = now;
 	j->deadline_ns = now + (uint64_t)timeout_ms * 1000000u;
@@ -308,13 +306,23 @@ d_pool_submit(d_pool *p, d_job *j)
 	else
 		p->head = j;
 	p->tail = j;
-	if (p->depth++ == 0)
-		pthread_cond_signal(&p->reap_cv);
-	pthread_cond_signal(&p->work_cv);
+	p->depth++;
+	/* the reaper sleeps until the oldest job's deadline: wake it only for a
+	 * job due earlier (the first one, or sign_timeout lowered by SIGHUP) */
+	wake_reaper = j->deadline_ns < p->reap_at_ns;
+	if (wake_reaper)
+		p->reap_at_ns = j->deadline_ns;
 	pthread_mutex_lock(&p->w[j->worker].mu);
 	p->w[j->worker].outstanding++;
 	pthread_mutex_unlock(&p->w[j->worker].mu);
-out:
+	pthread_mutex_unlock(&p->mu);
+	/* signalled after the unlock, so that the woken session does not at
+	 * once block on the lock this thread still holds */
+	if (wake_reaper)
+		pthread_cond_signal(&p->reap_cv);
+	pthread_cond_signal(&p->work_cv);
+	return 0;
+refuse:
 	pthread_mutex_unlock(&p->mu);
 	return r;
 }
@@ -359,10 +367,12 @@ reaper_main(void *arg)
 		uint64_t now = d_now_ns();
 
 		if (p->head == NULL) {
+			p->reap_at_ns = UINT64_MAX;
 			pthread_cond_wait(&p->reap_cv, &p->mu);
 			continue;
 		}
 		if (p->head->deadline_ns > now) {
+			p->reap_at_ns = p->head->deadline_ns;
 			d_abstime(p->head->deadline_ns, &ts);
 			pthread_cond_timedwait(&p->reap_cv, &p->mu, &ts);
 			continue;
@@ -650,13 +660,18 @@ session_main(void *arg)
 {
 	psession *s = arg;
 	d_pool *p = s->pool;
+	struct sched_param sp = {0};
 	struct timespec ts;
+	int e;
 
-	/* Below the HTTP workers: where signing costs CPU (a local token), the
-	 * event loops that answer verify, JWKS, status and health still get it
-	 * first.  Linux takes the nice value per thread. */
-	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), POOL_NICE) != 0 && s->idx == 0)
-		log_debug("signing threads keep the workers' priority: %s", strerror(errno));
+	/* SCHED_BATCH: a signing thread that wakes (a job, a signature back
+	 * from the token) never preempts a running HTTP worker, which goes on
+	 * through its ready requests, while a worker that wakes still gets the
+	 * CPU.  Measured in bench/README.md ("Signing threads"): fewer context
+	 * switches per token than the nice 10 used before, which made every
+	 * worker wake-up preempt a signing thread. */
+	if ((e = pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp)) != 0 && s->idx == 0)
+		log_debug("signing threads keep the default scheduling: %s", strerror(e));
 	warm(s);
 	pthread_mutex_lock(&p->mu);
 	p->warmed++;
@@ -725,6 +740,7 @@ d_pool_new(const d_pool_params *pp, d_pool **out)
 	pthread_mutex_init(&p->mu, NULL);
 	d_cond_init_monotonic(&p->work_cv);
 	d_cond_init_monotonic(&p->reap_cv);
+	p->reap_at_ns = UINT64_MAX;
 	atomic_init(&p->in_flight, 0);
 	p->w = calloc(pp->workers, sizeof(*p->w));
 	p->s = calloc(pp->sessions, sizeof(*p->s));

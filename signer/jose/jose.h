@@ -94,8 +94,10 @@ typedef struct jwt_result {
 	jwt_reason reason; /* on failure: the class of `error` */
 	int key_index;	   /* index into keys that verified, -1 if none */
 	json_t *claims;	   /* on success: the claims object (caller json_decref) */
-	char kid[64];	   /* header kid if any */
-	char error[256];   /* on failure: one specific reason */
+	char *claims_json; /* on success: the same claims as signed: their JSON text */
+	size_t claims_json_len;
+	char kid[64];	 /* header kid if any */
+	char error[256]; /* on failure: one specific reason */
 } jwt_result;
 
 /*

@@ -210,6 +210,11 @@ for st, ra, b in busy:
     assert ra is not None and ra.isdigit() and int(ra) >= 1, f"503 without Retry-After: {b}"
     assert b.get("error") == "overloaded" and "sign_" in b.get("detail", ""), b
 assert 2 <= len(ok) <= 4, f"{len(ok)} issues were signed by 2 sessions"
+# a job past sign_timeout is answered then, by the queue's reaper, not when a
+# session frees up 2 s later: every timed-out 503 comes before the first 200
+first_ok = min(i for i, r in enumerate(res) if r[0] == 200)
+late_at = [i for i, r in enumerate(res) if r[0] == 503 and "sign_timeout" in r[2].get("detail", "")]
+assert late_at and max(late_at) < first_ok, f"timed out at {late_at}, first 200 at {first_ok}"
 verify_jwks(sock, [r[2]["token"] for r in ok])
 full = metric(sock, 'p11s_sign_refused_total{reason="queue_full"}')
 late = metric(sock, 'p11s_sign_refused_total{reason="timeout"}')

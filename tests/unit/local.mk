@@ -41,8 +41,8 @@ tests_unit_test_uri_LDADD = $(TEST_HSM_LIBS)
 check_PROGRAMS += tests/unit/test_text
 TESTS += tests/unit/test_text
 tests_unit_test_text_SOURCES = tests/unit/test_text.c
-tests_unit_test_text_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
-tests_unit_test_text_LDADD = $(TEST_COMMON_LIBS)
+tests_unit_test_text_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_test_text_LDADD = $(TEST_COMMON_LIBS) $(JANSSON_LIBS)
 
 POLICY_TEST_FIXTURE = tests/unit/policy_fixture.c tests/unit/policy_fixture.h
 tests_unit_test_policy_SOURCES = tests/unit/test_policy.c $(POLICY_TEST_FIXTURE)

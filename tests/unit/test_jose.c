@@ -185,6 +185,124 @@ test_extra_claims(void **state)
 	json_decref(extra);
 }
 
+static void expect_issue_fail(jwt_issue_params *ip, int code, const char *msg);
+
+/* The segment's text is exactly what jansson's compact, sorted dump of its
+ * own parse gives, and holds the strings given. */
+static json_t *
+canonical_segment(const char *tok, int which)
+{
+	const char *s = tok, *e;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	json_t *j = segment(tok, which);
+	char *dump = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+
+	for (int i = 0; i < which; i++)
+		s = strchr(s, '.') + 1;
+	e = strchr(s, '.');
+	assert_int_equal(p11s_b64url_decode(s, (size_t)(e - s), &buf, &len), 0);
+	assert_non_null(dump);
+	if (strlen(dump) != len || memcmp(dump, buf, len) != 0)
+		fail_msg("segment %d is %.*s, jansson would write %s", which, (int)len,
+			 (const char *)buf, dump);
+	free(dump);
+	free(buf);
+	return j;
+}
+
+/* Header and registered claims are written without jansson: byte for byte
+ * what jansson writes, for every character that must be escaped, and the
+ * same refusal of text that is not UTF-8. */
+static void
+test_issue_text(void **state)
+{
+	static const char *const texts[] = {
+	    "alice",
+	    "quote\" and \\ back",
+	    "ctl \b\f\n\r\t \x01\x1f\x7f end",
+	    "/slash/",
+	    "caf\xc3\xa9 \xe2\x80\xae \xf0\x9f\x94\x91",
+	    "{\"not\":\"json\"}",
+	};
+	tk_signer s;
+	jwt_issue_params ip = issue_params(TK_ES256, &s);
+	char *tok = NULL;
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		json_t *h, *c;
+
+		ip = issue_params(TK_ES256, &s);
+		ip.sub = ip.iss = ip.kid = ip.x5t = texts[i];
+		ip.aud = i % 2 == 0 ? texts[i] : NULL;
+		assert_int_equal(jwt_issue(&ip, &tok, NULL), 0);
+		h = canonical_segment(tok, 0);
+		c = canonical_segment(tok, 1);
+		assert_string_equal(json_string_value(json_object_get(h, "kid")), texts[i]);
+		assert_string_equal(json_string_value(json_object_get(h, "x5t")), texts[i]);
+		assert_string_equal(json_string_value(json_object_get(c, "sub")), texts[i]);
+		assert_string_equal(json_string_value(json_object_get(c, "iss")), texts[i]);
+		if (ip.aud != NULL)
+			assert_string_equal(json_string_value(json_object_get(c, "aud")), texts[i]);
+		else
+			assert_null(json_object_get(c, "aud"));
+		json_decref(h);
+		json_decref(c);
+		free(tok);
+	}
+	ip = issue_params(TK_ES256, &s);
+	ip.sub = "bad \xc3\x28 byte";
+	expect_issue_fail(&ip, P11S_E_INVAL, "sub is not valid UTF-8");
+	ip = issue_params(TK_ES256, &s);
+	ip.kid = "surrogate \xed\xa0\x80";
+	expect_issue_fail(&ip, P11S_E_INVAL, "kid is not valid UTF-8");
+}
+
+/* Parsed headers are kept by their segment (a few per thread): the same
+ * verdicts whether a header was seen before, after more headers than are
+ * kept, and for a header that does not parse, each time. */
+static void
+test_header_reuse(void **state)
+{
+	static const char bad_hdr[] = "eyJhbGciOiJFUzI1NiIsImtpZCI6"; /* {"alg":"ES256","kid": */
+	tk_signer s;
+	jwt_issue_params ip = issue_params(TK_ES256, &s);
+	jwt_verify_params vp = tk_params(&K);
+	jwt_result res;
+	char *tok = NULL, *broken, kid[16];
+
+	assert_int_equal(jwt_issue(&ip, &tok, NULL), 0);
+	for (int round = 0; round < 2; round++) {
+		assert_int_equal(jwt_verify(tok, strlen(tok), &vp, &res), 0);
+		assert_int_equal(res.key_index, TK_ES256);
+		jwt_result_clear(&res);
+		for (int i = 0; i < 6; i++) {
+			char *other = NULL;
+
+			snprintf(kid, sizeof(kid), "other-%d", i);
+			ip.kid = kid;
+			assert_int_equal(jwt_issue(&ip, &other, NULL), 0);
+			assert_int_equal(jwt_verify(other, strlen(other), &vp, &res),
+					 P11S_E_BADTOKEN);
+			assert_int_equal(res.reason, JWT_R_UNKNOWN_KEY);
+			assert_non_null(strstr(res.error, kid));
+			jwt_result_clear(&res);
+			free(other);
+		}
+		ip.kid = K.kid[TK_ES256];
+	}
+	assert_int_equal(asprintf(&broken, "%s%s", bad_hdr, strchr(tok, '.')),
+			 (int)strlen(bad_hdr) + (int)strlen(strchr(tok, '.')));
+	for (int round = 0; round < 2; round++) {
+		assert_int_equal(jwt_verify(broken, strlen(broken), &vp, &res), P11S_E_BADTOKEN);
+		assert_int_equal(res.reason, JWT_R_MALFORMED);
+		assert_non_null(strstr(res.error, "header is not valid JSON"));
+		jwt_result_clear(&res);
+	}
+	free(broken);
+	free(tok);
+}
+
 static void
 test_registered_claims_refused(void **state)
 {
@@ -530,6 +648,8 @@ main(void)
 	    cmocka_unit_test(test_round_trip_rs256),
 	    cmocka_unit_test(test_round_trip_ps256),
 	    cmocka_unit_test(test_extra_claims),
+	    cmocka_unit_test(test_issue_text),
+	    cmocka_unit_test(test_header_reuse),
 	    cmocka_unit_test(test_registered_claims_refused),
 	    cmocka_unit_test(test_issue_params_refused),
 	    cmocka_unit_test(test_thumbprints),

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "common/error.h"
 #include "common/text.h"
@@ -226,6 +227,38 @@ test_error_classes(void **state)
 	assert_string_equal(p11s_err_class_name(P11S_CLASS_TOKEN_FATAL), "token_fatal");
 }
 
+/* Byte for byte what jansson writes for the same string; NULL for text
+ * that is not UTF-8. */
+static void
+test_json_quote(void **state)
+{
+	static const char *const texts[] = {
+	    "",
+	    "plain",
+	    "quote\" and \\ back",
+	    "ctl \b\f\n\r\t \x01\x1f\x7f end",
+	    "/slash/ </script>",
+	    "caf\xc3\xa9 \xe2\x80\xae \xe2\x80\xa8 \xf0\x9f\x94\x91",
+	};
+	static const char *const bad[] = {"\xc3\x28", "\xed\xa0\x80", "\xc0\xaf",
+					  "\xf4\x90\x80\x80"};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		json_t *j = json_string(texts[i]);
+		char *want = json_dumps(j, JSON_ENCODE_ANY), *got = p11s_json_quote(texts[i]);
+
+		assert_non_null(want);
+		assert_non_null(got);
+		assert_string_equal(got, want);
+		free(want);
+		free(got);
+		json_decref(j);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_null(p11s_json_quote(bad[i]));
+}
+
 int
 main(void)
 {
@@ -234,6 +267,7 @@ main(void)
 	    cmocka_unit_test(test_quote_invalid),      cmocka_unit_test(test_quote_truncation),
 	    cmocka_unit_test(test_utf8_valid),	       cmocka_unit_test(test_text_fix),
 	    cmocka_unit_test(test_fail_message_valid), cmocka_unit_test(test_error_classes),
+	    cmocka_unit_test(test_json_quote),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
