@@ -224,13 +224,14 @@ b64_json(const json_t *obj, char **out)
 typedef struct jtext {
 	char *s;
 	size_t len, cap;
-	int nomem;
+	unsigned members;
+	int err; /* the first failure (P11S_E_NOMEM, or P11S_E_INVAL: not UTF-8) */
 } jtext;
 
 static void
 jt_raw(jtext *t, const char *s, size_t n)
 {
-	if (t->nomem)
+	if (t->err != 0)
 		return;
 	if (t->len + n + 1 > t->cap) {
 		size_t cap = t->cap != 0 ? t->cap : 256;
@@ -239,7 +240,7 @@ jt_raw(jtext *t, const char *s, size_t n)
 		while (cap < t->len + n + 1)
 			cap *= 2;
 		if ((ns = realloc(t->s, cap)) == NULL) {
-			t->nomem = 1;
+			t->err = p11s_fail(P11S_E_NOMEM, "out of memory");
 			return;
 		}
 		t->s = ns;
@@ -250,46 +251,53 @@ jt_raw(jtext *t, const char *s, size_t n)
 	t->s[t->len] = '\0';
 }
 
-/* "key": then the value as a JSON string. */
-static int
+/* The next member's "key": (the object opens with the first). */
+static void
+jt_key(jtext *t, const char *key)
+{
+	jt_raw(t, t->members++ > 0 ? ",\"" : "{\"", 2);
+	jt_raw(t, key, strlen(key));
+	jt_raw(t, "\":", 2);
+}
+
+static void
 jt_str(jtext *t, const char *key, const char *v)
 {
 	char *q;
 
-	if (!p11s_utf8_valid(v, strlen(v)))
-		return p11s_fail(P11S_E_INVAL, "%s is not valid UTF-8 text", key);
-	if ((q = p11s_json_quote(v)) == NULL) {
-		t->nomem = 1;
-		return 0;
+	if (t->err != 0)
+		return;
+	if (!p11s_utf8_valid(v, strlen(v))) {
+		t->err = p11s_fail(P11S_E_INVAL, "%s is not valid UTF-8 text", key);
+		return;
 	}
-	jt_raw(t, "\"", 1);
-	jt_raw(t, key, strlen(key));
-	jt_raw(t, "\":", 2);
+	if ((q = p11s_json_quote(v)) == NULL) {
+		t->err = p11s_fail(P11S_E_NOMEM, "out of memory");
+		return;
+	}
+	jt_key(t, key);
 	jt_raw(t, q, strlen(q));
 	free(q);
-	return 0;
 }
 
 static void
 jt_int(jtext *t, const char *key, int64_t v)
 {
-	char num[48];
-	int n = snprintf(num, sizeof(num), "\"%s\":%lld", key, (long long)v);
+	char num[24];
+	int n = snprintf(num, sizeof(num), "%lld", (long long)v);
 
-	if (n > 0 && (size_t)n < sizeof(num))
-		jt_raw(t, num, (size_t)n);
-	else
-		t->nomem = 1;
+	jt_key(t, key);
+	jt_raw(t, num, (size_t)n);
 }
 
-/* Base64url of the text; frees it. */
+/* Close the object and base64url-encode it; frees the text. */
 static int
-jt_b64(jtext *t, int r, char **out)
+jt_b64(jtext *t, char **out)
 {
-	if (r == 0 && t->nomem)
-		r = p11s_fail(P11S_E_NOMEM, "out of memory");
-	if (r == 0)
-		r = p11s_b64url_encode((const uint8_t *)t->s, t->len, out);
+	int r;
+
+	jt_raw(t, "}", 1);
+	r = t->err != 0 ? t->err : p11s_b64url_encode((const uint8_t *)t->s, t->len, out);
 	free(t->s);
 	memset(t, 0, sizeof(*t));
 	return r;
@@ -300,23 +308,12 @@ static int
 header_b64(const jwt_issue_params *p, char **out)
 {
 	jtext t = {0};
-	int r;
 
-	jt_raw(&t, "{", 1);
-	if ((r = jt_str(&t, "alg", p11s_alg_name(p->alg))) == 0) {
-		jt_raw(&t, ",", 1);
-		r = jt_str(&t, "kid", p->kid);
-	}
-	if (r == 0) {
-		jt_raw(&t, ",", 1);
-		r = jt_str(&t, "typ", "JWT");
-	}
-	if (r == 0) {
-		jt_raw(&t, ",", 1);
-		r = jt_str(&t, "x5t", p->x5t);
-	}
-	jt_raw(&t, "}", 1);
-	return jt_b64(&t, r, out);
+	jt_str(&t, "alg", p11s_alg_name(p->alg));
+	jt_str(&t, "kid", p->kid);
+	jt_str(&t, "typ", "JWT");
+	jt_str(&t, "x5t", p->x5t);
+	return jt_b64(&t, out);
 }
 
 /* {"aud":...,"exp":...,"iat":...,"iss":...,"jti":...,"nbf":...,"sub":...} */
@@ -324,29 +321,16 @@ static int
 claims_b64(const jwt_issue_params *p, const char *jti, char **out)
 {
 	jtext t = {0};
-	int r = 0;
 
-	jt_raw(&t, "{", 1);
-	if (p->aud != NULL) {
-		r = jt_str(&t, "aud", p->aud);
-		jt_raw(&t, ",", 1);
-	}
+	if (p->aud != NULL)
+		jt_str(&t, "aud", p->aud);
 	jt_int(&t, "exp", p->now + p->lifetime);
-	jt_raw(&t, ",", 1);
 	jt_int(&t, "iat", p->now);
-	jt_raw(&t, ",", 1);
-	if (r == 0)
-		r = jt_str(&t, "iss", p->iss);
-	jt_raw(&t, ",", 1);
-	if (r == 0)
-		r = jt_str(&t, "jti", jti);
-	jt_raw(&t, ",", 1);
+	jt_str(&t, "iss", p->iss);
+	jt_str(&t, "jti", jti);
 	jt_int(&t, "nbf", p->now);
-	jt_raw(&t, ",", 1);
-	if (r == 0)
-		r = jt_str(&t, "sub", p->sub);
-	jt_raw(&t, "}", 1);
-	return jt_b64(&t, r, out);
+	jt_str(&t, "sub", p->sub);
+	return jt_b64(&t, out);
 }
 
 static int
