@@ -1,7 +1,8 @@
 #!/bin/sh
 # signerd's signing pool against a token with a network HSM's latency
 # (tests/lib/p11wrap.so, P11WRAP_SIGN_DELAY_US):
-#  1. many concurrent issues through several sessions all verify (python3-jwt);
+#  1. many concurrent issues through several sessions all verify (python3-jwt),
+#     and the signing threads run SCHED_BATCH;
 #  2. with every session busy, verify, JWKS, status, healthz and metrics are
 #     answered before any of the pending issues;
 #  3. back-pressure: a full queue and jobs that cannot start within
@@ -139,6 +140,10 @@ EOP
 nsess=$(grep -c '^C_OpenSession CKR_OK' "$T/p11.log")
 [ "$nsess" -ge 9 ] || fail "only $nsess sessions were opened for 8 pool sessions + the poller"
 grep -q '^C_Sign CKR_\(SESSION\|OPERATION\)' "$T/p11.log" && fail "a C_Sign failed: $(grep '^C_Sign CKR_[SO]' "$T/p11.log" | head -3)"
+# the 8 signing threads, and they alone, run SCHED_BATCH (policy 3, the 41st
+# field of a thread's stat; the command name before it holds no blanks here)
+nbatch=$(cat /proc/"$SD_PID"/task/*/stat | awk '$41 == 3' | wc -l)
+[ "$nbatch" -eq 8 ] || fail "$nbatch threads run SCHED_BATCH, not the 8 signing threads"
 stop_signerd "$SD_PID"
 pass "400 concurrent issues over 32 connections and 8 sessions all verify"
 
