@@ -26,5 +26,5 @@ EXTRA_DIST += bench/README.md bench/post.lua
 CLEANFILES += bench/*.tmp
 
 .PHONY: bench
-bench: $(BENCH_PROGS) signer/signer $(sbin_PROGRAMS)
+bench: $(BENCH_PROGS) signer/signer $(sbin_PROGRAMS) tests/lib/p11wrap.so
 	/usr/bin/python3 $(srcdir)/bench/run --build $(abs_top_builddir) $(BENCH_ARGS)

@@ -267,12 +267,11 @@ jt_str(jtext *t, const char *key, const char *v)
 
 	if (t->err != 0)
 		return;
-	if (!p11s_utf8_valid(v, strlen(v))) {
-		t->err = p11s_fail(P11S_E_INVAL, "%s is not valid UTF-8 text", key);
-		return;
-	}
+	/* p11s_json_quote checks UTF-8: check again only to say why it failed */
 	if ((q = p11s_json_quote(v)) == NULL) {
-		t->err = p11s_fail(P11S_E_NOMEM, "out of memory");
+		t->err = p11s_utf8_valid(v, strlen(v))
+			     ? p11s_fail(P11S_E_NOMEM, "out of memory")
+			     : p11s_fail(P11S_E_INVAL, "%s is not valid UTF-8 text", key);
 		return;
 	}
 	jt_key(t, key);

@@ -30,21 +30,29 @@ group_teardown(void **state)
 	return 0;
 }
 
-/* Decode one segment (0 header, 1 payload) of a token as JSON. */
-static json_t *
-segment(const char *tok, int which)
+/* The decoded bytes of one segment (0 header, 1 payload) of a token. */
+static uint8_t *
+segment_bytes(const char *tok, int which, size_t *len)
 {
 	const char *s = tok, *e;
 	uint8_t *buf = NULL;
-	size_t len = 0;
-	json_t *j;
 
 	for (int i = 0; i < which; i++)
 		s = strchr(s, '.') + 1;
 	e = strchr(s, '.');
 	assert_non_null(e);
-	assert_int_equal(p11s_b64url_decode(s, (size_t)(e - s), &buf, &len), 0);
-	j = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, NULL);
+	assert_int_equal(p11s_b64url_decode(s, (size_t)(e - s), &buf, len), 0);
+	return buf;
+}
+
+/* Decode one segment of a token as JSON. */
+static json_t *
+segment(const char *tok, int which)
+{
+	size_t len = 0;
+	uint8_t *buf = segment_bytes(tok, which, &len);
+	json_t *j = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, NULL);
+
 	free(buf);
 	assert_non_null(j);
 	return j;
@@ -192,16 +200,11 @@ static void expect_issue_fail(jwt_issue_params *ip, int code, const char *msg);
 static json_t *
 canonical_segment(const char *tok, int which)
 {
-	const char *s = tok, *e;
-	uint8_t *buf = NULL;
 	size_t len = 0;
+	uint8_t *buf = segment_bytes(tok, which, &len);
 	json_t *j = segment(tok, which);
 	char *dump = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 
-	for (int i = 0; i < which; i++)
-		s = strchr(s, '.') + 1;
-	e = strchr(s, '.');
-	assert_int_equal(p11s_b64url_decode(s, (size_t)(e - s), &buf, &len), 0);
 	assert_non_null(dump);
 	if (strlen(dump) != len || memcmp(dump, buf, len) != 0)
 		fail_msg("segment %d is %.*s, jansson would write %s", which, (int)len,
